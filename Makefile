@@ -1,0 +1,32 @@
+# Two commands: `make up` (set up, then run the main job) and `make test` (set up, then test).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+
+.PHONY: up test setup lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.0.1
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	# gym-aloha ships the ViperX MJCF we load through a profile. Its own dependencies pin an
+	# older MuJoCo, and we only read its XML files, so it is installed without them.
+	$(BIN)/python -m pip install --quiet -c constraints.txt --no-deps gym-aloha
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+up: $(STAMP)
+	$(BIN)/dynamical sim run --seconds 10
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV)

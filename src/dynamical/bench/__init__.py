@@ -1,0 +1,1 @@
+"""Benchmarks behind `dynamical bench ...`; each returns a pydantic result the CLI prints."""

@@ -1,0 +1,231 @@
+"""The `dynamical` command."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import numpy as np
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+import dynamical
+from dynamical.config import ConfigError, Settings, load_settings
+from dynamical.robot.errors import RobotError
+
+app = typer.Typer(help="Dynamical Edge: a robot-resident runtime for humanoid robots.", no_args_is_help=True)
+sim_app = typer.Typer(help="The simulated robot: step it, look at it.", no_args_is_help=True)
+bench_app = typer.Typer(help="Measure performance; every bench prints a table, or JSON with --json.", no_args_is_help=True)
+robot_app = typer.Typer(help="Robot descriptions (profiles).", no_args_is_help=True)
+app.add_typer(sim_app, name="sim")
+app.add_typer(bench_app, name="bench")
+app.add_typer(robot_app, name="robot")
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"dynamical-edge {dynamical.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML file overriding config/config.yaml.", dir_okay=False)
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    ctx.obj = config
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    root = ctx.find_root()
+    return load_settings(root.obj)
+
+
+def user_errors(func: F) -> F:
+    """Turn errors a user can fix into one line on stderr and exit code 2, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, RobotError, ValueError) as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_result(result: BaseModel, as_json: bool, title: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+        return
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.model_dump().items():
+        table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+def _load_robot(settings: Settings, robot: str | None = None):  # noqa: ANN202 - local helper
+    from dynamical.robot.description import RobotDescription
+
+    description = RobotDescription.load(robot or settings.robot)
+    return description.with_limit_scales(settings.limits.velocity_scale, settings.limits.effort_scale)
+
+
+def _load_world(settings: Settings, robot: str | None):  # noqa: ANN202
+    from dynamical.robot.world import WorldSpec
+
+    # A robot whose MJCF is already a whole scene (aloha) is simulated without our world.
+    if robot is not None and robot != settings.robot or settings.sim.world in ("", "none"):
+        return None
+    return WorldSpec.load(settings.sim.world)
+
+
+def _make_sim(settings: Settings, robot: str | None = None, seed: int | None = None):  # noqa: ANN202
+    from dynamical.robot.sim_robot import SimRobot
+
+    return SimRobot(
+        _load_robot(settings, robot),
+        _load_world(settings, robot),
+        timestep=1.0 / settings.rates.physics_hz,
+        seed=settings.sim.seed if seed is None else seed,
+    )
+
+
+@sim_app.command("run")
+@user_errors
+def sim_run(
+    ctx: typer.Context,
+    seconds: Annotated[float, typer.Option(min=0.0, help="Simulated seconds to run.")] = 10.0,
+    fast: Annotated[bool, typer.Option("--fast", help="Run as fast as possible instead of in real time.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Object layout seed (default: from config).")] = None,
+) -> None:
+    """Step the world while the robot looks around and waves (commands go through the driver)."""
+    from dynamical.robot.demo_motion import demo_targets
+    from dynamical.robot.protocol import JointCommand
+
+    settings = _settings(ctx)
+    sim = _make_sim(settings, seed=seed)
+    desc = sim.description
+    control_ticks = round(settings.rates.physics_hz / settings.rates.control_hz)
+    total = round(seconds * settings.rates.physics_hz)
+    max_error = 0.0
+    start = time.perf_counter()
+
+    def status() -> Table:
+        table = Table(title=f"{desc.name} in {sim.world.name if sim.world else 'its own scene'} (seed {sim.seed})")
+        table.add_column("sim time s", justify="right")
+        table.add_column("wall s", justify="right")
+        table.add_column("real-time factor", justify="right")
+        table.add_column("max tracking error rad", justify="right")
+        wall = time.perf_counter() - start
+        table.add_row(f"{sim.time:.2f}", f"{wall:.2f}", f"{sim.time / wall if wall else 0:.2f}", f"{max_error:.4f}")
+        return table
+
+    with Live(status(), console=console, refresh_per_second=4) as live:
+        for tick in range(0, total, control_ticks):
+            target = demo_targets(desc, sim.time)
+            sim.write_command(JointCommand(q=target))
+            sim.step(min(control_ticks, total - tick))
+            max_error = max(max_error, float(np.abs(sim.read_state().q - target).max()))
+            if not fast:  # absolute deadline, so the pace does not drift
+                delay = start + sim.time - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            if tick % 100 == 0:
+                live.update(status())
+        live.update(status())
+
+
+@sim_app.command("view")
+@user_errors
+def sim_view(
+    ctx: typer.Context,
+    camera: Annotated[str, typer.Option(help="Camera name: the robot's (head) or the world's (front, side).")] = "head",
+    out: Annotated[Path, typer.Option(help="PNG file to write.", dir_okay=False)] = Path("frame.png"),
+    width: Annotated[int, typer.Option(min=16, max=1280)] = 640,
+    height: Annotated[int, typer.Option(min=16, max=960)] = 480,
+    depth_out: Annotated[
+        Path | None, typer.Option(help="Also write the depth image (16-bit PNG, millimetres).", dir_okay=False)
+    ] = None,
+    seconds: Annotated[float, typer.Option(min=0.0, help="Let physics settle this long before rendering.")] = 0.0,
+    seed: Annotated[int | None, typer.Option(help="Object layout seed (default: from config).")] = None,
+) -> None:
+    """Render one camera offscreen to a PNG."""
+    from PIL import Image
+
+    settings = _settings(ctx)
+    sim = _make_sim(settings, seed=seed)
+    sim.step(round(seconds / sim.timestep))
+    frame = sim.read_camera(camera, width=width, height=height, depth=depth_out is not None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(frame.rgb).save(out)
+    if depth_out is not None and frame.depth is not None:
+        millimetres = np.clip(frame.depth * 1000.0, 0, 65535).astype(np.uint16)
+        Image.fromarray(millimetres).save(depth_out)
+    console.print(f"wrote {out} ({width}x{height}, camera {camera!r}, t={frame.t:.3f} s)")
+
+
+@bench_app.command("sim")
+@user_errors
+def bench_sim_command(
+    ctx: typer.Context,
+    seconds: Annotated[float, typer.Option(min=0.01, help="Simulated seconds to step.")] = 10.0,
+    robot: Annotated[str | None, typer.Option(help="Robot profile (default: from config).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Physics steps per second and real-time factor of the full world (no rendering)."""
+    from dynamical.bench.sim import bench_sim
+
+    settings = _settings(ctx)
+    result = bench_sim(_load_robot(settings, robot), _load_world(settings, robot), seconds, settings.sim.seed)
+    _print_result(result, as_json, "bench sim")
+
+
+@robot_app.command("info")
+@user_errors
+def robot_info(
+    ctx: typer.Context,
+    robot: Annotated[str | None, typer.Option(help="Profile name or YAML path (default: from config).")] = None,
+) -> None:
+    """Joints, groups and limits of a robot profile."""
+    desc = _load_robot(_settings(ctx), robot)
+    table = Table(title=f"{desc.name}: {desc.n_joints} joints ({desc.mjcf_path.name})")
+    for column in ("group", "joint", "min", "max", "v max", "effort max", "home"):
+        table.add_column(column, justify="left" if column in ("group", "joint") else "right")
+    for group, joints in desc.groups.items():
+        for joint in joints:
+            i = desc.index(joint)
+            table.add_row(
+                group,
+                joint,
+                f"{desc.q_min[i]:.3f}",
+                f"{desc.q_max[i]:.3f}",
+                f"{desc.v_max[i]:.2f}",
+                f"{desc.tau_max[i]:.2f}",
+                f"{desc.home[i]:.3f}",
+            )
+    console.print(table)
+    console.print(f"end effectors: {desc.end_effectors}  cameras: {list(desc.cameras)}")
+
+
+if __name__ == "__main__":
+    app()

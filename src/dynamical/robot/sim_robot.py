@@ -1,0 +1,161 @@
+"""SimRobot: the Robot protocol on MuJoCo physics.
+
+Each ``step()`` is one physics tick (1 ms by default). Commands go to position servos with a
+torque feed-forward channel (see ``scene.py``); efforts read back are what the drives applied,
+gravity compensation included, after MuJoCo clamped them to the effort limits.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from dynamical.robot.description import RobotDescription
+from dynamical.robot.errors import ProfileError, UnknownNameError
+from dynamical.robot.protocol import CameraFrame, JointCommand, RobotState, check_command
+from dynamical.robot.scene import JointIndex, build_model
+from dynamical.robot.world import WorldSpec
+
+
+class SimRobot:
+    """A simulated robot in a world; deterministic for a given seed."""
+
+    def __init__(
+        self,
+        description: RobotDescription,
+        world: WorldSpec | None = None,
+        *,
+        timestep: float = 0.001,
+        seed: int = 0,
+    ) -> None:
+        self.description = description
+        self.world = world
+        self.model = build_model(description, world, timestep)
+        self.data = mujoco.MjData(self.model)
+        self._joints = JointIndex.of(self.model, description)
+        self._object_qpos = {name: self._free_joint_qpos(name) for name in (world.objects if world else {})}
+        self._mannequin = self._mocap_id(world.mannequin) if world and world.mannequin else None
+        world_cameras = tuple(world.cameras) if world else ()
+        self._cameras = tuple(description.cameras) + world_cameras
+        for name in self._cameras:
+            if mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, name) < 0:
+                raise ProfileError(f"camera {name!r} is listed but not in the compiled model")
+        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        self.seed = seed
+        self.reset(seed)
+
+    # ---- the Robot protocol ----
+
+    @property
+    def camera_names(self) -> tuple[str, ...]:
+        return self._cameras
+
+    def read_state(self) -> RobotState:
+        d, ix = self.data, self._joints
+        return RobotState(
+            t=float(d.time), q=d.qpos[ix.qpos].copy(), dq=d.qvel[ix.dof].copy(), tau=d.qfrc_actuator[ix.dof].copy()
+        )
+
+    def write_command(self, command: JointCommand) -> None:
+        check_command(command, self.description.n_joints)
+        ctrl, joints = self.data.ctrl, self._joints
+        ctrl[joints.servo] = command.q
+        feedforward = np.zeros(self.description.n_joints)
+        if command.dq is not None:
+            feedforward += joints.kv * command.dq
+        if command.tau is not None:
+            feedforward += command.tau
+        ctrl[joints.feedforward] = feedforward
+
+    def read_camera(self, name: str, width: int = 320, height: int = 240, depth: bool = False) -> CameraFrame:
+        if name not in self._cameras:
+            raise UnknownNameError(f"no camera {name!r}; this robot and world have {list(self._cameras)}")
+        max_w, max_h = self.model.vis.global_.offwidth, self.model.vis.global_.offheight
+        if not (0 < width <= max_w and 0 < height <= max_h):
+            raise ValueError(f"image size {width}x{height} is outside 1x1..{max_w}x{max_h} for this model")
+        renderer = self._renderers.get((width, height))
+        if renderer is None:
+            renderer = self._renderers[(width, height)] = mujoco.Renderer(self.model, height, width)
+        renderer.update_scene(self.data, camera=name)
+        rgb = renderer.render().copy()
+        depth_image = None
+        if depth:
+            renderer.enable_depth_rendering()
+            try:
+                depth_image = renderer.render().astype(np.float32)
+            finally:
+                renderer.disable_depth_rendering()
+        return CameraFrame(camera=name, t=float(self.data.time), rgb=rgb, depth=depth_image)
+
+    # ---- simulation control ----
+
+    @property
+    def time(self) -> float:
+        return float(self.data.time)
+
+    @property
+    def timestep(self) -> float:
+        return float(self.model.opt.timestep)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Rest pose, zero velocity, objects drawn from the world's bounds with ``seed``."""
+        if seed is not None:
+            self.seed = seed
+        mujoco.mj_resetData(self.model, self.data)
+        home = self.description.home
+        self.data.qpos[self._joints.qpos] = home
+        self.data.ctrl[self._joints.servo] = home
+        if self.world is not None:
+            layout = self.world.sample_layout(np.random.default_rng(self.seed))
+            for name, (pos, quat) in layout.items():
+                adr = self._object_qpos[name]
+                self.data.qpos[adr : adr + 3] = pos
+                self.data.qpos[adr + 3 : adr + 7] = quat
+        mujoco.mj_forward(self.model, self.data)
+
+    def step(self, n: int = 1) -> None:
+        """Advance physics by ``n`` ticks."""
+        mujoco.mj_step(self.model, self.data, nstep=n)
+
+    def set_mannequin_pose(self, x: float, y: float, yaw: float = 0.0) -> None:
+        """Place the mannequin standing at (x, y) m, facing ``yaw`` rad."""
+        if self._mannequin is None:
+            raise UnknownNameError("this world has no mannequin")
+        self.data.mocap_pos[self._mannequin] = [x, y, 0.0]
+        self.data.mocap_quat[self._mannequin] = [np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)]
+
+    def body_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """World pose of a body: position (3,) m and quaternion (4,) wxyz."""
+        bid = self._id(mujoco.mjtObj.mjOBJ_BODY, name, "body")
+        return self.data.xpos[bid].copy(), self.data.xquat[bid].copy()
+
+    def site_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """World pose of a site: position (3,) m and rotation matrix (3, 3)."""
+        sid = self._id(mujoco.mjtObj.mjOBJ_SITE, name, "site")
+        return self.data.site_xpos[sid].copy(), self.data.site_xmat[sid].reshape(3, 3).copy()
+
+    def close(self) -> None:
+        for renderer in self._renderers.values():
+            renderer.close()
+        self._renderers.clear()
+
+    # ---- helpers ----
+
+    def _id(self, kind: mujoco.mjtObj, name: str, label: str) -> int:
+        oid = mujoco.mj_name2id(self.model, kind, name)
+        if oid < 0:
+            raise UnknownNameError(f"no {label} named {name!r} in the simulated world")
+        return oid
+
+    def _free_joint_qpos(self, body: str) -> int:
+        bid = self._id(mujoco.mjtObj.mjOBJ_BODY, body, "body")
+        jid = self.model.body_jntadr[bid]
+        if jid < 0 or int(self.model.jnt_type[jid]) != int(mujoco.mjtJoint.mjJNT_FREE):
+            raise ProfileError(f"world object {body!r} must have a free joint to be placed")
+        return int(self.model.jnt_qposadr[jid])
+
+    def _mocap_id(self, body: str) -> int:
+        mocap = int(self.model.body_mocapid[self._id(mujoco.mjtObj.mjOBJ_BODY, body, "body")])
+        if mocap < 0:
+            raise ProfileError(f"world body {body!r} must be a mocap body")
+        return mocap
