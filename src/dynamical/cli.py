@@ -22,14 +22,16 @@ from dynamical.robot.errors import RobotError
 
 app = typer.Typer(help="Dynamical Edge: a robot-resident runtime for humanoid robots.", no_args_is_help=True)
 sim_app = typer.Typer(help="The simulated robot: step it, look at it.", no_args_is_help=True)
-bench_app = typer.Typer(help="Measure performance; every bench prints a table, or JSON with --json.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Measure performance; every bench prints a table, or JSON with --json.", no_args_is_help=True
+)
 robot_app = typer.Typer(help="Robot descriptions (profiles).", no_args_is_help=True)
 app.add_typer(sim_app, name="sim")
 app.add_typer(bench_app, name="bench")
 app.add_typer(robot_app, name="robot")
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -79,27 +81,27 @@ def _print_result(result: BaseModel, as_json: bool, title: str) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in result.model_dump().items():
-        table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
+        table.add_row(key, f"{value:,.6g}" if isinstance(value, float) else str(value))
     console.print(table)
 
 
-def _load_robot(settings: Settings, robot: str | None = None):  # noqa: ANN202 - local helper
+def _load_robot(settings: Settings, robot: str | None = None):
     from dynamical.robot.description import RobotDescription
 
     description = RobotDescription.load(robot or settings.robot)
     return description.with_limit_scales(settings.limits.velocity_scale, settings.limits.effort_scale)
 
 
-def _load_world(settings: Settings, robot: str | None):  # noqa: ANN202
+def _load_world(settings: Settings, robot: str | None):
     from dynamical.robot.world import WorldSpec
 
     # A robot whose MJCF is already a whole scene (aloha) is simulated without our world.
-    if robot is not None and robot != settings.robot or settings.sim.world in ("", "none"):
+    if (robot is not None and robot != settings.robot) or settings.sim.world in ("", "none"):
         return None
     return WorldSpec.load(settings.sim.world)
 
 
-def _make_sim(settings: Settings, robot: str | None = None, seed: int | None = None):  # noqa: ANN202
+def _make_sim(settings: Settings, robot: str | None = None, seed: int | None = None):
     from dynamical.robot.sim_robot import SimRobot
 
     return SimRobot(
@@ -198,6 +200,39 @@ def bench_sim_command(
     settings = _settings(ctx)
     result = bench_sim(_load_robot(settings, robot), _load_world(settings, robot), seconds, settings.sim.seed)
     _print_result(result, as_json, "bench sim")
+
+
+@bench_app.command("ik")
+@user_errors
+def bench_ik_command(
+    ctx: typer.Context,
+    targets: Annotated[int, typer.Option(min=1, help="Random reachable targets per arm.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the targets.")] = 0,
+    tolerance: Annotated[float, typer.Option(min=0.0, help="Position tolerance, m.")] = 0.005,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Each arm's IK (mink + DAQP) on random reachable end-effector poses."""
+    from dynamical.bench.ik import bench_ik
+
+    result = bench_ik(_load_robot(_settings(ctx)), targets, seed, tolerance)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    tol_mm = result.arms[0].tolerance_m * 1e3 if result.arms else tolerance * 1e3
+    table = Table(title=f"bench ik: {result.robot}, seed {result.seed}, reached = within {tol_mm:g} mm")
+    for column in ("arm", "reached", "max err mm", "median err mm", "max rot err rad", "median ms", "max ms"):
+        table.add_column(column, justify="left" if column == "arm" else "right")
+    for arm in result.arms:
+        table.add_row(
+            arm.arm,
+            f"{arm.reached}/{arm.targets}",
+            f"{arm.position_error_max_m * 1e3:.3f}",
+            f"{arm.position_error_median_m * 1e3:.3f}",
+            f"{arm.orientation_error_max_rad:.4f}",
+            f"{arm.solve_ms_median:.1f}",
+            f"{arm.solve_ms_max:.1f}",
+        )
+    console.print(table)
 
 
 @robot_app.command("info")

@@ -8,8 +8,8 @@ import mujoco
 import numpy as np
 from pydantic import BaseModel
 
-from dynamical.robot.description import RobotDescription
 from dynamical.robot.demo_motion import demo_targets
+from dynamical.robot.description import RobotDescription
 from dynamical.robot.protocol import JointCommand
 from dynamical.robot.sim_robot import SimRobot
 from dynamical.robot.world import WorldSpec

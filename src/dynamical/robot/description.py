@@ -115,9 +115,7 @@ class RobotDescription:
     def group_indices(self, group: str) -> np.ndarray:
         """Indices (k,) of the joints of ``group`` in every (n,) array."""
         if group not in self.groups:
-            raise UnknownNameError(
-                f"robot {self.name!r} has no joint group {group!r}; it has {sorted(self.groups)}"
-            )
+            raise UnknownNameError(f"robot {self.name!r} has no joint group {group!r}; it has {sorted(self.groups)}")
         return np.array([self.index(j) for j in self.groups[group]], dtype=int)
 
     def with_limit_scales(self, velocity: float = 1.0, effort: float = 1.0) -> RobotDescription:
@@ -173,9 +171,7 @@ def _resolve_mjcf(spec: RobotProfile, profile_path: Path) -> Path:
         # find_spec locates the package without running its __init__ (which may pull heavy deps).
         found = importlib.util.find_spec(spec.mjcf_package)
         if found is None or not found.submodule_search_locations:
-            raise ProfileError(
-                f"{profile_path}: package {spec.mjcf_package!r} holding the MJCF is not installed"
-            )
+            raise ProfileError(f"{profile_path}: package {spec.mjcf_package!r} holding the MJCF is not installed")
         base = Path(next(iter(found.submodule_search_locations)))
     path = (base / spec.mjcf).resolve()
     if not path.is_file():
@@ -183,9 +179,7 @@ def _resolve_mjcf(spec: RobotProfile, profile_path: Path) -> Path:
     return path
 
 
-def _per_joint(
-    values: dict[str, float], groups: dict[str, list[str]], joints: list[str]
-) -> dict[str, float]:
+def _per_joint(values: dict[str, float], groups: dict[str, list[str]], joints: list[str]) -> dict[str, float]:
     """Expand a {group or joint: value} mapping to {joint: value}; joint entries win."""
     unknown = set(values) - set(groups) - set(joints)
     if unknown:
@@ -198,9 +192,7 @@ def _per_joint(
     return out
 
 
-def _describe(
-    spec: RobotProfile, profile_path: Path, mjcf_path: Path, model: mujoco.MjModel
-) -> RobotDescription:
+def _describe(spec: RobotProfile, profile_path: Path, mjcf_path: Path, model: mujoco.MjModel) -> RobotDescription:
     where = f"{profile_path.name} ({mjcf_path.name})"
     joints = [j for members in spec.groups.values() for j in members]
     n = len(joints)
@@ -216,7 +208,8 @@ def _describe(
             raise ProfileError(f"{where}: joint {name!r} has no position range in the MJCF")
         q_min[i], q_max[i] = model.jnt_range[jid]
         actuators = [
-            a for a in range(model.nu)
+            a
+            for a in range(model.nu)
             if model.actuator_trntype[a] == mujoco.mjtTrn.mjTRN_JOINT and model.actuator_trnid[a, 0] == jid
         ]
         if len(actuators) != 1:

@@ -97,7 +97,8 @@ class JointIndex:
             qpos.append(model.jnt_qposadr[jid])
             dof.append(model.jnt_dofadr[jid])
             acts = [
-                a for a in range(model.nu)
+                a
+                for a in range(model.nu)
                 if model.actuator_trntype[a] == mujoco.mjtTrn.mjTRN_JOINT and model.actuator_trnid[a, 0] == jid
             ]
             servos = [a for a in acts if model.actuator_biasprm[a, 1] < 0]
