@@ -20,6 +20,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from dynamical.safety.config import SafetyConfig
+
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 
 
@@ -69,6 +71,7 @@ class Settings(BaseSettings):
     sim: SimConfig = SimConfig()
     rates: RatesConfig = RatesConfig()
     limits: LimitsConfig = LimitsConfig()
+    safety: SafetyConfig = SafetyConfig()
     data_dir: Path = Field(Path("data"), description="Where recordings, models and the database live")
 
     @classmethod

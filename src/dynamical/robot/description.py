@@ -51,13 +51,17 @@ class RobotProfile(BaseModel):
     """By group name or joint name; a joint name overrides its group."""
     effort_limits: dict[str, float] = {}
     """By group or joint name; overrides what the MJCF says."""
+    acceleration_limits: dict[str, float] = {}
+    """rad/s² by group or joint name; a joint left out may reach its speed limit in 0.1 s."""
+    safety_points: dict[str, float] = {}
+    """Sites the safety kernel keeps out of zones and away from people, with their radius, m."""
     end_effectors: dict[GroupName, str] = {}
     grasp_sites: dict[GroupName, str] = {}
     fingertips: dict[GroupName, list[str]] = {}
     cameras: dict[str, CameraProfile] = {}
     home: dict[str, float] = {}
 
-    @field_validator("velocity_limits", "effort_limits")
+    @field_validator("velocity_limits", "effort_limits", "acceleration_limits", "safety_points")
     @classmethod
     def _positive(cls, value: dict[str, float]) -> dict[str, float]:
         for key, limit in value.items():
@@ -94,12 +98,19 @@ class RobotDescription:
     """(n,) speed limits, symmetric."""
     tau_max: np.ndarray
     """(n,) effort limits, symmetric."""
+    a_max: np.ndarray
+    """(n,) acceleration limits, symmetric; also the braking deceleration."""
+    kp: np.ndarray
+    """(n,) position gains of the drives, N·m/rad."""
+    kv: np.ndarray
+    """(n,) damping gains of the drives, N·m·s/rad."""
     home: np.ndarray
     """(n,) rest pose."""
     end_effectors: dict[str, str] = field(default_factory=dict)
     grasp_sites: dict[str, str] = field(default_factory=dict)
     fingertips: dict[str, tuple[str, ...]] = field(default_factory=dict)
     cameras: dict[str, CameraProfile] = field(default_factory=dict)
+    safety_points: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_joints(self) -> int:
@@ -197,6 +208,7 @@ def _describe(spec: RobotProfile, profile_path: Path, mjcf_path: Path, model: mu
     joints = [j for members in spec.groups.values() for j in members]
     n = len(joints)
     q_min, q_max, tau_mjcf = np.zeros(n), np.zeros(n), np.full(n, np.nan)
+    kp, kv = np.zeros(n), np.zeros(n)
 
     for i, name in enumerate(joints):
         jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
@@ -219,6 +231,7 @@ def _describe(spec: RobotProfile, profile_path: Path, mjcf_path: Path, model: mu
         act = actuators[0]
         if model.actuator_biasprm[act, 1] >= 0:  # position servos have bias -kp·q
             raise ProfileError(f"{where}: the actuator of joint {name!r} is not a position servo")
+        kp[i], kv[i] = model.actuator_gainprm[act, 0], -model.actuator_biasprm[act, 2]
         if model.jnt_actfrclimited[jid]:
             tau_mjcf[i] = np.max(np.abs(model.jnt_actfrcrange[jid]))
         elif model.actuator_forcelimited[act]:
@@ -237,6 +250,9 @@ def _describe(spec: RobotProfile, profile_path: Path, mjcf_path: Path, model: mu
             "or effort_limits in the profile"
         )
 
+    a_map = _per_joint(spec.acceleration_limits, spec.groups, joints)
+    a_max = np.array([a_map.get(j, 10.0 * v_map[j]) for j in joints])
+
     unknown_home = set(spec.home) - set(joints)
     if unknown_home:
         raise ProfileError(f"{where}: home names joints that are not commanded: {sorted(unknown_home)}")
@@ -246,7 +262,7 @@ def _describe(spec: RobotProfile, profile_path: Path, mjcf_path: Path, model: mu
     # A joint the profile leaves out rests at 0, or at the range limit nearest 0.
     home = np.array([spec.home.get(j, float(np.clip(0.0, q_min[i], q_max[i]))) for i, j in enumerate(joints)])
 
-    sites = [*spec.end_effectors.values(), *spec.grasp_sites.values()]
+    sites = [*spec.end_effectors.values(), *spec.grasp_sites.values(), *spec.safety_points]
     sites += [s for tips in spec.fingertips.values() for s in tips]
     for site in sites:
         if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, site) < 0:
@@ -265,9 +281,13 @@ def _describe(spec: RobotProfile, profile_path: Path, mjcf_path: Path, model: mu
         q_max=q_max,
         v_max=np.array([v_map[j] for j in joints]),
         tau_max=tau_max,
+        a_max=a_max,
+        kp=kp,
+        kv=kv,
         home=home,
         end_effectors=dict(spec.end_effectors),
         grasp_sites=dict(spec.grasp_sites),
         fingertips={g: tuple(t) for g, t in spec.fingertips.items()},
         cameras=dict(spec.cameras),
+        safety_points=dict(spec.safety_points),
     )

@@ -62,6 +62,9 @@ class Robot(Protocol):
 
     def write_command(self, command: JointCommand) -> None: ...
 
+    def set_power(self, on: bool) -> None:
+        """Drive power; off engages the holding brakes (e-stop categories 0 and 1)."""
+
     def read_camera(self, name: str, width: int = 320, height: int = 240, depth: bool = False) -> CameraFrame: ...
 
     @property

@@ -16,6 +16,10 @@ from dynamical.robot.protocol import CameraFrame, JointCommand, RobotState, chec
 from dynamical.robot.scene import JointIndex, build_model
 from dynamical.robot.world import WorldSpec
 
+# The mannequin's envelope: 1.75 m tall, arms hanging beside the torso (see tabletop.xml).
+MANNEQUIN_HEIGHT = 1.75
+MANNEQUIN_RADIUS = 0.32
+
 
 class SimRobot:
     """A simulated robot in a world; deterministic for a given seed."""
@@ -41,6 +45,16 @@ class SimRobot:
             if mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, name) < 0:
                 raise ProfileError(f"camera {name!r} is listed but not in the compiled model")
         self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        # What power-off changes, kept to restore it: servo gains, gravity compensation, brakes.
+        self._servo_gain = self.model.actuator_gainprm[self._joints.servo, 0].copy()
+        self._servo_bias = self.model.actuator_biasprm[self._joints.servo, :3].copy()
+        self._gravcomp_bodies = np.flatnonzero(self.model.body_gravcomp > 0)
+        self._gravcomp = self.model.body_gravcomp[self._gravcomp_bodies].copy()
+        self._frictionloss = self.model.dof_frictionloss[self._joints.dof].copy()
+        self.power_on = True
+        self.received: list[tuple[float, JointCommand, bool]] | None = None
+        """When a list, every command the driver receives is appended as (t, command, power_on):
+        the record fault-injection tests assert on."""
         self.seed = seed
         self.reset(seed)
 
@@ -58,6 +72,10 @@ class SimRobot:
 
     def write_command(self, command: JointCommand) -> None:
         check_command(command, self.description.n_joints)
+        if self.received is not None:
+            self.received.append((self.time, command, self.power_on))
+        if not self.power_on:
+            return  # the drives have no power: targets have nothing to act on
         ctrl, joints = self.data.ctrl, self._joints
         ctrl[joints.servo] = command.q
         feedforward = np.zeros(self.description.n_joints)
@@ -87,6 +105,34 @@ class SimRobot:
                 renderer.disable_depth_rendering()
         return CameraFrame(camera=name, t=float(self.data.time), rgb=rgb, depth=depth_image)
 
+    def set_power(self, on: bool) -> None:
+        """Drive power on or off. Off: servos, feed-forward and gravity compensation stop, and
+        each joint's holding brake engages (Coulomb friction up to the joint's effort limit)."""
+        if on == self.power_on:
+            return
+        m, ix = self.model, self._joints
+        if on:
+            m.actuator_gainprm[ix.servo, 0] = self._servo_gain
+            m.actuator_biasprm[ix.servo, :3] = self._servo_bias
+            m.body_gravcomp[self._gravcomp_bodies] = self._gravcomp
+            m.dof_frictionloss[ix.dof] = self._frictionloss
+        else:
+            m.actuator_gainprm[ix.servo, 0] = 0.0
+            m.actuator_biasprm[ix.servo, :3] = 0.0
+            m.body_gravcomp[self._gravcomp_bodies] = 0.0
+            m.dof_frictionloss[ix.dof] = self.description.tau_max
+            self.data.ctrl[ix.feedforward] = 0.0
+        self.power_on = on
+
+    def mannequin_capsule(self) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """The mannequin as a capsule around its whole body: base (3,), top (3,) m, radius m.
+
+        It stands in for a safety-rated person sensor until perception provides people."""
+        if self._mannequin is None:
+            return None
+        pos = self.data.mocap_pos[self._mannequin]
+        return np.array([pos[0], pos[1], 0.0]), np.array([pos[0], pos[1], MANNEQUIN_HEIGHT]), MANNEQUIN_RADIUS
+
     # ---- simulation control ----
 
     @property
@@ -101,6 +147,7 @@ class SimRobot:
         """Rest pose, zero velocity, objects drawn from the world's bounds with ``seed``."""
         if seed is not None:
             self.seed = seed
+        self.set_power(True)
         mujoco.mj_resetData(self.model, self.data)
         home = self.description.home
         self.data.qpos[self._joints.qpos] = home

@@ -1,0 +1,50 @@
+"""MuJoCo implementation of the safety kernel's PointKinematics (the profile's safety points)."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from dynamical.robot.description import RobotDescription
+from dynamical.robot.errors import ProfileError
+from dynamical.robot.scene import JointIndex
+
+
+class MujocoPointKinematics:
+    """Site positions and Jacobians from a compiled model holding the robot.
+
+    Each instance owns its MjData, so the filter and the independent check compute kinematics
+    separately. Joints outside the description (objects, passive finger joints) stay at qpos0.
+    """
+
+    def __init__(self, model: mujoco.MjModel, description: RobotDescription) -> None:
+        if not description.safety_points:
+            raise ProfileError(f"profile {description.name!r} lists no safety_points")
+        self.model = model
+        self.data = mujoco.MjData(model)
+        self.names = tuple(description.safety_points)
+        self.radii = np.array(list(description.safety_points.values()))
+        self._sites = np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, s) for s in self.names])
+        if np.any(self._sites < 0):
+            raise ProfileError(f"safety points not in the model: {self.names}")
+        joints = JointIndex.of(model, description)
+        self._qpos, self._dof = joints.qpos, joints.dof
+        self._jac = np.zeros((len(self.names), 3, model.nv))
+        self._jacobians = np.zeros((len(self.names), 3, description.n_joints))
+
+    def update(self, q: np.ndarray, jacobians: bool = True) -> None:
+        self.data.qpos[self._qpos] = q
+        mujoco.mj_kinematics(self.model, self.data)
+        if not jacobians:
+            return
+        mujoco.mj_comPos(self.model, self.data)
+        for k, site in enumerate(self._sites):
+            mujoco.mj_jacSite(self.model, self.data, self._jac[k], None, site)
+        np.take(self._jac, self._dof, axis=2, out=self._jacobians)
+
+    def positions(self) -> np.ndarray:
+        return self.data.site_xpos[self._sites]
+
+    def jacobians(self) -> np.ndarray:
+        """Valid until the next update (a view: the kernel does not keep it across ticks)."""
+        return self._jacobians

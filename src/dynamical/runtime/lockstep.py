@@ -1,0 +1,94 @@
+"""Lock-step: tier 0 and tier 1 in one process under simulated time, deterministic for a seed.
+
+For tests and demos. The components are the ones the realtime process runs (the same node,
+kernel, driver and shared-memory channels); only the clock is simulated, so a run is faster than
+real time and repeats bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dynamical.robot.description import RobotDescription
+from dynamical.robot.point_kinematics import MujocoPointKinematics
+from dynamical.robot.sim_robot import SimRobot
+from dynamical.robot.world import WorldSpec
+from dynamical.runtime.bundle import ChannelBundle
+from dynamical.runtime.clock import LockstepClock
+from dynamical.runtime.link import ExecutiveLink
+from dynamical.runtime.node import RealtimeNode
+from dynamical.safety.config import SafetyConfig
+from dynamical.safety.kernel import KernelOutput, SafetyKernel
+
+Controller = Callable[[float, ExecutiveLink], None]
+"""Called at every control tick with the time (s) and the link: the executive's work."""
+
+
+def build_node(robot: SimRobot, safety: SafetyConfig, channels: ChannelBundle, safety_dt: float) -> RealtimeNode:
+    """The tier-0 node for a simulated robot: its kernel gets two kinematics instances (the
+    filter's and the independent check's) on the simulator's own model, so frames agree."""
+    description = robot.description
+    kernel = SafetyKernel(
+        description,
+        safety,
+        MujocoPointKinematics(robot.model, description),
+        MujocoPointKinematics(robot.model, description),
+        channels.events,
+        safety_dt,
+    )
+    substeps = round(safety_dt / robot.timestep)
+    return RealtimeNode(robot, kernel, channels, physics_substeps=substeps)
+
+
+class LockstepRuntime:
+    def __init__(
+        self,
+        description: RobotDescription,
+        world: WorldSpec | None,
+        safety: SafetyConfig,
+        *,
+        seed: int = 0,
+        physics_hz: float = 1000.0,
+        safety_hz: float = 1000.0,
+        control_hz: float = 200.0,
+    ) -> None:
+        self.robot = SimRobot(description, world, timestep=1.0 / physics_hz, seed=seed)
+        self.robot.received = []
+        self.channels = ChannelBundle.create(description.n_joints)
+        self.node = build_node(self.robot, safety, self.channels, 1.0 / safety_hz)
+        self.clock = LockstepClock(1.0 / safety_hz)
+        self.link = ExecutiveLink(self.channels, now=self.clock.now)
+        self.control_every = round(safety_hz / control_hz)
+        self.outputs: list[KernelOutput] = []
+
+    @property
+    def kernel(self) -> SafetyKernel:
+        return self.node.kernel
+
+    def run(
+        self,
+        seconds: float,
+        controller: Controller | None = None,
+        on_tick: Callable[[float, KernelOutput], None] | None = None,
+    ) -> None:
+        """Advance ``seconds`` of simulated time; ``controller`` runs at the control rate
+        before the safety tick of the same instant, as the executive would."""
+        for _ in range(round(seconds / self.clock.period)):
+            info = self.clock.wait_next()
+            if controller is not None and info.index % self.control_every == 0:
+                controller(info.deadline, self.link)
+            out = self.node.tick(info.deadline, info.index)
+            self.outputs.append(out)
+            if on_tick is not None:
+                on_tick(info.deadline, out)
+
+    def close(self) -> None:
+        self.robot.close()
+        self.channels.close()
+        self.channels.unlink()
+
+    def __enter__(self) -> LockstepRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,98 @@
+"""Tier 0: the driver behind the safety kernel, one tick at a time.
+
+The realtime process and the lock-step runner both drive this object; only the clock differs.
+A tick reads the newest command and the executive's requests from shared memory, runs the
+kernel, hands its command to the driver (and steps the simulator when simulated), then
+publishes state and status. Events go straight from the kernel into the shared event ring.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from dynamical.robot.sim_robot import SimRobot
+from dynamical.runtime.bundle import ChannelBundle
+from dynamical.safety.kernel import KernelOutput, SafetyKernel
+from dynamical.safety.separation import Person, persons_array
+
+
+class RealtimeNode:
+    def __init__(
+        self, robot: SimRobot, kernel: SafetyKernel, channels: ChannelBundle, physics_substeps: int = 1
+    ) -> None:
+        self.robot = robot
+        self.kernel = kernel
+        self.channels = channels
+        self.physics_substeps = physics_substeps
+        self.ticks = 0
+        self._estop_seq, _, _ = channels.status.pending_estop()
+        self._reset_seq = channels.status.reset_seq()
+        self._estop_latched_t = math.nan
+        self._no_persons = np.zeros((0, 7))
+        kernel.start(robot.read_state())
+
+    def warm_up(self) -> None:
+        """Run the kernel a few times on the current state without touching the driver, so the
+        compiled code is loaded before the first timed tick."""
+        state = self.robot.read_state()
+        for _ in range(3):
+            self.kernel.tick(state.t, -1, state, None, self.persons())
+
+    def persons(self) -> np.ndarray:
+        """People the tier-0 person sensor sees, (m, 7) as ``persons_array`` lays them out: in
+        simulation, the mannequin's true pose."""
+        capsule = self.robot.mannequin_capsule()
+        if capsule is None:
+            return self._no_persons
+        return persons_array([Person(base=capsule[0], top=capsule[1], radius=capsule[2])])
+
+    def tick(self, t: float, tick: int, now: Callable[[], float] | None = None) -> KernelOutput:
+        """One safety tick at time ``t`` (s, the clock commands are stamped with).
+
+        ``now`` reads the clock right after the driver write, to time the e-stop latency
+        (``t`` is used when it is None, as in lock-step)."""
+        status = self.channels.status
+        state = self.robot.read_state()
+        estop_seq, category, _ = status.pending_estop()
+        if estop_seq != self._estop_seq:
+            self._estop_seq = estop_seq
+            self.kernel.request_estop(category, t)
+        reset_seq = status.reset_seq()
+        if reset_seq != self._reset_seq:
+            self._reset_seq = reset_seq
+            self.kernel.request_reset(state)
+
+        out = self.kernel.tick(t, tick, state, self.channels.commands.latest(), self.persons())
+
+        self.robot.set_power(out.power_on)
+        if out.power_on:
+            self.robot.write_command(out.command)
+        if out.estop_category < 0:
+            self._estop_latched_t = math.nan
+        elif math.isnan(self._estop_latched_t):
+            self._estop_latched_t = now() if now is not None else t  # the first stopping command
+        self.robot.step(self.physics_substeps)
+        self.ticks += 1
+
+        after = self.robot.read_state()
+        self.channels.state.write(after.t, tick, after.q, after.dq, after.tau)
+        status.write_status(
+            tick=tick,
+            t=t,
+            mode=int(out.mode),
+            estop_category=out.estop_category,
+            protective_stop=out.protective_stop,
+            speed_scale=out.speed_scale,
+            separation_m=out.separation if np.isfinite(out.separation) else math.nan,
+            protective_distance_m=out.protective_distance,
+            interventions=out.interventions,
+            last_command_seq=self.kernel.last_command_seq,
+            rt_heartbeat=self.ticks,
+            power_on=out.power_on,
+            estop_latched_t=self._estop_latched_t,
+            reason=int(out.reason),
+        )
+        return out

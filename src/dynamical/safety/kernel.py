@@ -1,0 +1,473 @@
+"""The safety kernel: every command to the driver passes through ``SafetyKernel.tick``.
+
+Order inside one tick (1 kHz):
+
+1. validate the newest command: shape, finite values, timestamp, age;
+2. decide the mode: e-stop, watchdog, separation stop, or track the command;
+3. filter: the smallest change to the commanded motion that keeps joint position (with room to
+   brake), velocity, acceleration and effort limits, keep-out zones and speed toward people
+   (a QP solved with DAQP);
+4. runtime assurance: if the filter has no solution or its output leaves the recoverable set,
+   the braking controller takes over; it hands back with hysteresis;
+5. the independent hard-limit check: a command that still violates a limit becomes a hold;
+6. every intervention becomes an event (on its first tick, with the command before and after).
+
+Both schedulers (the realtime process and the lock-step runner) call this same object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numba
+import numpy as np
+
+from dynamical.robot.description import RobotDescription
+from dynamical.robot.protocol import JointCommand, RobotState
+from dynamical.safety.assurance import Supervisor, braking_step, recoverable
+from dynamical.safety.config import SafetyConfig
+from dynamical.safety.estop import EStop
+from dynamical.safety.hard_check import HardLimitCheck
+from dynamical.safety.kinematics import PointKinematics
+from dynamical.safety.limits import JointLimits, joint_bounds
+from dynamical.safety.qp_filter import QPFilter
+from dynamical.safety.rules import EventSink, Rule, SafetyMode
+from dynamical.safety.separation import Person, directed_rows, persons_array, separation
+from dynamical.safety.watchdog import Watchdog, WatchdogPhase
+from dynamical.safety.zones import ZoneSet
+
+STILL = 1e-9  # rad/s: below this every joint counts as stopped
+REARM_TICKS = 50  # a rule idle this long raises a new event when it intervenes again
+
+
+class IncomingCommand(Protocol):
+    """A command as the command ring delivers it (timestamps on the kernel's clock)."""
+
+    seq: int
+    t: float
+    q: np.ndarray
+    dq: np.ndarray | None
+    tau: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class KernelOutput:
+    command: JointCommand
+    """What the driver receives this tick."""
+    power_on: bool
+    mode: SafetyMode
+    reason: Rule
+    """The rule that shaped this tick's command most (NONE when the command passed unchanged)."""
+    speed_scale: float
+    separation: float
+    protective_distance: float
+    estop_category: int
+    protective_stop: bool
+    interventions: int
+    """Events raised so far."""
+
+
+@dataclass
+class _Target:
+    t: float
+    q: np.ndarray
+    dq: np.ndarray
+    tau: np.ndarray
+
+
+class SafetyKernel:
+    """One robot's safety kernel. Not thread-safe: one tick at a time, from one loop."""
+
+    def __init__(
+        self,
+        description: RobotDescription,
+        config: SafetyConfig,
+        filter_points: PointKinematics,
+        check_points: PointKinematics,
+        events: EventSink,
+        dt: float,
+    ) -> None:
+        if filter_points is check_points:
+            raise ValueError("the hard-limit check needs its own kinematics instance")
+        self.description = description
+        self.config = config
+        self.limits = JointLimits.of(description)
+        self.dt = dt
+        self.points = filter_points
+        self.events = events
+        n, k = description.n_joints, len(filter_points.names)
+        self.zones = ZoneSet(config.zones)
+        m_zone = len(config.zones) * k
+        self.qp = QPFilter(n, m_ge=m_zone, m_le=k)
+        # Buffers the compiled steps fill every tick (no allocation in the loop).
+        self._lower, self._upper = np.zeros(n), np.zeros(n)
+        self._lower_rule, self._upper_rule = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        self._zone_a, self._zone_b, self._zone_room = np.zeros((m_zone, n)), np.zeros(m_zone), np.zeros(m_zone)
+        self._sep_a, self._sep_b = np.zeros((k, n)), np.zeros(k)
+        self._directions = np.zeros((k, 3))
+        self._v_des, self._tau = np.zeros(n), np.zeros(n)
+        self._changed = np.zeros(n, dtype=np.bool_)
+        self._no_persons = np.zeros((0, 7))
+        self._zero = np.zeros(n)
+        self._zero.flags.writeable = False
+        # S_p's terms folded once: allowed speed = (S - static) / (T_r + T_s/2).
+        ssm = config.separation
+        self._static_distance = ssm.static_distance()
+        self._speed_time = ssm.reaction_time + ssm.stopping_time / 2
+        self.check = HardLimitCheck(
+            description.q_min,
+            description.q_max,
+            description.v_max,
+            description.a_max,
+            description.tau_max,
+            check_points,
+            config.zones,
+            dt,
+            config.assurance.tolerance,
+        )
+        self.supervisor = Supervisor(config.assurance.handback_ticks)
+        self.watchdog = Watchdog(config.watchdog)
+        self.estop = EStop()
+        self.q_ref = description.home.copy()
+        self.v_ref = np.zeros(n)
+        self._target: _Target | None = None
+        self._previous_target: _Target | None = None
+        self._last_seq = 0
+        self._separation_stop = False
+        self._last_active: dict[Rule, int] = {}
+        self.interventions = 0
+        self._t = 0.0
+        self._tick = 0
+
+    @property
+    def last_command_seq(self) -> int:
+        """Sequence number of the newest command the kernel has seen (valid or not)."""
+        return self._last_seq
+
+    # ---- requests from outside the loop (they take effect at the next tick) ----
+
+    def start(self, state: RobotState) -> None:
+        """Take the measured pose as the reference; nothing moves until a command arrives."""
+        self.q_ref = np.minimum(np.maximum(state.q, self.limits.q_min), self.limits.q_max)
+        self.v_ref = np.zeros_like(self.q_ref)
+        self._target = self._previous_target = None
+
+    def request_estop(self, category: int, t: float) -> None:
+        if self.estop.trigger(category, t):
+            self.supervisor.force()
+            self._event(Rule.ESTOP, -1, float(category), 0.0, self.q_ref, self.q_ref)
+
+    def request_reset(self, state: RobotState) -> bool:
+        """Clear an e-stop or a latched protective stop, only once the robot is still.
+
+        Motion resumes only with a command newer than the reset."""
+        if (np.abs(self.v_ref) > STILL).any() or (np.abs(state.dq) > 0.05).any():
+            return False
+        self.estop.reset()
+        self.watchdog.reset()
+        self.supervisor = Supervisor(self.config.assurance.handback_ticks)
+        self.start(state)
+        self._event(Rule.RESET, -1, 0.0, 0.0, self.q_ref, self.q_ref)
+        return True
+
+    # ---- the tick ----
+
+    def tick(
+        self,
+        t: float,
+        tick: int,
+        state: RobotState,
+        command: IncomingCommand | None,
+        persons: np.ndarray | Sequence[Person] = (),
+    ) -> KernelOutput:
+        """One tick. ``persons``: an (m, 7) array (see ``persons_array``) or Person objects."""
+        self._t, self._tick = t, tick
+        got_command = self._accept(command, t)
+        phase = self.watchdog.tick(got_command)
+        self._watchdog_events(phase)
+
+        self.points.update(self.q_ref)
+        positions, jacobians = self.points.positions(), self.points.jacobians()
+        ssm = self.config.separation
+        if not ssm.enabled or len(persons) == 0:
+            people = self._no_persons
+        else:
+            people = persons if isinstance(persons, np.ndarray) else persons_array(persons)
+        distance = separation(people, positions, self.points.radii, self._directions)
+        self._separation_events(distance)
+        allowed = max(0.0, (distance - self._static_distance) / self._speed_time)
+        speed_scale = min(allowed / ssm.max_cartesian_speed, 1.0)
+
+        reason = Rule.NONE
+        tau = self._zero
+        forced = (
+            self.estop.active
+            or phase in (WatchdogPhase.DECELERATE, WatchdogPhase.PROTECTIVE_STOP)
+            or self._separation_stop
+        )
+        lim = self.limits
+        if self.estop.active and not self.estop.power_on:
+            q, v = self.q_ref, self._zero  # brakes hold; the drive is off
+            mode = SafetyMode.ESTOP
+        elif forced:
+            q, v = braking_step(self.q_ref, self.v_ref, lim.q_min, lim.q_max, lim.a_max, self.dt)
+            mode = SafetyMode.ESTOP if self.estop.active else SafetyMode.PROTECTIVE_STOP
+            if phase == WatchdogPhase.DECELERATE:
+                mode = SafetyMode.BRAKING
+            if self.estop.active and (np.abs(v) <= STILL).all() and self.estop.stopped():
+                self._event(Rule.ESTOP_POWER_OFF, -1, 1.0, 0.0, self.q_ref, q)
+        else:
+            q, v, tau, reason, mode = self._filtered(
+                state, phase, positions, jacobians, allowed, speed_scale, extrapolate=phase == WatchdogPhase.OK
+            )
+
+        q, v, tau, reason = self._hard_check(q, v, tau, reason)
+        self.q_ref, self.v_ref = q, v
+        # q, v and tau are never changed in place after this (the next tick makes new arrays).
+        return KernelOutput(
+            command=JointCommand(q=q, dq=v, tau=tau),
+            power_on=self.estop.power_on,
+            mode=mode,
+            reason=reason,
+            speed_scale=speed_scale,
+            separation=distance,
+            protective_distance=ssm.protective_distance(self._speed_toward()) if distance < np.inf else float("nan"),
+            estop_category=self.estop.category,
+            protective_stop=self.watchdog.latched or self._separation_stop,
+            interventions=self.interventions,
+        )
+
+    # ---- steps of the tick ----
+
+    def _accept(self, command: IncomingCommand | None, t: float) -> bool:
+        """Validate the newest command; returns True when a new valid one arrived."""
+        if command is None or command.seq <= self._last_seq:
+            return False
+        self._last_seq = command.seq
+        n = self.description.n_joints
+        before = np.asarray(command.q, dtype=float)
+        for value in (command.q, command.dq, command.tau):
+            if value is None:
+                continue
+            array = np.asarray(value, dtype=float)
+            if array.shape != (n,):
+                self._event(Rule.BAD_SHAPE, -1, float(array.size), float(n), self.q_ref, self.q_ref)
+                return False
+            bad = np.flatnonzero(~np.isfinite(array))
+            if bad.size:
+                self._event(Rule.NON_FINITE, int(bad[0]), float(array[bad[0]]), 0.0, before, self.q_ref)
+                return False
+        wd = self.config.watchdog
+        if command.t > t + wd.max_clock_skew:
+            self._event(Rule.BAD_TIMESTAMP, -1, command.t, t, before, self.q_ref)
+            return False
+        if t - command.t > wd.max_command_age:
+            self._event(Rule.STALE_COMMAND, -1, t - command.t, wd.max_command_age, before, self.q_ref)
+            return False
+        zeros = np.zeros(n)
+        target = _Target(
+            t=command.t,
+            q=before.copy(),
+            dq=np.asarray(command.dq, dtype=float).copy() if command.dq is not None else zeros,
+            tau=np.asarray(command.tau, dtype=float).copy() if command.tau is not None else zeros,
+        )
+        if command.dq is None and self._target is not None and target.t > self._target.t:
+            # No velocity given: take it from the last two commands, so 200 Hz targets become smooth motion.
+            target.dq = (target.q - self._target.q) / (target.t - self._target.t)
+        self._previous_target, self._target = self._target, target
+        return True
+
+    def _filtered(
+        self,
+        state: RobotState,
+        phase: WatchdogPhase,
+        positions: np.ndarray,
+        jacobians: np.ndarray,
+        allowed_speed: float,
+        speed_scale: float,
+        extrapolate: bool,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Rule, SafetyMode]:
+        lim, dt, cfg = self.limits, self.dt, self.config
+        target = self._target
+        if target is None:
+            self._v_des[:] = 0.0  # nothing commanded yet, or since a reset: stay where we are
+            self._tau[:] = 0.0
+            tau_clipped = False
+        else:
+            horizon = min(max(self._t - target.t, 0.0), 2 * cfg.watchdog.max_command_age) if extrapolate else 0.0
+            tau_clipped = _desired(
+                self.q_ref, target.q, target.dq, horizon, extrapolate, target.tau, lim.tau_max,
+                cfg.assurance.tracking_time_constant, self._v_des, self._tau,
+            )  # fmt: skip
+        v_des, clipped_tau = self._v_des, self._tau
+
+        feasible = joint_bounds(
+            self.q_ref, self.v_ref, state.q, state.dq, clipped_tau, lim.q_min, lim.q_max, lim.v_max, lim.a_max,
+            lim.tau_max, lim.kp, lim.kv, dt, speed_scale, self._lower, self._upper, self._lower_rule, self._upper_rule,
+        )  # fmt: skip
+        if len(self.zones):
+            self.zones.rows(
+                positions, jacobians, self.points.radii, cfg.assurance.zone_margin,
+                cfg.assurance.cartesian_deceleration, self._zone_a, self._zone_b, self._zone_room,
+            )  # fmt: skip
+        directed_rows(self._directions, jacobians, self._sep_a)
+        self._sep_b[:] = allowed_speed
+
+        result = None
+        if feasible:
+            result = self.qp.solve(
+                v_des, self._lower, self._upper, self._zone_a, self._zone_b, self._sep_a, self._sep_b
+            )
+        ok = result is not None and result.ok
+        v = result.v if ok else self.v_ref
+        q, approach, any_changed = _integrate(
+            self.q_ref, v, v_des, lim.q_min, lim.q_max, dt, self._zone_a, self._changed
+        )
+        safe, safe_margin = recoverable(
+            q, v, lim.q_min, lim.q_max, lim.a_max, dt, approach, self._zone_room,
+            cfg.assurance.cartesian_deceleration, cfg.assurance.handback_margin,
+        )  # fmt: skip
+        use_braking, changed = self.supervisor.update(ok and safe, ok and safe_margin)
+        if changed:
+            rule = Rule.BRAKING_TAKEOVER if use_braking else Rule.BRAKING_HANDBACK
+            value = float(result.exitflag) if result is not None else float("nan")
+            self._event(rule, -1, value, 0.0, self.q_ref + v_des * dt, q)
+            if use_braking and not ok:
+                self._event(Rule.QP_INFEASIBLE, -1, value, 0.0, self.q_ref + v_des * dt, self.q_ref)
+        if use_braking:
+            q, v = braking_step(self.q_ref, self.v_ref, lim.q_min, lim.q_max, lim.a_max, dt)
+            return q, v, self._zero, Rule.BRAKING_TAKEOVER, SafetyMode.BRAKING
+
+        reason = self._filter_events(self._changed, v_des, v, q) if any_changed else Rule.NONE
+        if tau_clipped and target is not None:
+            j = int(np.argmax(np.abs(target.tau) - lim.tau_max))
+            self._rule_event(Rule.EFFORT_LIMIT, j, float(target.tau[j]), float(lim.tau_max[j]), q, q)
+            reason = reason or Rule.EFFORT_LIMIT
+        mode = SafetyMode.HOLD if phase == WatchdogPhase.HOLD or target is None else SafetyMode.RUNNING
+        return q, v, clipped_tau.copy(), reason, mode  # copy: the buffer is refilled next tick
+
+    def _hard_check(
+        self, q: np.ndarray, v: np.ndarray, tau: np.ndarray, reason: Rule
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Rule]:
+        if self.estop.active and not self.estop.power_on:
+            return q, v, tau, reason
+        violation = self.check.check(q, v, tau, self.v_ref)
+        if violation is None:
+            return q, v, tau, reason
+        hold = self.q_ref.copy()
+        self._rule_event(Rule.HARD_LIMIT_HOLD, violation.index, violation.value, violation.limit, q, hold)
+        self._rule_event(violation.rule, violation.index, violation.value, violation.limit, q, hold)
+        return hold, self._zero, self._zero, Rule.HARD_LIMIT_HOLD
+
+    # ---- events ----
+
+    def _filter_events(self, changed: np.ndarray, v_des: np.ndarray, v: np.ndarray, q: np.ndarray) -> Rule:
+        """Which rules changed the command this tick; raise an event for each newly active one."""
+        rules: dict[Rule, tuple[int, float, float]] = {}
+        tol = 1e-7
+        for j in np.flatnonzero(changed):
+            if v[j] >= self._upper[j] - tol and v_des[j] > v[j]:
+                rules.setdefault(Rule(int(self._upper_rule[j])), (int(j), float(v_des[j]), float(self._upper[j])))
+            elif v[j] <= self._lower[j] + tol and v_des[j] < v[j]:
+                rules.setdefault(Rule(int(self._lower_rule[j])), (int(j), float(v_des[j]), float(self._lower[j])))
+        if changed.any():
+            k = len(self.points.names)
+            for rule, rows, bound, ge in (
+                (Rule.KEEP_OUT_ZONE, self._zone_a, self._zone_b, True),
+                (Rule.SEPARATION_SPEED, self._sep_a, self._sep_b, False),
+            ):
+                if rows.shape[0] == 0:
+                    continue
+                active = np.flatnonzero(np.abs(rows @ v - bound) < 1e-6)
+                if active.size:
+                    r = int(active[0])
+                    rules.setdefault(rule, (r % k if ge else r, float(rows[r] @ v_des), float(bound[r])))
+        before = self.q_ref + v_des * self.dt
+        for rule, (j, value, limit) in rules.items():
+            self._rule_event(rule, j, value, limit, before, q)
+        if not rules:
+            return Rule.NONE
+        return max(rules, key=lambda r: _PRIORITY.get(r, 0))
+
+    def _rule_event(self, rule: Rule, joint: int, value: float, limit: float, before, after) -> None:
+        """An event when a rule starts to intervene, not on every tick it stays active: a rule
+        idle for REARM_TICKS raises a new event when it acts again."""
+        last = self._last_active.get(rule)
+        self._last_active[rule] = self._tick
+        if last is not None and self._tick - last <= REARM_TICKS:
+            return
+        self._event(rule, joint, value, limit, before, after)
+
+    def _watchdog_events(self, phase: WatchdogPhase) -> None:
+        rule = {
+            WatchdogPhase.HOLD: Rule.WATCHDOG_HOLD,
+            WatchdogPhase.DECELERATE: Rule.WATCHDOG_DECELERATE,
+            WatchdogPhase.PROTECTIVE_STOP: Rule.WATCHDOG_PROTECTIVE_STOP,
+        }.get(phase)
+        if rule is not None:
+            self._rule_event(rule, -1, float(self.watchdog.missing), 0.0, self.q_ref, self.q_ref)
+
+    def _separation_events(self, distance: float) -> None:
+        ssm = self.config.separation
+        if not self._separation_stop and distance < ssm.static_distance():
+            self._separation_stop = True
+            self.supervisor.force()
+            self._event(Rule.SEPARATION_STOP, -1, distance, ssm.static_distance(), self.q_ref, self.q_ref)
+        elif self._separation_stop and distance > ssm.static_distance() + ssm.resume_margin:
+            self._separation_stop = False
+            self._event(Rule.SEPARATION_RESUME, -1, distance, ssm.static_distance(), self.q_ref, self.q_ref)
+
+    def _speed_toward(self) -> float:
+        """Fastest approach of any monitored point toward its nearest person, m/s (≥ 0)."""
+        return max(0.0, float((self._sep_a @ self.v_ref).max())) if self._sep_a.shape[0] else 0.0
+
+    def _event(self, rule: Rule, joint: int, value: float, limit: float, before, after) -> None:
+        self.interventions += 1
+        self.events.append(self._t, self._tick, int(rule), joint, value, limit, np.asarray(before), np.asarray(after))
+
+
+@numba.njit(cache=True)
+def _desired(q_ref, q_target, v_target, horizon, extrapolate, tau_target, tau_max, time_constant, v_des, tau):
+    """Velocity (n,) the command asks for, and its effort feed-forward clipped to the limits.
+
+    The target moves on with its velocity for ``horizon`` s (commands come at 200 Hz, ticks at
+    1 kHz); the tracking error closes with ``time_constant``. Returns True if effort was clipped."""
+    clipped = False
+    for i in range(q_ref.shape[0]):
+        v_ff = v_target[i] if extrapolate else 0.0
+        v_des[i] = v_ff + (q_target[i] + v_ff * horizon - q_ref[i]) / time_constant
+        tau[i] = min(max(tau_target[i], -tau_max[i]), tau_max[i])
+        clipped = clipped or tau[i] != tau_target[i]
+    return clipped
+
+
+@numba.njit(cache=True)
+def _integrate(q_ref, v, v_des, q_min, q_max, dt, zone_rows, changed):
+    """Command position (n,) after one tick at v, each zone row's approach speed, and which joints
+    the filter changed (fills ``changed`` (n,); returns whether any)."""
+    n = q_ref.shape[0]
+    q = np.empty(n)
+    any_changed = False
+    for i in range(n):
+        q[i] = min(max(q_ref[i] + v[i] * dt, q_min[i]), q_max[i])
+        changed[i] = abs(v[i] - v_des[i]) > 1e-6 + 1e-6 * abs(v_des[i])
+        any_changed = any_changed or changed[i]
+    approach = np.zeros(zone_rows.shape[0])
+    for r in range(zone_rows.shape[0]):
+        total = 0.0
+        for j in range(n):
+            total += zone_rows[r, j] * v[j]
+        approach[r] = -total  # loops, not @: BLAS calls cost more than this work
+    return q, approach, any_changed
+
+
+_PRIORITY = {
+    Rule.KEEP_OUT_ZONE: 6,
+    Rule.SEPARATION_SPEED: 5,
+    Rule.POSITION_LIMIT: 4,
+    Rule.EFFORT_LIMIT: 3,
+    Rule.VELOCITY_LIMIT: 2,
+    Rule.ACCELERATION_LIMIT: 1,
+}

@@ -1,0 +1,24 @@
+"""What the kernel needs to know of the robot's geometry: monitored points and their Jacobians."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class PointKinematics(Protocol):
+    """Positions and Jacobians of the monitored points (hands, wrists) at a joint configuration."""
+
+    names: tuple[str, ...]
+    radii: np.ndarray
+    """(k,) radius of the sphere around each point, m."""
+
+    def update(self, q: np.ndarray, jacobians: bool = True) -> None:
+        """Set the configuration q (n,) in description order; skip the Jacobians when not needed."""
+
+    def positions(self) -> np.ndarray:
+        """(k, 3) world positions, m, at the last update."""
+
+    def jacobians(self) -> np.ndarray:
+        """(k, 3, n) d position / d q at the last update."""

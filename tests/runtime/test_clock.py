@@ -1,0 +1,162 @@
+import gc
+import itertools
+import logging
+import os
+import time
+import warnings
+
+import pytest
+
+from dynamical.runtime import (
+    Clock,
+    LockstepClock,
+    RealtimeClock,
+    RealtimeStatus,
+    TickInfo,
+    enter_realtime,
+    leave_realtime,
+)
+from dynamical.runtime import clock as clock_module
+
+PERIOD = 1e-3
+
+
+def _run(clock: RealtimeClock, n: int, stall_at: int | None = None, stall_s: float = 0.0) -> list[TickInfo]:
+    ticks = []
+    try:
+        for _ in range(n):
+            tick = clock.wait_next()
+            ticks.append(tick)
+            if tick.index == stall_at:
+                time.sleep(stall_s)
+    finally:
+        clock.close()
+    return ticks
+
+
+def test_realtime_clock_keeps_the_rate_on_absolute_deadlines() -> None:
+    clock = RealtimeClock(PERIOD)
+    ticks = _run(clock, 300)
+    t0 = ticks[0].deadline
+    assert clock.t0 == t0
+    for tick in ticks:
+        assert tick.deadline == t0 + tick.index * PERIOD
+        assert tick.start >= tick.deadline
+        assert tick.late == (tick.start - tick.deadline > 0.1 * PERIOD)
+    mean_period = (ticks[-1].start - ticks[0].start) / (len(ticks) - 1)
+    assert mean_period == pytest.approx(PERIOD, rel=0.02)
+    assert clock.realtime_status is not None
+
+
+def test_realtime_clock_skips_a_stall_without_drifting() -> None:
+    clock = RealtimeClock(PERIOD, realtime=False)
+    ticks = _run(clock, 60, stall_at=20, stall_s=5e-3)
+    t0 = ticks[0].deadline
+    indices = [tick.index for tick in ticks]
+    assert all(b > a for a, b in itertools.pairwise(indices))
+    for tick in ticks:
+        assert tick.deadline == t0 + tick.index * PERIOD
+        assert tick.late == (tick.start - tick.deadline > 0.1 * PERIOD)
+    # Every deadline up to the last either ran or was counted as missed, none twice.
+    assert clock.missed == indices[-1] + 1 - len(ticks)
+    after_stall = indices[indices.index(20) + 1]
+    assert after_stall >= 25
+    assert clock.missed >= after_stall - 21 >= 4
+    # Back on the original grid afterwards: not one period per stall behind it.
+    assert any(abs(t.start - t.deadline) < 0.1 * PERIOD for t in ticks[-5:])
+
+
+class _FakeTime:
+    """A monotonic clock that moves only when slept on or read (1 µs per read)."""
+
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def monotonic(self) -> float:
+        self.t += 1e-6
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def test_realtime_clock_counts_missed_and_late_ticks_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _FakeTime()
+    monkeypatch.setattr(clock_module, "time", fake)
+    clock = RealtimeClock(PERIOD, realtime=False)
+    first = [clock.wait_next() for _ in range(4)]  # ticks 0..3
+    fake.t += 5.5 * PERIOD  # the loop body stalls 5.5 periods after tick 3
+    stalled = clock.wait_next()
+    recovered = clock.wait_next()
+    t0 = first[0].deadline
+    assert [t.index for t in first] == [0, 1, 2, 3]
+    assert not any(t.late for t in first)
+    # Deadlines 4..7 passed during the stall: skipped, not run back to back; 8 runs late.
+    assert (stalled.index, stalled.deadline, stalled.late) == (8, t0 + 8 * PERIOD, True)
+    assert clock.missed == 4
+    assert (recovered.index, recovered.deadline, recovered.late) == (9, t0 + 9 * PERIOD, False)
+    assert recovered.start >= recovered.deadline
+
+
+def test_lockstep_clock_is_exact_and_deterministic() -> None:
+    runs = []
+    for _ in range(2):
+        clock = LockstepClock(5e-3, start=2.0)
+        assert clock.now() == 2.0
+        ticks = [clock.wait_next() for _ in range(1000)]
+        assert clock.now() == ticks[-1].deadline
+        clock.close()
+        runs.append(ticks)
+    assert runs[0] == runs[1]
+    for k, tick in enumerate(runs[0]):
+        assert tick == TickInfo(k, 2.0 + k * 5e-3, 2.0 + k * 5e-3, False)
+    assert isinstance(LockstepClock(1e-3), Clock)
+    assert isinstance(RealtimeClock(1e-3, realtime=False), Clock)
+
+
+def test_clocks_refuse_a_non_positive_period() -> None:
+    with pytest.raises(ValueError, match="period"):
+        RealtimeClock(0.0)
+    with pytest.raises(ValueError, match="period"):
+        LockstepClock(-1e-3)
+
+
+def test_enter_realtime_reports_what_it_got() -> None:
+    gc_was_enabled = gc.isenabled()
+    affinity = os.sched_getaffinity(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # refused or not depends on the machine
+        status = enter_realtime(priority=10, cpu=0)
+    try:
+        assert isinstance(status, RealtimeStatus)
+        assert status.sched_fifo == (os.sched_getscheduler(0) == os.SCHED_FIFO)
+        assert status.gc_frozen and not gc.isenabled()
+        assert status.cpu_affinity == ((0,) if os.sched_getaffinity(0) == {0} else None)
+    finally:
+        leave_realtime()
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+    assert gc.isenabled() == gc_was_enabled
+    assert os.sched_getaffinity(0) == affinity
+
+
+def test_enter_realtime_falls_back_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(*args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING, "dynamical.runtime"):
+        warnings.simplefilter("always")
+        try:
+            status = enter_realtime()
+        finally:
+            leave_realtime()
+    runtime_warnings = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(runtime_warnings) == 1
+    text = str(runtime_warnings[0].message)
+    assert "real-time priority was refused" in text and "timing will be worse" in text
+    assert not status.sched_fifo and status.gc_frozen
+    assert status.message == text
+    assert [r.name for r in caplog.records if "refused" in r.getMessage()] == ["dynamical.runtime"]
+    assert gc.isenabled()
