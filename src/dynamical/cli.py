@@ -202,6 +202,75 @@ def bench_sim_command(
     _print_result(result, as_json, "bench sim")
 
 
+@bench_app.command("safety")
+@user_errors
+def bench_safety_command(
+    ctx: typer.Context,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Simulated seconds of motion to filter.")] = 10.0,
+    realtime: Annotated[
+        bool, typer.Option(help="Run with SCHED_FIFO and a frozen GC, as the realtime process does.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The safety kernel's cost per tick: default humanoid, 4 keep-out zones, 1 person."""
+    from dynamical.bench.safety import bench_safety
+    from dynamical.robot.world import WorldSpec
+    from dynamical.runtime.clock import enter_realtime, leave_realtime
+
+    settings = _settings(ctx)
+    description = _load_robot(settings)
+    world = WorldSpec.load(settings.sim.world)
+    bench_safety(description, world, 0.2)  # load the compiled code before timing
+    granted = enter_realtime() if realtime else None
+    try:
+        result = bench_safety(description, world, seconds, settings.sim.seed)
+    finally:
+        if granted is not None:
+            leave_realtime()
+    if granted is not None and not as_json:
+        console.print(granted.message)
+    _print_result(result, as_json, "bench safety")
+
+
+@bench_app.command("loop")
+@user_errors
+def bench_loop_command(
+    ctx: typer.Context,
+    seconds: Annotated[float, typer.Option(min=1.0, help="Wall seconds to run both loops.")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The 1 kHz safety loop and the 200 Hz control loop in their real processes, with a policy-sized
+    load in the executive; then the e-stop latency from request to the driver's stopping command."""
+    from dynamical.bench.loop import bench_loop
+
+    result = bench_loop(_settings(ctx), seconds)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    table = Table(title=f"bench loop, {seconds:g} s; realtime process: {result.realtime_priority}")
+    table.add_column("metric")
+    for snap in (result.safety, result.control):
+        table.add_column(f"{snap.name} ({1 / snap.period_s:g} Hz)", justify="right")
+    rows = [
+        ("achieved rate, Hz", lambda s: f"{s.rate_hz:.1f}"),
+        ("period jitter p50, µs", lambda s: f"{s.jitter_us['p50']:.1f}"),
+        ("period jitter p99, µs", lambda s: f"{s.jitter_us['p99']:.1f}"),
+        ("period jitter p99.9, µs", lambda s: f"{s.jitter_us['p99_9']:.1f}"),
+        ("period jitter max, µs", lambda s: f"{s.jitter_us['max']:.1f}"),
+        ("late ticks (> 1.1 periods)", lambda s: f"{s.late_ticks} of {s.ticks} ({100 * s.late_fraction:.3f} %)"),
+        ("missed deadlines", lambda s: str(s.missed)),
+        ("work p50 / p99, µs", lambda s: f"{s.work_us['p50']:.0f} / {s.work_us['p99']:.0f}"),
+        ("protective stops", lambda s: str(s.protective_stops)),
+    ]
+    for label, cell in rows:
+        table.add_row(label, cell(result.safety), cell(result.control))
+    console.print(table)
+    console.print(
+        f"policy forward pass p50 {result.policy_ms_p50:.2f} ms; e-stop request → driver stop: "
+        f"p50 {result.estop_latency_ms['p50']:.2f} ms, max {result.estop_latency_ms['max']:.2f} ms"
+    )
+
+
 @bench_app.command("ik")
 @user_errors
 def bench_ik_command(

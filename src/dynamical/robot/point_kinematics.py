@@ -28,9 +28,20 @@ class MujocoPointKinematics:
         if np.any(self._sites < 0):
             raise ProfileError(f"safety points not in the model: {self.names}")
         joints = JointIndex.of(model, description)
-        self._qpos, self._dof = joints.qpos, joints.dof
+        self._qpos = joints.qpos
+        # Only joints on the way from the root to a point's body can move it: the rest of each
+        # Jacobian is zero by construction, so it is never computed into the filter.
+        moving: set[int] = set()
+        for body in model.site_bodyid[self._sites]:
+            while body > 0:
+                start, count = model.body_dofadr[body], model.body_dofnum[body]
+                moving.update(range(start, start + count))
+                body = model.body_parentid[body]
+        self.coupled = np.array([i for i, dof in enumerate(joints.dof) if dof in moving], dtype=np.int64)
+        self._coupled_dof = joints.dof[self.coupled]
         self._jac = np.zeros((len(self.names), 3, model.nv))
-        self._jacobians = np.zeros((len(self.names), 3, description.n_joints))
+        self._jacobians = np.zeros((len(self.names), 3, len(self.coupled)))
+        self._positions = np.zeros((len(self.names), 3))
 
     def update(self, q: np.ndarray, jacobians: bool = True) -> None:
         self.data.qpos[self._qpos] = q
@@ -40,11 +51,12 @@ class MujocoPointKinematics:
         mujoco.mj_comPos(self.model, self.data)
         for k, site in enumerate(self._sites):
             mujoco.mj_jacSite(self.model, self.data, self._jac[k], None, site)
-        np.take(self._jac, self._dof, axis=2, out=self._jacobians)
+        self._jac.take(self._coupled_dof, axis=2, out=self._jacobians)
 
     def positions(self) -> np.ndarray:
-        return self.data.site_xpos[self._sites]
+        """(k, 3), valid until the next update (a buffer, refilled in place)."""
+        return self.data.site_xpos.take(self._sites, axis=0, out=self._positions)
 
     def jacobians(self) -> np.ndarray:
-        """Valid until the next update (a view: the kernel does not keep it across ticks)."""
+        """(k, 3, m) over ``coupled``, valid until the next update (a buffer, refilled in place)."""
         return self._jacobians

@@ -35,11 +35,8 @@ class RealtimeNode:
         kernel.start(robot.read_state())
 
     def warm_up(self) -> None:
-        """Run the kernel a few times on the current state without touching the driver, so the
-        compiled code is loaded before the first timed tick."""
-        state = self.robot.read_state()
-        for _ in range(3):
-            self.kernel.tick(state.t, -1, state, None, self.persons())
+        """Load the kernel's compiled code before the first timed tick."""
+        self.kernel.warm_up()
 
     def persons(self) -> np.ndarray:
         """People the tier-0 person sensor sees, (m, 7) as ``persons_array`` lays them out: in

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import secrets
 import time
+from multiprocessing.connection import Connection
 
 from pydantic import BaseModel
 
@@ -23,7 +24,6 @@ from dynamical.robot.description import RobotDescription
 from dynamical.robot.sim_robot import SimRobot
 from dynamical.robot.world import WorldSpec
 from dynamical.runtime.bundle import ChannelBundle, ChannelNames
-from dynamical.runtime.channels import ChannelError
 from dynamical.runtime.clock import RealtimeClock
 from dynamical.runtime.link import ExecutiveLink
 from dynamical.runtime.lockstep import build_node
@@ -51,9 +51,18 @@ class RealtimeConfig(BaseModel):
     orphan_timeout_s: float = 10.0
 
 
-def realtime_main(config_json: str) -> None:
-    """Entry point of the realtime process."""
-    config = RealtimeConfig.model_validate_json(config_json)
+def realtime_main(config_json: str, ready: Connection | None = None) -> None:
+    """Entry point of the realtime process. Sends on ``ready`` what the OS granted (SCHED_FIFO or
+    the fallback) after the first tick, or the error that stopped it from starting."""
+    try:
+        _realtime_loop(RealtimeConfig.model_validate_json(config_json), ready)
+    except Exception as exc:
+        if ready is not None and not ready.closed:
+            ready.send(("error", f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+def _realtime_loop(config: RealtimeConfig, ready: Connection | None) -> None:
     description = RobotDescription.load(config.robot).with_limit_scales(config.velocity_scale, config.effort_scale)
     world = WorldSpec.load(config.world) if config.world else None
     robot = SimRobot(description, world, timestep=1.0 / config.physics_hz, seed=config.seed)
@@ -70,6 +79,11 @@ def realtime_main(config_json: str) -> None:
         while not channels.status.shutdown_requested():
             info = clock.wait_next()
             out = node.tick(info.start, info.index, now=clock.now)
+            if ready is not None:
+                status = clock.realtime_status
+                ready.send(("ready", status.message if status else "real-time priority not requested"))
+                ready.close()
+                ready = None
             timing.record(info.start, info.deadline, clock.now())
             if clock.missed:
                 timing.add_missed(clock.missed)
@@ -109,33 +123,44 @@ class RealtimeProcess:
         self.channels: ChannelBundle | None = None
         self.link: ExecutiveLink | None = None
         self._timing: TimingRecorder | None = None
+        self._granted = ""
 
     @property
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
 
     def start(self) -> ExecutiveLink:
+        """Spawn the realtime process and wait for its first tick; returns the executive's link."""
         context = multiprocessing.get_context("spawn")
+        receive, send = context.Pipe(duplex=False)
         self.process = context.Process(
-            target=realtime_main, args=(self.config.model_dump_json(),), name="dynamical-realtime", daemon=False
+            target=realtime_main,
+            args=(self.config.model_dump_json(), send),
+            name="dynamical-realtime",
+            daemon=False,
         )
         self.process.start()
-        deadline = time.monotonic() + self.startup_timeout_s
-        while True:
-            if not self.process.is_alive():
-                raise RuntimeError(f"the realtime process exited at start (code {self.process.exitcode})")
-            with contextlib.suppress(ChannelError):  # not created yet: the process is still loading
-                self.channels = ChannelBundle.attach(self.names)
-                self._timing = TimingRecorder.attach_shared(self.timing_segment)
-                status = self.channels.status.read_status()
-                if status is not None and status.rt_heartbeat > 0:
-                    break
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError("the realtime process did not start ticking in time")
-            time.sleep(0.01)
+        send.close()
+        if not receive.poll(self.startup_timeout_s):
+            self.stop()
+            raise TimeoutError(f"the realtime process did not start within {self.startup_timeout_s} s")
+        try:
+            kind, message = receive.recv()
+        except EOFError:
+            self.process.join(1.0)
+            raise RuntimeError(f"the realtime process exited at start (code {self.process.exitcode})") from None
+        if kind != "ready":
+            self.stop()
+            raise RuntimeError(f"the realtime process failed to start: {message}")
+        self._granted = message
+        self.channels = ChannelBundle.attach(self.names)
+        self._timing = TimingRecorder.attach_shared(self.timing_segment)
         self.link = ExecutiveLink(self.channels, now=time.monotonic)
         return self.link
+
+    def realtime_status(self) -> str:
+        """What the OS granted the realtime process, as it reported at start."""
+        return self._granted
 
     def timing(self) -> TimingSnapshot:
         if self._timing is None:

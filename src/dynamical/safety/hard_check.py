@@ -68,6 +68,13 @@ class HardLimitCheck:
         self._previous = np.full((len(self.radii), len(self.zones)), np.inf)
         self._current = np.zeros_like(self._previous)
 
+    def warm_up(self, q: np.ndarray) -> None:
+        """Run one check at q (n,) at rest, leaving no trace: loads the compiled code."""
+        saved = self._previous.copy()
+        zeros = np.zeros_like(q)
+        self.check(q, zeros, zeros, zeros)
+        self._previous[:] = saved
+
     def check(self, q: np.ndarray, dq: np.ndarray, tau: np.ndarray, dq_prev: np.ndarray) -> Violation | None:
         """The first violated limit, or None when the command is within every limit."""
         n = self.limits[0].shape[0]

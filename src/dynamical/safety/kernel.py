@@ -21,20 +21,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import numba
 import numpy as np
 
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.protocol import JointCommand, RobotState
-from dynamical.safety.assurance import Supervisor, braking_step, recoverable
+from dynamical.safety.assurance import Supervisor, braking_step
 from dynamical.safety.config import SafetyConfig
 from dynamical.safety.estop import EStop
+from dynamical.safety.filter_step import classify, finish, prepare
 from dynamical.safety.hard_check import HardLimitCheck
 from dynamical.safety.kinematics import PointKinematics
-from dynamical.safety.limits import JointLimits, joint_bounds
+from dynamical.safety.limits import JointLimits
 from dynamical.safety.qp_filter import QPFilter
 from dynamical.safety.rules import EventSink, Rule, SafetyMode
-from dynamical.safety.separation import Person, directed_rows, persons_array, separation
+from dynamical.safety.separation import Person, persons_array, separation
 from dynamical.safety.watchdog import Watchdog, WatchdogPhase
 from dynamical.safety.zones import ZoneSet
 
@@ -52,7 +52,7 @@ class IncomingCommand(Protocol):
     tau: np.ndarray | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class KernelOutput:
     command: JointCommand
     """What the driver receives this tick."""
@@ -94,28 +94,49 @@ class SafetyKernel:
         self.description = description
         self.config = config
         self.limits = JointLimits.of(description)
+        lim = self.limits
+        self._limits_tuple = (lim.q_min, lim.q_max, lim.v_max, lim.a_max, lim.tau_max, lim.kp, lim.kv)
         self.dt = dt
         self.points = filter_points
         self.events = events
         n, k = description.n_joints, len(filter_points.names)
         self.zones = ZoneSet(config.zones)
-        m_zone = len(config.zones) * k
-        self.qp = QPFilter(n, m_ge=m_zone, m_le=k)
+        self._zone_arrays = (
+            self.zones.is_box,
+            self.zones.center,
+            self.zones.half,
+            self.zones.normal,
+            self.zones.offset,
+        )
+        self._coupled = np.asarray(filter_points.coupled, dtype=np.int64)
+        m, m_zone = len(self._coupled), len(config.zones) * k
+        self.qp = QPFilter(m, m_ge=m_zone, m_le=k)
         # Buffers the compiled steps fill every tick (no allocation in the loop).
-        self._lower, self._upper = np.zeros(n), np.zeros(n)
-        self._lower_rule, self._upper_rule = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-        self._zone_a, self._zone_b, self._zone_room = np.zeros((m_zone, n)), np.zeros(m_zone), np.zeros(m_zone)
-        self._sep_a, self._sep_b = np.zeros((k, n)), np.zeros(k)
+        self._bounds, self._rules = np.zeros((2, n)), np.zeros((2, n), dtype=np.int64)
+        self._v_clip = np.zeros(n)
+        self._qp_v_des, self._qp_lower, self._qp_upper = np.zeros(m), np.zeros(m), np.zeros(m)
+        self._zone_a, self._zone_b, self._zone_room = np.zeros((m_zone, m)), np.zeros(m_zone), np.zeros(m_zone)
+        self._sep_a, self._sep_b = np.zeros((k, m)), np.zeros(k)
+        self._toward = 0.0
         self._directions = np.zeros((k, 3))
         self._v_des, self._tau = np.zeros(n), np.zeros(n)
         self._changed = np.zeros(n, dtype=np.bool_)
+        self._found = np.zeros((max(Rule) + 1, 4))
         self._no_persons = np.zeros((0, 7))
+        # Shared zeros for "no motion": never written to. (Not flagged read-only: numba compiles
+        # a separate, slow-to-load variant of every step for read-only arrays.)
         self._zero = np.zeros(n)
-        self._zero.flags.writeable = False
         # S_p's terms folded once: allowed speed = (S - static) / (T_r + T_s/2).
         ssm = config.separation
         self._static_distance = ssm.static_distance()
         self._speed_time = ssm.reaction_time + ssm.stopping_time / 2
+        # Plain floats for the hot path (pydantic attribute chains cost microseconds at 1 kHz).
+        assurance = config.assurance
+        self._time_constant = assurance.tracking_time_constant
+        self._zone_margin = assurance.zone_margin
+        self._deceleration = assurance.cartesian_deceleration
+        self._handback_margin = assurance.handback_margin
+        self._max_horizon = 2 * config.watchdog.max_command_age
         self.check = HardLimitCheck(
             description.q_min,
             description.q_max,
@@ -140,6 +161,37 @@ class SafetyKernel:
         self.interventions = 0
         self._t = 0.0
         self._tick = 0
+
+    def warm_up(self) -> None:
+        """Load every compiled step once, so that no first call (a cache load of up to hundreds
+        of ms) lands inside the 1 kHz loop: braking, the filter, the check, the classifier.
+        Works on copies; the kernel's state is unchanged."""
+        lim, n = self.limits, self.description.n_joints
+        braking_step(self.q_ref.copy(), self.v_ref.copy(), lim.q_min, lim.q_max, lim.a_max, self.dt)
+        self.points.update(self.q_ref)
+        positions, jacobians = self.points.positions(), self.points.jacobians()
+        people = persons_array([Person(base=np.array([5.0, 5.0, 0.0]), top=np.array([5.0, 5.0, 1.8]))])
+        separation(people, positions, self.points.radii, self._directions.copy())
+        zeros = np.zeros(n)
+        prepare(
+            self.q_ref, zeros, self.q_ref, zeros, (self.q_ref, zeros, zeros), 0.0, True, True, self._limits_tuple,
+            self.dt, 1.0, self._time_constant, positions, jacobians, self.points.radii, self._zone_arrays,
+            self._zone_margin, self._deceleration, self._directions.copy(), 1.0, self._coupled, zeros.copy(),
+            zeros.copy(), self._bounds.copy(), self._rules.copy(), zeros.copy(), self._qp_v_des.copy(),
+            self._qp_lower.copy(), self._qp_upper.copy(), self._zone_a.copy(), self._zone_b.copy(),
+            self._zone_room.copy(), self._sep_a.copy(), self._sep_b.copy(),
+        )  # fmt: skip
+        qp_v = np.zeros(len(self._coupled))
+        changed = np.ones(n, dtype=np.bool_)
+        finish(
+            self.q_ref, zeros, qp_v, self._coupled, zeros, self._limits_tuple, self.dt, self._zone_a,
+            self._zone_room, self._sep_a, self._deceleration, self._handback_margin, changed,
+        )  # fmt: skip
+        classify(
+            changed, zeros, zeros, self._bounds, self._rules, self._coupled, qp_v, qp_v, self._zone_a,
+            self._zone_b, self._sep_a, self._sep_b, len(self.points.names), self._found.copy(),
+        )  # fmt: skip
+        self.check.warm_up(self.q_ref.copy())
 
     @property
     def last_command_seq(self) -> int:
@@ -233,7 +285,7 @@ class SafetyKernel:
             reason=reason,
             speed_scale=speed_scale,
             separation=distance,
-            protective_distance=ssm.protective_distance(self._speed_toward()) if distance < np.inf else float("nan"),
+            protective_distance=ssm.protective_distance(self._toward) if distance < np.inf else float("nan"),
             estop_category=self.estop.category,
             protective_stop=self.watchdog.latched or self._separation_stop,
             interventions=self.interventions,
@@ -289,46 +341,32 @@ class SafetyKernel:
         speed_scale: float,
         extrapolate: bool,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Rule, SafetyMode]:
-        lim, dt, cfg = self.limits, self.dt, self.config
-        target = self._target
+        lim, dt, target = self.limits, self.dt, self._target
         if target is None:
-            self._v_des[:] = 0.0  # nothing commanded yet, or since a reset: stay where we are
-            self._tau[:] = 0.0
-            tau_clipped = False
+            target_arrays, horizon = (self._zero, self._zero, self._zero), 0.0
         else:
-            horizon = min(max(self._t - target.t, 0.0), 2 * cfg.watchdog.max_command_age) if extrapolate else 0.0
-            tau_clipped = _desired(
-                self.q_ref, target.q, target.dq, horizon, extrapolate, target.tau, lim.tau_max,
-                cfg.assurance.tracking_time_constant, self._v_des, self._tau,
-            )  # fmt: skip
-        v_des, clipped_tau = self._v_des, self._tau
-
-        feasible = joint_bounds(
-            self.q_ref, self.v_ref, state.q, state.dq, clipped_tau, lim.q_min, lim.q_max, lim.v_max, lim.a_max,
-            lim.tau_max, lim.kp, lim.kv, dt, speed_scale, self._lower, self._upper, self._lower_rule, self._upper_rule,
+            target_arrays = (target.q, target.dq, target.tau)
+            horizon = min(max(self._t - target.t, 0.0), self._max_horizon) if extrapolate else 0.0
+        feasible, tau_clipped = prepare(
+            self.q_ref, self.v_ref, state.q, state.dq, target_arrays, horizon, extrapolate, target is not None,
+            self._limits_tuple, dt, speed_scale, self._time_constant, positions, jacobians, self.points.radii,
+            self._zone_arrays, self._zone_margin, self._deceleration, self._directions, allowed_speed,
+            self._coupled, self._v_des, self._tau, self._bounds, self._rules, self._v_clip,
+            self._qp_v_des, self._qp_lower, self._qp_upper, self._zone_a, self._zone_b, self._zone_room,
+            self._sep_a, self._sep_b,
         )  # fmt: skip
-        if len(self.zones):
-            self.zones.rows(
-                positions, jacobians, self.points.radii, cfg.assurance.zone_margin,
-                cfg.assurance.cartesian_deceleration, self._zone_a, self._zone_b, self._zone_room,
-            )  # fmt: skip
-        directed_rows(self._directions, jacobians, self._sep_a)
-        self._sep_b[:] = allowed_speed
-
         result = None
         if feasible:
             result = self.qp.solve(
-                v_des, self._lower, self._upper, self._zone_a, self._zone_b, self._sep_a, self._sep_b
+                self._qp_v_des, self._qp_lower, self._qp_upper, self._zone_a, self._zone_b, self._sep_a, self._sep_b
             )
         ok = result is not None and result.ok
-        v = result.v if ok else self.v_ref
-        q, approach, any_changed = _integrate(
-            self.q_ref, v, v_des, lim.q_min, lim.q_max, dt, self._zone_a, self._changed
-        )
-        safe, safe_margin = recoverable(
-            q, v, lim.q_min, lim.q_max, lim.a_max, dt, approach, self._zone_room,
-            cfg.assurance.cartesian_deceleration, cfg.assurance.handback_margin,
+        qp_v = result.v if ok else self.v_ref[self._coupled]
+        q, v, any_changed, safe, safe_margin, self._toward = finish(
+            self.q_ref, self._v_clip if ok else self.v_ref, qp_v, self._coupled, self._v_des, self._limits_tuple,
+            dt, self._zone_a, self._zone_room, self._sep_a, self._deceleration, self._handback_margin, self._changed,
         )  # fmt: skip
+        v_des = self._v_des
         use_braking, changed = self.supervisor.update(ok and safe, ok and safe_margin)
         if changed:
             rule = Rule.BRAKING_TAKEOVER if use_braking else Rule.BRAKING_HANDBACK
@@ -340,13 +378,13 @@ class SafetyKernel:
             q, v = braking_step(self.q_ref, self.v_ref, lim.q_min, lim.q_max, lim.a_max, dt)
             return q, v, self._zero, Rule.BRAKING_TAKEOVER, SafetyMode.BRAKING
 
-        reason = self._filter_events(self._changed, v_des, v, q) if any_changed else Rule.NONE
-        if tau_clipped and target is not None:
+        reason = self._filter_events(v, qp_v, q) if any_changed else Rule.NONE
+        if tau_clipped:
             j = int(np.argmax(np.abs(target.tau) - lim.tau_max))
             self._rule_event(Rule.EFFORT_LIMIT, j, float(target.tau[j]), float(lim.tau_max[j]), q, q)
             reason = reason or Rule.EFFORT_LIMIT
         mode = SafetyMode.HOLD if phase == WatchdogPhase.HOLD or target is None else SafetyMode.RUNNING
-        return q, v, clipped_tau.copy(), reason, mode  # copy: the buffer is refilled next tick
+        return q, v, self._tau.copy(), reason, mode  # copy: the buffer is refilled next tick
 
     def _hard_check(
         self, q: np.ndarray, v: np.ndarray, tau: np.ndarray, reason: Rule
@@ -363,33 +401,21 @@ class SafetyKernel:
 
     # ---- events ----
 
-    def _filter_events(self, changed: np.ndarray, v_des: np.ndarray, v: np.ndarray, q: np.ndarray) -> Rule:
+    def _filter_events(self, v: np.ndarray, qp_v: np.ndarray, q: np.ndarray) -> Rule:
         """Which rules changed the command this tick; raise an event for each newly active one."""
-        rules: dict[Rule, tuple[int, float, float]] = {}
-        tol = 1e-7
-        for j in np.flatnonzero(changed):
-            if v[j] >= self._upper[j] - tol and v_des[j] > v[j]:
-                rules.setdefault(Rule(int(self._upper_rule[j])), (int(j), float(v_des[j]), float(self._upper[j])))
-            elif v[j] <= self._lower[j] + tol and v_des[j] < v[j]:
-                rules.setdefault(Rule(int(self._lower_rule[j])), (int(j), float(v_des[j]), float(self._lower[j])))
-        if changed.any():
-            k = len(self.points.names)
-            for rule, rows, bound, ge in (
-                (Rule.KEEP_OUT_ZONE, self._zone_a, self._zone_b, True),
-                (Rule.SEPARATION_SPEED, self._sep_a, self._sep_b, False),
-            ):
-                if rows.shape[0] == 0:
-                    continue
-                active = np.flatnonzero(np.abs(rows @ v - bound) < 1e-6)
-                if active.size:
-                    r = int(active[0])
-                    rules.setdefault(rule, (r % k if ge else r, float(rows[r] @ v_des), float(bound[r])))
-        before = self.q_ref + v_des * self.dt
-        for rule, (j, value, limit) in rules.items():
-            self._rule_event(rule, j, value, limit, before, q)
-        if not rules:
-            return Rule.NONE
-        return max(rules, key=lambda r: _PRIORITY.get(r, 0))
+        found, v_des = self._found, self._v_des
+        classify(
+            self._changed, v, v_des, self._bounds, self._rules, self._coupled, qp_v, self._qp_v_des,
+            self._zone_a, self._zone_b, self._sep_a, self._sep_b, len(self.points.names), found,
+        )  # fmt: skip
+        reason, priority = Rule.NONE, -1
+        for code in np.flatnonzero(found[:, 3]):
+            rule = Rule(int(code))
+            j, value, limit, _ = found[code]
+            self._rule_event(rule, int(j), float(value), float(limit), self.q_ref + v_des * self.dt, q)
+            if _PRIORITY.get(rule, 0) > priority:
+                reason, priority = rule, _PRIORITY.get(rule, 0)
+        return reason
 
     def _rule_event(self, rule: Rule, joint: int, value: float, limit: float, before, after) -> None:
         """An event when a rule starts to intervene, not on every tick it stays active: a rule
@@ -401,11 +427,7 @@ class SafetyKernel:
         self._event(rule, joint, value, limit, before, after)
 
     def _watchdog_events(self, phase: WatchdogPhase) -> None:
-        rule = {
-            WatchdogPhase.HOLD: Rule.WATCHDOG_HOLD,
-            WatchdogPhase.DECELERATE: Rule.WATCHDOG_DECELERATE,
-            WatchdogPhase.PROTECTIVE_STOP: Rule.WATCHDOG_PROTECTIVE_STOP,
-        }.get(phase)
+        rule = _WATCHDOG_RULES.get(phase)
         if rule is not None:
             self._rule_event(rule, -1, float(self.watchdog.missing), 0.0, self.q_ref, self.q_ref)
 
@@ -419,50 +441,16 @@ class SafetyKernel:
             self._separation_stop = False
             self._event(Rule.SEPARATION_RESUME, -1, distance, ssm.static_distance(), self.q_ref, self.q_ref)
 
-    def _speed_toward(self) -> float:
-        """Fastest approach of any monitored point toward its nearest person, m/s (≥ 0)."""
-        return max(0.0, float((self._sep_a @ self.v_ref).max())) if self._sep_a.shape[0] else 0.0
-
     def _event(self, rule: Rule, joint: int, value: float, limit: float, before, after) -> None:
         self.interventions += 1
         self.events.append(self._t, self._tick, int(rule), joint, value, limit, np.asarray(before), np.asarray(after))
 
 
-@numba.njit(cache=True)
-def _desired(q_ref, q_target, v_target, horizon, extrapolate, tau_target, tau_max, time_constant, v_des, tau):
-    """Velocity (n,) the command asks for, and its effort feed-forward clipped to the limits.
-
-    The target moves on with its velocity for ``horizon`` s (commands come at 200 Hz, ticks at
-    1 kHz); the tracking error closes with ``time_constant``. Returns True if effort was clipped."""
-    clipped = False
-    for i in range(q_ref.shape[0]):
-        v_ff = v_target[i] if extrapolate else 0.0
-        v_des[i] = v_ff + (q_target[i] + v_ff * horizon - q_ref[i]) / time_constant
-        tau[i] = min(max(tau_target[i], -tau_max[i]), tau_max[i])
-        clipped = clipped or tau[i] != tau_target[i]
-    return clipped
-
-
-@numba.njit(cache=True)
-def _integrate(q_ref, v, v_des, q_min, q_max, dt, zone_rows, changed):
-    """Command position (n,) after one tick at v, each zone row's approach speed, and which joints
-    the filter changed (fills ``changed`` (n,); returns whether any)."""
-    n = q_ref.shape[0]
-    q = np.empty(n)
-    any_changed = False
-    for i in range(n):
-        q[i] = min(max(q_ref[i] + v[i] * dt, q_min[i]), q_max[i])
-        changed[i] = abs(v[i] - v_des[i]) > 1e-6 + 1e-6 * abs(v_des[i])
-        any_changed = any_changed or changed[i]
-    approach = np.zeros(zone_rows.shape[0])
-    for r in range(zone_rows.shape[0]):
-        total = 0.0
-        for j in range(n):
-            total += zone_rows[r, j] * v[j]
-        approach[r] = -total  # loops, not @: BLAS calls cost more than this work
-    return q, approach, any_changed
-
-
+_WATCHDOG_RULES = {
+    WatchdogPhase.HOLD: Rule.WATCHDOG_HOLD,
+    WatchdogPhase.DECELERATE: Rule.WATCHDOG_DECELERATE,
+    WatchdogPhase.PROTECTIVE_STOP: Rule.WATCHDOG_PROTECTIVE_STOP,
+}
 _PRIORITY = {
     Rule.KEEP_OUT_ZONE: 6,
     Rule.SEPARATION_SPEED: 5,

@@ -13,6 +13,8 @@ class PointKinematics(Protocol):
     names: tuple[str, ...]
     radii: np.ndarray
     """(k,) radius of the sphere around each point, m."""
+    coupled: np.ndarray
+    """(m,) indices of the joints (description order) that can move some point."""
 
     def update(self, q: np.ndarray, jacobians: bool = True) -> None:
         """Set the configuration q (n,) in description order; skip the Jacobians when not needed."""
@@ -21,4 +23,4 @@ class PointKinematics(Protocol):
         """(k, 3) world positions, m, at the last update."""
 
     def jacobians(self) -> np.ndarray:
-        """(k, 3, n) d position / d q at the last update."""
+        """(k, 3, m) d position / d q[coupled] at the last update."""

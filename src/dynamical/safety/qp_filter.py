@@ -66,4 +66,4 @@ class QPFilter:
         self._model.update(bupper=self._upper, blower=self._lower)
         x, _, exitflag, info = self._model.solve()
         ok = exitflag >= 1 and bool(np.isfinite(x).all())
-        return QPResult(v=np.asarray(x), ok=ok, exitflag=int(exitflag), iterations=int(info.get("iterations", -1)))
+        return QPResult(v=np.asarray(x), ok=ok, exitflag=int(exitflag), iterations=int(info["iterations"]))

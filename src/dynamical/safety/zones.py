@@ -37,28 +37,9 @@ class ZoneSet:
     def __len__(self) -> int:
         return len(self.zones)
 
-    def rows(
-        self,
-        positions: np.ndarray,
-        jacobians: np.ndarray,
-        radii: np.ndarray,
-        margin: float,
-        deceleration: float,
-        rows: np.ndarray,
-        lower: np.ndarray,
-        room: np.ndarray,
-    ) -> None:
-        """Fill rows (z·k, n), lower (z·k,) of rows·v ≥ lower, and the clearance left (z·k,).
-
-        positions (k, 3), jacobians (k, 3, n), radii (k,)."""
-        _zone_rows(
-            positions, jacobians, radii, self.is_box, self.center, self.half, self.normal, self.offset,
-            margin, deceleration, rows, lower, room,
-        )  # fmt: skip
-
 
 @numba.njit(cache=True)
-def _zone_rows(
+def zone_rows(
     positions, jacobians, radii, is_box, center, half, normal, offset, margin, deceleration, rows, lower, room
 ):
     k = positions.shape[0]

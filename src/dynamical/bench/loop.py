@@ -1,0 +1,155 @@
+"""`dynamical bench loop`: the 1 kHz and 200 Hz loops in their real processes.
+
+The realtime process (safety kernel + simulated driver) ticks at 1 kHz. This process is the
+executive: at 200 Hz it runs a policy-sized network forward pass (a PyTorch MLP) and sends the
+demo motion through the command ring. At the end it triggers e-stops and measures the time from
+each request to the first stopping command the driver received.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+
+from dynamical.config import Settings
+from dynamical.robot.demo_motion import demo_targets
+from dynamical.robot.description import RobotDescription
+from dynamical.runtime.clock import RealtimeClock
+from dynamical.runtime.link import ExecutiveLink
+from dynamical.runtime.realtime_process import RealtimeProcess
+from dynamical.runtime.timing import TimingRecorder, TimingSnapshot
+
+POLICY_HIDDEN = 1024
+ESTOP_TRIALS = 10
+
+
+class LoopBenchResult(BaseModel):
+    seconds: float
+    realtime_priority: str
+    """What the OS granted the realtime process (SCHED_FIFO or the fallback)."""
+    safety: TimingSnapshot
+    control: TimingSnapshot
+    policy_ms_p50: float
+    estop_latency_ms: dict[str, float]
+    """Request to the first stopping command the driver received: p50 and max over trials."""
+
+
+def policy_network(n_joints: int) -> torch.nn.Module:
+    """A stand-in for a learned policy of realistic size: 3 hidden layers of 1024 (about 2.2 M
+    parameters), state in, joint targets out."""
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Linear(3 * n_joints, POLICY_HIDDEN),
+        torch.nn.ReLU(),
+        torch.nn.Linear(POLICY_HIDDEN, POLICY_HIDDEN),
+        torch.nn.ReLU(),
+        torch.nn.Linear(POLICY_HIDDEN, POLICY_HIDDEN),
+        torch.nn.ReLU(),
+        torch.nn.Linear(POLICY_HIDDEN, n_joints),
+    ).eval()
+
+
+def bench_loop(settings: Settings, seconds: float) -> LoopBenchResult:
+    description = RobotDescription.load(settings.robot)
+    torch.set_num_threads(1)  # one core for the executive, the other for the realtime process
+    network = policy_network(description.n_joints)
+    process = RealtimeProcess(
+        dict(
+            robot=settings.robot,
+            world=settings.sim.world,
+            seed=settings.sim.seed,
+            physics_hz=settings.rates.physics_hz,
+            safety_hz=settings.rates.safety_hz,
+            velocity_scale=settings.limits.velocity_scale,
+            effort_scale=settings.limits.effort_scale,
+            safety=settings.safety,
+        ),
+        description.n_joints,
+    )
+    period = 1.0 / settings.rates.control_hz
+    control = TimingRecorder("control", period)
+    policy_times: list[float] = []
+    with process:
+        link = process.link
+        assert link is not None
+        clock = RealtimeClock(period, realtime=True, priority=50)
+        try:
+            _run_executive(link, clock, control, network, description, seconds, policy_times)
+            latencies = _estop_trials(link, clock, description)
+        finally:
+            clock.close()
+        safety = process.timing()
+        status = process.realtime_status()
+    return LoopBenchResult(
+        seconds=seconds,
+        realtime_priority=status,
+        safety=safety,
+        control=control.snapshot(),
+        policy_ms_p50=float(np.median(policy_times) * 1e3),
+        estop_latency_ms={"p50": float(np.median(latencies) * 1e3), "max": float(np.max(latencies) * 1e3)},
+    )
+
+
+def _run_executive(
+    link: ExecutiveLink,
+    clock: RealtimeClock,
+    control: TimingRecorder,
+    network: torch.nn.Module,
+    description: RobotDescription,
+    seconds: float,
+    policy_times: list[float],
+) -> None:
+    start = None
+    with torch.inference_mode():
+        while True:
+            info = clock.wait_next()
+            start = info.start if start is None else start
+            t = info.start - start
+            if t >= seconds:
+                break
+            state = link.state()
+            features = np.concatenate([state.q, state.dq, state.tau]) if state is not None else None
+            t0 = time.perf_counter()
+            if features is not None:
+                network(torch.from_numpy(features.astype(np.float32)))  # the load a policy puts here
+            policy_times.append(time.perf_counter() - t0)
+            link.send(demo_targets(description, t))
+            control.record(info.start, info.deadline, clock.now())
+            if clock.missed:
+                control.add_missed(clock.missed)
+                clock.missed = 0
+
+
+def _estop_trials(link: ExecutiveLink, clock: RealtimeClock, description: RobotDescription) -> list[float]:
+    """E-stop (category 2) while moving, measure, reset, resume; ESTOP_TRIALS times."""
+    latencies = []
+    for trial in range(ESTOP_TRIALS):
+        for _ in range(40):  # 0.2 s of motion before each stop
+            info = clock.wait_next()
+            link.send(demo_targets(description, 1.0 + trial * 0.2 + info.index * clock.period))
+        seq = link.estop(2)
+        requested = link.channels.status.pending_estop()[2]
+        deadline = time.monotonic() + 1.0
+        status = link.status()
+        while (status is None or status.estop_category < 0) and time.monotonic() < deadline:
+            time.sleep(50e-6)
+            status = link.status()
+        if status is None or status.estop_category < 0:
+            raise RuntimeError(f"e-stop request {seq} was not acted on within 1 s")
+        latencies.append(status.estop_latched_t - requested)
+        _reset_when_stopped(link)
+    return latencies
+
+
+def _reset_when_stopped(link: ExecutiveLink, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        link.reset()
+        time.sleep(0.02)
+        status = link.status()
+        if status is not None and status.estop_category < 0:
+            return
+    raise RuntimeError("the robot did not come to rest for a reset after an e-stop")

@@ -1,0 +1,195 @@
+"""The filter's arithmetic for one tick, compiled: ``prepare`` before the QP, ``finish`` after.
+
+The QP's cost is diagonal, so a joint that moves no monitored point (a finger, a leg, the head)
+is not coupled to any other: its optimum is its desired velocity clipped to its interval, exactly.
+Only the m "coupled" joints (waist and arms, for hands and wrists) go into the QP.
+
+Each step is one numba call: at 1 kHz, crossing from Python costs more than this arithmetic.
+``limits`` is the tuple (q_min, q_max, v_max, a_max, tau_max, kp, kv), each (n,).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from dynamical.safety.assurance import recoverable
+from dynamical.safety.limits import joint_bounds
+from dynamical.safety.rules import Rule
+from dynamical.safety.separation import directed_rows
+from dynamical.safety.zones import zone_rows
+
+ZONE_RULE = int(Rule.KEEP_OUT_ZONE)
+SEPARATION_RULE = int(Rule.SEPARATION_SPEED)
+
+
+@numba.njit(cache=True)
+def desired(q_ref, q_target, v_target, horizon, extrapolate, tau_target, tau_max, time_constant, v_des, tau):
+    """Velocity (n,) the command asks for, and its effort feed-forward clipped to the limits.
+
+    The target moves on with its velocity for ``horizon`` s (commands come at 200 Hz, ticks at
+    1 kHz); the tracking error closes with ``time_constant``. Returns True if effort was clipped."""
+    clipped = False
+    for i in range(q_ref.shape[0]):
+        v_ff = v_target[i] if extrapolate else 0.0
+        v_des[i] = v_ff + (q_target[i] + v_ff * horizon - q_ref[i]) / time_constant
+        tau[i] = min(max(tau_target[i], -tau_max[i]), tau_max[i])
+        clipped = clipped or tau[i] != tau_target[i]
+    return clipped
+
+
+@numba.njit(cache=True)
+def prepare(
+    q_ref,
+    v_ref,
+    q_meas,
+    dq_meas,
+    target,
+    horizon,
+    extrapolate,
+    has_target,
+    limits,
+    dt,
+    speed_scale,
+    time_constant,
+    positions,
+    jacobians,
+    radii,
+    zones,
+    zone_margin,
+    deceleration,
+    directions,
+    allowed_speed,
+    coupled,
+    v_des,
+    tau,
+    bounds,
+    rules,
+    v_clip,
+    qp_v_des,
+    qp_lower,
+    qp_upper,
+    zone_a,
+    zone_b,
+    zone_room,
+    sep_a,
+    sep_b,
+):
+    """Fill the QP's data; returns (joint intervals feasible, effort feed-forward clipped).
+
+    target: (q, dq, tau) (n,) each; bounds (2, n) lower/upper; rules (2, n) the rule setting each;
+    v_clip (n,) every joint's optimum ignoring the rows; qp_* (m,) the coupled joints' part."""
+    q_min, q_max, v_max, a_max, tau_max, kp, kv = limits
+    if has_target:
+        clipped = desired(
+            q_ref, target[0], target[1], horizon, extrapolate, target[2], tau_max, time_constant, v_des, tau
+        )
+    else:
+        v_des[:] = 0.0  # nothing commanded yet, or since a reset: stay where we are
+        tau[:] = 0.0
+        clipped = False
+    feasible = joint_bounds(
+        q_ref,
+        v_ref,
+        q_meas,
+        dq_meas,
+        tau,
+        q_min,
+        q_max,
+        v_max,
+        a_max,
+        tau_max,
+        kp,
+        kv,
+        dt,
+        speed_scale,
+        bounds[0],
+        bounds[1],
+        rules[0],
+        rules[1],
+    )
+    for i in range(v_des.shape[0]):
+        v_clip[i] = min(max(v_des[i], bounds[0, i]), bounds[1, i])
+    for c in range(coupled.shape[0]):
+        i = coupled[c]
+        qp_v_des[c], qp_lower[c], qp_upper[c] = v_des[i], bounds[0, i], bounds[1, i]
+    is_box, center, half, normal, offset = zones
+    zone_rows(
+        positions,
+        jacobians,
+        radii,
+        is_box,
+        center,
+        half,
+        normal,
+        offset,
+        zone_margin,
+        deceleration,
+        zone_a,
+        zone_b,
+        zone_room,
+    )
+    directed_rows(directions, jacobians, sep_a)
+    sep_b[:] = allowed_speed
+    return feasible, clipped
+
+
+@numba.njit(cache=True)
+def finish(q_ref, v_clip, qp_v, coupled, v_des, limits, dt, zone_a, zone_room, sep_a, deceleration, margin, changed):
+    """Assemble v (n,) from the clipped joints and the QP's coupled ones, integrate it into the
+    command position, flag the joints the filter changed, test recoverability.
+
+    Returns (q, v, any changed, recoverable, recoverable with the hand-back margin, fastest
+    approach of a point toward its nearest person in m/s)."""
+    q_min, q_max, a_max = limits[0], limits[1], limits[3]
+    n = v_clip.shape[0]
+    v = v_clip.copy()
+    for c in range(coupled.shape[0]):
+        v[coupled[c]] = qp_v[c]
+    q = np.empty(n)
+    any_changed = False
+    for i in range(n):
+        q[i] = min(max(q_ref[i] + v[i] * dt, q_min[i]), q_max[i])
+        changed[i] = abs(v[i] - v_des[i]) > 1e-6 + 1e-6 * abs(v_des[i])
+        any_changed = any_changed or changed[i]
+    approach = np.zeros(zone_a.shape[0])
+    for r in range(zone_a.shape[0]):
+        total = 0.0
+        for c in range(qp_v.shape[0]):
+            total += zone_a[r, c] * qp_v[c]
+        approach[r] = -total
+    toward = 0.0
+    for r in range(sep_a.shape[0]):
+        total = 0.0
+        for c in range(qp_v.shape[0]):
+            total += sep_a[r, c] * qp_v[c]
+        toward = max(toward, total)
+    safe, safe_margin = recoverable(q, v, q_min, q_max, a_max, dt, approach, zone_room, deceleration, margin)
+    return q, v, any_changed, safe, safe_margin, toward
+
+
+@numba.njit(cache=True)
+def classify(changed, v, v_des, bounds, rules, coupled, qp_v, qp_v_des, zone_a, zone_b, sep_a, sep_b, k, found):
+    """Which rules shaped this tick's command. Fills found (rules, 4) with, per rule code, the
+    first (index, asked value, bound) it acted on and a 1 in the last column when present."""
+    found[:, 3] = 0.0
+    tol = 1e-7
+    for j in range(v.shape[0]):
+        if not changed[j]:
+            continue
+        rule, bound = -1, 0.0
+        if v[j] >= bounds[1, j] - tol and v_des[j] > v[j]:
+            rule, bound = rules[1, j], bounds[1, j]
+        elif v[j] <= bounds[0, j] + tol and v_des[j] < v[j]:
+            rule, bound = rules[0, j], bounds[0, j]
+        if rule >= 0 and found[rule, 3] == 0.0:
+            found[rule, 0], found[rule, 1], found[rule, 2], found[rule, 3] = j, v_des[j], bound, 1.0
+    for rows, limit, rule, per_point in ((zone_a, zone_b, ZONE_RULE, True), (sep_a, sep_b, SEPARATION_RULE, False)):
+        for r in range(rows.shape[0]):
+            acting, asked = 0.0, 0.0
+            for c in range(qp_v.shape[0]):
+                acting += rows[r, c] * qp_v[c]
+                asked += rows[r, c] * qp_v_des[c]
+            if abs(acting - limit[r]) < 1e-6 and asked != acting and found[rule, 3] == 0.0:
+                found[rule, 0] = r % k if per_point else r
+                found[rule, 1], found[rule, 2], found[rule, 3] = asked, limit[r], 1.0
