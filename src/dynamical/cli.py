@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -85,28 +84,14 @@ def _print_result(result: BaseModel, as_json: bool, title: str) -> None:
     console.print(table)
 
 
-def _load_robot(settings: Settings, robot: str | None = None):
-    from dynamical.robot.description import RobotDescription
-
-    description = RobotDescription.load(robot or settings.robot)
-    return description.with_limit_scales(settings.limits.velocity_scale, settings.limits.effort_scale)
-
-
-def _load_world(settings: Settings, robot: str | None):
-    from dynamical.robot.world import WorldSpec
-
-    # A robot whose MJCF is already a whole scene (aloha) is simulated without our world.
-    if (robot is not None and robot != settings.robot) or settings.sim.world in ("", "none"):
-        return None
-    return WorldSpec.load(settings.sim.world)
-
-
 def _make_sim(settings: Settings, robot: str | None = None, seed: int | None = None):
+    """A simulated robot to look at (rendering); it is never commanded from here."""
+    from dynamical.launch import load_description, load_world
     from dynamical.robot.sim_robot import SimRobot
 
     return SimRobot(
-        _load_robot(settings, robot),
-        _load_world(settings, robot),
+        load_description(settings, robot),
+        None if robot is not None and robot != settings.robot else load_world(settings),
         timestep=1.0 / settings.rates.physics_hz,
         seed=settings.sim.seed if seed is None else seed,
     )
@@ -116,45 +101,57 @@ def _make_sim(settings: Settings, robot: str | None = None, seed: int | None = N
 @user_errors
 def sim_run(
     ctx: typer.Context,
-    seconds: Annotated[float, typer.Option(min=0.0, help="Simulated seconds to run.")] = 10.0,
-    fast: Annotated[bool, typer.Option("--fast", help="Run as fast as possible instead of in real time.")] = False,
+    seconds: Annotated[float, typer.Option(min=0.0, help="Seconds to run.")] = 10.0,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Lock-step in one process, as fast as possible, instead of in real time.")
+    ] = False,
     seed: Annotated[int | None, typer.Option(help="Object layout seed (default: from config).")] = None,
 ) -> None:
-    """Step the world while the robot looks around and waves (commands go through the driver)."""
+    """Run the robot: the realtime process (safety kernel at 1 kHz, simulated driver) and this
+    process as the executive at 200 Hz, sending the demo motion (look around, wave)."""
+    from dynamical.launch import load_description, lockstep_runtime, realtime_process
     from dynamical.robot.demo_motion import demo_targets
-    from dynamical.robot.protocol import JointCommand
+    from dynamical.runtime.clock import RealtimeClock
 
     settings = _settings(ctx)
-    sim = _make_sim(settings, seed=seed)
-    desc = sim.description
-    control_ticks = round(settings.rates.physics_hz / settings.rates.control_hz)
-    total = round(seconds * settings.rates.physics_hz)
-    max_error = 0.0
-    start = time.perf_counter()
+    description = load_description(settings)
 
-    def status() -> Table:
-        table = Table(title=f"{desc.name} in {sim.world.name if sim.world else 'its own scene'} (seed {sim.seed})")
-        table.add_column("sim time s", justify="right")
-        table.add_column("wall s", justify="right")
-        table.add_column("real-time factor", justify="right")
-        table.add_column("max tracking error rad", justify="right")
-        wall = time.perf_counter() - start
-        table.add_row(f"{sim.time:.2f}", f"{wall:.2f}", f"{sim.time / wall if wall else 0:.2f}", f"{max_error:.4f}")
+    def status_table(link, elapsed: float, timing=None) -> Table:
+        status = link.status()
+        table = Table(title=f"{description.name}: {'lock-step' if fast else 'realtime process'}")
+        for column in ("time s", "safety mode", "speed scale", "interventions", "safety loop"):
+            table.add_column(column, justify="right")
+        loop = f"{timing.rate_hz:.0f} Hz, {timing.late_ticks} late" if timing is not None else "lock-step"
+        if status is None:
+            table.add_row(f"{elapsed:.2f}", "starting", "", "", loop)
+        else:
+            table.add_row(
+                f"{elapsed:.2f}", status.mode.name, f"{status.speed_scale:.2f}", str(status.interventions), loop
+            )
         return table
 
-    with Live(status(), console=console, refresh_per_second=4) as live:
-        for tick in range(0, total, control_ticks):
-            target = demo_targets(desc, sim.time)
-            sim.write_command(JointCommand(q=target))
-            sim.step(min(control_ticks, total - tick))
-            max_error = max(max_error, float(np.abs(sim.read_state().q - target).max()))
-            if not fast:  # absolute deadline, so the pace does not drift
-                delay = start + sim.time - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-            if tick % 100 == 0:
-                live.update(status())
-        live.update(status())
+    if fast:
+        with lockstep_runtime(settings, seed) as rt, Live(console=console, refresh_per_second=4) as live:
+            chunk = 0.1
+            for _ in range(max(1, round(seconds / chunk))):
+                rt.run(chunk, lambda t, link: link.send(demo_targets(description, t)))
+                live.update(status_table(rt.link, rt.time))
+        return
+
+    with realtime_process(settings, seed) as process, Live(console=console, refresh_per_second=4) as live:
+        link = process.link
+        clock = RealtimeClock(1.0 / settings.rates.control_hz, realtime=False)
+        start = None
+        while True:
+            info = clock.wait_next()
+            start = info.start if start is None else start
+            elapsed = info.start - start
+            if elapsed >= seconds:
+                break
+            link.send(demo_targets(description, elapsed))
+            if info.index % 50 == 0:
+                live.update(status_table(link, elapsed, process.timing()))
+        live.update(status_table(link, elapsed, process.timing()))
 
 
 @sim_app.command("view")
@@ -196,9 +193,11 @@ def bench_sim_command(
 ) -> None:
     """Physics steps per second and real-time factor of the full world (no rendering)."""
     from dynamical.bench.sim import bench_sim
+    from dynamical.launch import load_description, load_world
 
     settings = _settings(ctx)
-    result = bench_sim(_load_robot(settings, robot), _load_world(settings, robot), seconds, settings.sim.seed)
+    world = None if robot is not None and robot != settings.robot else load_world(settings)
+    result = bench_sim(load_description(settings, robot), world, seconds, settings.sim.seed)
     _print_result(result, as_json, "bench sim")
 
 
@@ -214,11 +213,12 @@ def bench_safety_command(
 ) -> None:
     """The safety kernel's cost per tick: default humanoid, 4 keep-out zones, 1 person."""
     from dynamical.bench.safety import bench_safety
+    from dynamical.launch import load_description
     from dynamical.robot.world import WorldSpec
     from dynamical.runtime.clock import enter_realtime, leave_realtime
 
     settings = _settings(ctx)
-    description = _load_robot(settings)
+    description = load_description(settings)
     world = WorldSpec.load(settings.sim.world)
     bench_safety(description, world, 0.2)  # load the compiled code before timing
     granted = enter_realtime() if realtime else None
@@ -282,8 +282,9 @@ def bench_ik_command(
 ) -> None:
     """Each arm's IK (mink + DAQP) on random reachable end-effector poses."""
     from dynamical.bench.ik import bench_ik
+    from dynamical.launch import load_description
 
-    result = bench_ik(_load_robot(_settings(ctx)), targets, seed, tolerance)
+    result = bench_ik(load_description(_settings(ctx)), targets, seed, tolerance)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
@@ -311,7 +312,9 @@ def robot_info(
     robot: Annotated[str | None, typer.Option(help="Profile name or YAML path (default: from config).")] = None,
 ) -> None:
     """Joints, groups and limits of a robot profile."""
-    desc = _load_robot(_settings(ctx), robot)
+    from dynamical.launch import load_description
+
+    desc = load_description(_settings(ctx), robot)
     table = Table(title=f"{desc.name}: {desc.n_joints} joints ({desc.mjcf_path.name})")
     for column in ("group", "joint", "min", "max", "v max", "effort max", "home"):
         table.add_column(column, justify="left" if column in ("group", "joint") else "right")

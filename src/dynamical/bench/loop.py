@@ -15,11 +15,11 @@ import torch
 from pydantic import BaseModel
 
 from dynamical.config import Settings
+from dynamical.launch import load_description, realtime_process
 from dynamical.robot.demo_motion import demo_targets
 from dynamical.robot.description import RobotDescription
 from dynamical.runtime.clock import RealtimeClock
 from dynamical.runtime.link import ExecutiveLink
-from dynamical.runtime.realtime_process import RealtimeProcess
 from dynamical.runtime.timing import TimingRecorder, TimingSnapshot
 
 POLICY_HIDDEN = 1024
@@ -53,22 +53,10 @@ def policy_network(n_joints: int) -> torch.nn.Module:
 
 
 def bench_loop(settings: Settings, seconds: float) -> LoopBenchResult:
-    description = RobotDescription.load(settings.robot)
+    description = load_description(settings)
     torch.set_num_threads(1)  # one core for the executive, the other for the realtime process
     network = policy_network(description.n_joints)
-    process = RealtimeProcess(
-        dict(
-            robot=settings.robot,
-            world=settings.sim.world,
-            seed=settings.sim.seed,
-            physics_hz=settings.rates.physics_hz,
-            safety_hz=settings.rates.safety_hz,
-            velocity_scale=settings.limits.velocity_scale,
-            effort_scale=settings.limits.effort_scale,
-            safety=settings.safety,
-        ),
-        description.n_joints,
-    )
+    process = realtime_process(settings)
     period = 1.0 / settings.rates.control_hz
     control = TimingRecorder("control", period)
     policy_times: list[float] = []

@@ -1,4 +1,8 @@
-"""`dynamical bench sim`: how fast the full world steps (physics alone, no rendering)."""
+"""`dynamical bench sim`: how fast the full world steps (physics alone, no rendering).
+
+The robot holds its rest pose under its drives while objects rest on the table: no commands are
+sent, since commands reach the robot only through the safety kernel (`bench safety` times that).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,7 @@ import mujoco
 import numpy as np
 from pydantic import BaseModel
 
-from dynamical.robot.demo_motion import demo_targets
 from dynamical.robot.description import RobotDescription
-from dynamical.robot.protocol import JointCommand
 from dynamical.robot.sim_robot import SimRobot
 from dynamical.robot.world import WorldSpec
 
@@ -30,16 +32,13 @@ class SimBenchResult(BaseModel):
 
 
 def bench_sim(description: RobotDescription, world: WorldSpec | None, seconds: float, seed: int = 0) -> SimBenchResult:
-    """Step the world for ``seconds`` of simulated time while the robot moves (demo motion)."""
+    """Step the world for ``seconds`` of simulated time."""
     sim = SimRobot(description, world, seed=seed)
     steps = max(1, round(seconds / sim.timestep))
-    control_every = max(1, round(0.005 / sim.timestep))  # new targets at 200 Hz, as a skill would
     durations = np.empty(steps)
     model, data = sim.model, sim.data
     start = time.perf_counter()
     for i in range(steps):
-        if i % control_every == 0:
-            sim.write_command(JointCommand(q=demo_targets(description, sim.time)))
         t0 = time.perf_counter()
         mujoco.mj_step(model, data)
         durations[i] = time.perf_counter() - t0

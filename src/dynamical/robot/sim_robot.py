@@ -19,6 +19,9 @@ from dynamical.robot.world import WorldSpec
 # The mannequin's envelope: 1.75 m tall, arms hanging beside the torso (see tabletop.xml).
 MANNEQUIN_HEIGHT = 1.75
 MANNEQUIN_RADIUS = 0.32
+# Holding brakes as joint friction: time constant 2 ms (twice the physics step), impedance 0.99.
+BRAKE_SOLREF = (0.002, 1.0)
+BRAKE_SOLIMP = (0.99, 0.999, 0.001, 0.5, 2.0)
 
 
 class SimRobot:
@@ -51,6 +54,8 @@ class SimRobot:
         self._gravcomp_bodies = np.flatnonzero(self.model.body_gravcomp > 0)
         self._gravcomp = self.model.body_gravcomp[self._gravcomp_bodies].copy()
         self._frictionloss = self.model.dof_frictionloss[self._joints.dof].copy()
+        self._friction_solref = self.model.dof_solref[self._joints.dof].copy()
+        self._friction_solimp = self.model.dof_solimp[self._joints.dof].copy()
         self.power_on = True
         self.received: list[tuple[float, JointCommand, bool]] | None = None
         """When a list, every command the driver receives is appended as (t, command, power_on):
@@ -116,11 +121,16 @@ class SimRobot:
             m.actuator_biasprm[ix.servo, :3] = self._servo_bias
             m.body_gravcomp[self._gravcomp_bodies] = self._gravcomp
             m.dof_frictionloss[ix.dof] = self._frictionloss
+            m.dof_solref[ix.dof] = self._friction_solref
+            m.dof_solimp[ix.dof] = self._friction_solimp
         else:
             m.actuator_gainprm[ix.servo, 0] = 0.0
             m.actuator_biasprm[ix.servo, :3] = 0.0
             m.body_gravcomp[self._gravcomp_bodies] = 0.0
             m.dof_frictionloss[ix.dof] = self.description.tau_max
+            # A holding brake grips: stiff, near-hard friction (MuJoCo's default is soft and creeps).
+            m.dof_solref[ix.dof] = BRAKE_SOLREF
+            m.dof_solimp[ix.dof] = BRAKE_SOLIMP
             self.data.ctrl[ix.feedforward] = 0.0
         self.power_on = on
 

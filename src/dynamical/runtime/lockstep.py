@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.point_kinematics import MujocoPointKinematics
+from dynamical.robot.protocol import JointCommand
 from dynamical.robot.sim_robot import SimRobot
 from dynamical.robot.world import WorldSpec
 from dynamical.runtime.bundle import ChannelBundle
@@ -52,10 +55,12 @@ class LockstepRuntime:
         safety_hz: float = 1000.0,
         control_hz: float = 200.0,
     ) -> None:
-        self.robot = SimRobot(description, world, timestep=1.0 / physics_hz, seed=seed)
-        self.robot.received = []
+        # The simulated robot stays private: the executive's only way to it is the link, and the
+        # world (mannequin, objects) is observed and moved through the methods below.
+        self._robot = SimRobot(description, world, timestep=1.0 / physics_hz, seed=seed)
+        self._robot.received = []
         self.channels = ChannelBundle.create(description.n_joints)
-        self.node = build_node(self.robot, safety, self.channels, 1.0 / safety_hz)
+        self._node = build_node(self._robot, safety, self.channels, 1.0 / safety_hz)
         self.clock = LockstepClock(1.0 / safety_hz)
         self.link = ExecutiveLink(self.channels, now=self.clock.now)
         self.control_every = round(safety_hz / control_hz)
@@ -63,7 +68,32 @@ class LockstepRuntime:
 
     @property
     def kernel(self) -> SafetyKernel:
-        return self.node.kernel
+        return self._node.kernel
+
+    @property
+    def received(self) -> list[tuple[float, JointCommand, bool]]:
+        """Every command the driver received: (time s, command, power on)."""
+        return list(self._robot.received or [])
+
+    @property
+    def time(self) -> float:
+        return self._robot.time
+
+    def set_mannequin_pose(self, x: float, y: float, yaw: float = 0.0) -> None:
+        self._robot.set_mannequin_pose(x, y, yaw)
+
+    def body_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        return self._robot.body_pose(name)
+
+    def site_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        return self._robot.site_pose(name)
+
+    def persons(self) -> np.ndarray:
+        """(m, 7) what the tier-0 person sensor sees now."""
+        return self._node.persons()
+
+    def warm_up(self) -> None:
+        self._node.warm_up()
 
     def run(
         self,
@@ -77,13 +107,13 @@ class LockstepRuntime:
             info = self.clock.wait_next()
             if controller is not None and info.index % self.control_every == 0:
                 controller(info.deadline, self.link)
-            out = self.node.tick(info.deadline, info.index)
+            out = self._node.tick(info.deadline, info.index)
             self.outputs.append(out)
             if on_tick is not None:
                 on_tick(info.deadline, out)
 
     def close(self) -> None:
-        self.robot.close()
+        self._robot.close()
         self.channels.close()
         self.channels.unlink()
 

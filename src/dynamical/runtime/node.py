@@ -23,7 +23,8 @@ class RealtimeNode:
     def __init__(
         self, robot: SimRobot, kernel: SafetyKernel, channels: ChannelBundle, physics_substeps: int = 1
     ) -> None:
-        self.robot = robot
+        # The driver is private to tier 0: only this node, behind the kernel, touches it.
+        self._robot = robot
         self.kernel = kernel
         self.channels = channels
         self.physics_substeps = physics_substeps
@@ -34,6 +35,10 @@ class RealtimeNode:
         self._no_persons = np.zeros((0, 7))
         kernel.start(robot.read_state())
 
+    def shutdown(self) -> None:
+        """Leaving: drive power off, so the holding brakes keep the robot where it stopped."""
+        self._robot.set_power(False)
+
     def warm_up(self) -> None:
         """Load the kernel's compiled code before the first timed tick."""
         self.kernel.warm_up()
@@ -41,7 +46,7 @@ class RealtimeNode:
     def persons(self) -> np.ndarray:
         """People the tier-0 person sensor sees, (m, 7) as ``persons_array`` lays them out: in
         simulation, the mannequin's true pose."""
-        capsule = self.robot.mannequin_capsule()
+        capsule = self._robot.mannequin_capsule()
         if capsule is None:
             return self._no_persons
         return persons_array([Person(base=capsule[0], top=capsule[1], radius=capsule[2])])
@@ -52,7 +57,7 @@ class RealtimeNode:
         ``now`` reads the clock right after the driver write, to time the e-stop latency
         (``t`` is used when it is None, as in lock-step)."""
         status = self.channels.status
-        state = self.robot.read_state()
+        state = self._robot.read_state()
         estop_seq, category, _ = status.pending_estop()
         if estop_seq != self._estop_seq:
             self._estop_seq = estop_seq
@@ -64,17 +69,17 @@ class RealtimeNode:
 
         out = self.kernel.tick(t, tick, state, self.channels.commands.latest(), self.persons())
 
-        self.robot.set_power(out.power_on)
+        self._robot.set_power(out.power_on)
         if out.power_on:
-            self.robot.write_command(out.command)
+            self._robot.write_command(out.command)
         if out.estop_category < 0:
             self._estop_latched_t = math.nan
         elif math.isnan(self._estop_latched_t):
             self._estop_latched_t = now() if now is not None else t  # the first stopping command
-        self.robot.step(self.physics_substeps)
+        self._robot.step(self.physics_substeps)
         self.ticks += 1
 
-        after = self.robot.read_state()
+        after = self._robot.read_state()
         self.channels.state.write(after.t, tick, after.q, after.dq, after.tau)
         status.write_status(
             tick=tick,

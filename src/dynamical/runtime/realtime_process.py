@@ -97,7 +97,7 @@ def _realtime_loop(config: RealtimeConfig, ready: Connection | None) -> None:
                 if info.start - orphaned_since > config.orphan_timeout_s:
                     break
     finally:
-        robot.set_power(False)  # leaving: the holding brakes keep the robot where it stopped
+        node.shutdown()
         clock.close()
         timing.close()
         channels.close()

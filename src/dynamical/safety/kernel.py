@@ -260,6 +260,9 @@ class SafetyKernel:
             or self._separation_stop
         )
         lim = self.limits
+        still = self.estop.category == 1 and (np.abs(self.v_ref) <= STILL).all()
+        if still and self.estop.stopped():  # category 1: stopped by the last command, now power off
+            self._event(Rule.ESTOP_POWER_OFF, -1, 1.0, 0.0, self.q_ref, self.q_ref)
         if self.estop.active and not self.estop.power_on:
             q, v = self.q_ref, self._zero  # brakes hold; the drive is off
             mode = SafetyMode.ESTOP
@@ -268,8 +271,6 @@ class SafetyKernel:
             mode = SafetyMode.ESTOP if self.estop.active else SafetyMode.PROTECTIVE_STOP
             if phase == WatchdogPhase.DECELERATE:
                 mode = SafetyMode.BRAKING
-            if self.estop.active and (np.abs(v) <= STILL).all() and self.estop.stopped():
-                self._event(Rule.ESTOP_POWER_OFF, -1, 1.0, 0.0, self.q_ref, q)
         else:
             q, v, tau, reason, mode = self._filtered(
                 state, phase, positions, jacobians, allowed, speed_scale, extrapolate=phase == WatchdogPhase.OK

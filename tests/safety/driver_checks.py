@@ -1,0 +1,61 @@
+"""Checks on what the driver actually received: the ground truth of every fault-injection test."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from dynamical.robot.description import RobotDescription
+from dynamical.robot.point_kinematics import MujocoPointKinematics
+from dynamical.robot.scene import build_model
+from dynamical.safety.config import BoxZone, HalfSpaceZone
+from dynamical.safety.rules import Rule
+
+
+def driver_arrays(received: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """t (N,), q (N, n), dq (N, n), tau (N, n) of every command the driver got with power on."""
+    rows = [(t, c) for t, c, power in received if power]
+    assert rows, "the driver received no command"
+    t = np.array([r[0] for r in rows])
+    q = np.array([r[1].q for r in rows])
+    dq = np.array([r[1].dq for r in rows])
+    tau = np.array([r[1].tau for r in rows])
+    return t, q, dq, tau
+
+
+def assert_within_limits(
+    description: RobotDescription,
+    received: list,
+    dt: float = 0.001,
+    zones: Sequence[BoxZone | HalfSpaceZone] = (),
+) -> None:
+    """No command the driver received violates a joint limit or puts a safety point in a zone."""
+    _, q, dq, tau = driver_arrays(received)
+    d = description
+    assert np.isfinite(q).all() and np.isfinite(dq).all() and np.isfinite(tau).all()
+    eps = 1e-9
+    assert (q >= d.q_min - eps).all() and (q <= d.q_max + eps).all(), "position limit"
+    assert (np.abs(dq) <= d.v_max * (1 + 1e-9) + eps).all(), "velocity limit"
+    accel = np.diff(np.vstack([np.zeros(d.n_joints), dq]), axis=0) / dt
+    worst = np.max(np.abs(accel) / d.a_max)
+    assert worst <= 1 + 1e-6, f"acceleration limit exceeded by a factor {worst}"
+    assert (np.abs(tau) <= d.tau_max + eps).all(), "effort limit"
+    if zones:
+        points = MujocoPointKinematics(build_model(d), d)
+        for row in q[:: max(1, len(q) // 2000)]:
+            points.update(row, jacobians=False)
+            for p, r in zip(points.positions(), points.radii, strict=True):
+                for zone in zones:
+                    assert clearance(zone, p) - r >= -1e-6, f"a safety point entered zone {zone.name}"
+
+
+def clearance(zone: BoxZone | HalfSpaceZone, p: np.ndarray) -> float:
+    if isinstance(zone, HalfSpaceZone):
+        return float(np.dot(zone.normal, p) - zone.offset)
+    d = np.abs(p - np.array(zone.center)) - np.array(zone.half_size)
+    return float(np.linalg.norm(np.maximum(d, 0.0))) if d.max() > 0 else float(d.max())
+
+
+def rules(events: list) -> list[Rule]:
+    return [Rule(e.rule) for e in events]
