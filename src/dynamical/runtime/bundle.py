@@ -63,5 +63,6 @@ class ChannelBundle:
             channel.close()
 
     def unlink(self) -> None:
+        """Remove the segments (by the process that created them)."""
         for channel in (self.commands, self.state, self.status, self.events):
             channel.unlink()

@@ -10,7 +10,6 @@ realtime process (its executive gone) powers the drives off and exits after a ti
 
 from __future__ import annotations
 
-import contextlib
 import math
 import multiprocessing
 import os
@@ -99,8 +98,12 @@ def _realtime_loop(config: RealtimeConfig, ready: Connection | None) -> None:
     finally:
         node.shutdown()
         clock.close()
+        # The segments are this process's: it removes them (an executive still attached keeps
+        # its mapping, so it can read the last events and status after we are gone).
         timing.close()
+        timing.unlink()
         channels.close()
+        channels.unlink()
         robot.close()
 
 
@@ -176,15 +179,12 @@ class RealtimeProcess:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join()
+        # The realtime process removed its segments as it left; we only let go of our mappings.
         if self._timing is not None:
             self._timing.close()
-            with contextlib.suppress(FileNotFoundError):
-                self._timing.unlink()
             self._timing = None
         if self.channels is not None:
             self.channels.close()
-            with contextlib.suppress(FileNotFoundError):
-                self.channels.unlink()
             self.channels = None
 
     def restart(self) -> ExecutiveLink:
