@@ -15,6 +15,7 @@ import numpy as np
 
 from dynamical.safety.assurance import recoverable
 from dynamical.safety.limits import joint_bounds
+from dynamical.safety.qp_filter import solve_qp
 from dynamical.safety.rules import Rule
 from dynamical.safety.separation import directed_rows
 from dynamical.safety.zones import zone_rows
@@ -193,3 +194,98 @@ def classify(changed, v, v_des, bounds, rules, coupled, qp_v, qp_v_des, zone_a, 
             if abs(acting - limit[r]) < 1e-6 and asked != acting and found[rule, 3] == 0.0:
                 found[rule, 0] = r % k if per_point else r
                 found[rule, 1], found[rule, 2], found[rule, 3] = asked, limit[r], 1.0
+
+
+@numba.njit(cache=True)
+def filter_tick(prepare_args, buffers, qp, addresses, finish_args, changed, k, found):
+    """prepare → QP → finish → classify, in one call. Returns (joint intervals feasible, effort
+    clipped, QP solved, exit flag, q, v, any changed, recoverable, recoverable with margin, speed
+    toward the nearest person)."""
+    (
+        q_ref,
+        v_ref,
+        q_meas,
+        dq_meas,
+        target,
+        horizon,
+        extrapolate,
+        has_target,
+        limits,
+        dt,
+        speed_scale,
+        time_constant,
+        positions,
+        jacobians,
+        radii,
+        zones,
+        zone_margin,
+        deceleration,
+        directions,
+        allowed_speed,
+        coupled,
+    ) = prepare_args
+    (v_des, tau, bounds, rules, v_clip, qp_v_des, qp_lower, qp_upper, zone_a, zone_b, zone_room, sep_a, sep_b) = buffers
+    feasible, clipped = prepare(
+        q_ref,
+        v_ref,
+        q_meas,
+        dq_meas,
+        target,
+        horizon,
+        extrapolate,
+        has_target,
+        limits,
+        dt,
+        speed_scale,
+        time_constant,
+        positions,
+        jacobians,
+        radii,
+        zones,
+        zone_margin,
+        deceleration,
+        directions,
+        allowed_speed,
+        coupled,
+        v_des,
+        tau,
+        bounds,
+        rules,
+        v_clip,
+        qp_v_des,
+        qp_lower,
+        qp_upper,
+        zone_a,
+        zone_b,
+        zone_room,
+        sep_a,
+        sep_b,
+    )
+    ok, exitflag = False, 0
+    if feasible:
+        ok, exitflag, _ = solve_qp(qp, addresses, qp_v_des, qp_lower, qp_upper, zone_a, zone_b, sep_a, sep_b)
+    x = qp[5]
+    deceleration_c, margin = finish_args
+    if ok:
+        q, v, any_changed, safe, safe_margin, toward = finish(
+            q_ref, v_clip, x, coupled, v_des, limits, dt, zone_a, zone_room, sep_a, deceleration_c, margin, changed
+        )
+    else:
+        q, v, any_changed, safe, safe_margin, toward = finish(
+            q_ref,
+            v_ref,
+            v_ref[coupled],
+            coupled,
+            v_des,
+            limits,
+            dt,
+            zone_a,
+            zone_room,
+            sep_a,
+            deceleration_c,
+            margin,
+            changed,
+        )
+    if ok and any_changed:
+        classify(changed, v, v_des, bounds, rules, coupled, x, qp_v_des, zone_a, zone_b, sep_a, sep_b, k, found)
+    return feasible, clipped, ok, exitflag, q, v, any_changed, safe, safe_margin, toward

@@ -81,7 +81,7 @@ class HardLimitCheck:
         if q.shape != (n,) or dq.shape != (n,) or tau.shape != (n,):
             return Violation(Rule.BAD_SHAPE, -1, float("nan"), float(n))
         positions = self._no_points
-        if self.zones and np.isfinite(q).all():
+        if self.zones:  # (a non-finite q gives non-finite positions; _check refuses it first)
             self.points.update(q, jacobians=False)
             positions = self.points.positions()
         code, index, value, limit = _check(

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numba
 import numpy as np
 
 from dynamical.robot.description import RobotDescription
@@ -28,7 +29,7 @@ from dynamical.robot.protocol import JointCommand, RobotState
 from dynamical.safety.assurance import Supervisor, braking_step
 from dynamical.safety.config import SafetyConfig
 from dynamical.safety.estop import EStop
-from dynamical.safety.filter_step import classify, finish, prepare
+from dynamical.safety.filter_step import filter_tick
 from dynamical.safety.hard_check import HardLimitCheck
 from dynamical.safety.kinematics import PointKinematics
 from dynamical.safety.limits import JointLimits
@@ -122,6 +123,10 @@ class SafetyKernel:
         self._v_des, self._tau = np.zeros(n), np.zeros(n)
         self._changed = np.zeros(n, dtype=np.bool_)
         self._found = np.zeros((max(Rule) + 1, 4))
+        self._buffers = (
+            self._v_des, self._tau, self._bounds, self._rules, self._v_clip, self._qp_v_des, self._qp_lower,
+            self._qp_upper, self._zone_a, self._zone_b, self._zone_room, self._sep_a, self._sep_b,
+        )  # fmt: skip
         self._no_persons = np.zeros((0, 7))
         # Shared zeros for "no motion": never written to. (Not flagged read-only: numba compiles
         # a separate, slow-to-load variant of every step for read-only arrays.)
@@ -173,25 +178,20 @@ class SafetyKernel:
         people = persons_array([Person(base=np.array([5.0, 5.0, 0.0]), top=np.array([5.0, 5.0, 1.8]))])
         separation(people, positions, self.points.radii, self._directions.copy())
         zeros = np.zeros(n)
-        prepare(
+        prepare_args = (
             self.q_ref, zeros, self.q_ref, zeros, (self.q_ref, zeros, zeros), 0.0, True, True, self._limits_tuple,
             self.dt, 1.0, self._time_constant, positions, jacobians, self.points.radii, self._zone_arrays,
-            self._zone_margin, self._deceleration, self._directions.copy(), 1.0, self._coupled, zeros.copy(),
-            zeros.copy(), self._bounds.copy(), self._rules.copy(), zeros.copy(), self._qp_v_des.copy(),
-            self._qp_lower.copy(), self._qp_upper.copy(), self._zone_a.copy(), self._zone_b.copy(),
-            self._zone_room.copy(), self._sep_a.copy(), self._sep_b.copy(),
+            self._zone_margin, self._deceleration, self._directions.copy(), 1.0, self._coupled,
         )  # fmt: skip
-        qp_v = np.zeros(len(self._coupled))
-        changed = np.ones(n, dtype=np.bool_)
-        finish(
-            self.q_ref, zeros, qp_v, self._coupled, zeros, self._limits_tuple, self.dt, self._zone_a,
-            self._zone_room, self._sep_a, self._deceleration, self._handback_margin, changed,
+        # The buffers are scratch, refilled every tick; the QP's warm start is cleared after.
+        filter_tick(
+            prepare_args, self._buffers, self.qp.arrays, self.qp.addresses,
+            (self._deceleration, self._handback_margin), np.ones(n, dtype=np.bool_), len(self.points.names),
+            self._found.copy(),
         )  # fmt: skip
-        classify(
-            changed, zeros, zeros, self._bounds, self._rules, self._coupled, qp_v, qp_v, self._zone_a,
-            self._zone_b, self._sep_a, self._sep_b, len(self.points.names), self._found.copy(),
-        )  # fmt: skip
+        self.qp.lam[:] = 0.0
         self.check.warm_up(self.q_ref.copy())
+        _first_non_finite(zeros)
 
     @property
     def last_command_seq(self) -> int:
@@ -308,9 +308,9 @@ class SafetyKernel:
             if array.shape != (n,):
                 self._event(Rule.BAD_SHAPE, -1, float(array.size), float(n), self.q_ref, self.q_ref)
                 return False
-            bad = np.flatnonzero(~np.isfinite(array))
-            if bad.size:
-                self._event(Rule.NON_FINITE, int(bad[0]), float(array[bad[0]]), 0.0, before, self.q_ref)
+            bad = _first_non_finite(array)
+            if bad >= 0:
+                self._event(Rule.NON_FINITE, bad, float(array[bad]), 0.0, before, self.q_ref)
                 return False
         wd = self.config.watchdog
         if command.t > t + wd.max_clock_skew:
@@ -348,30 +348,20 @@ class SafetyKernel:
         else:
             target_arrays = (target.q, target.dq, target.tau)
             horizon = min(max(self._t - target.t, 0.0), self._max_horizon) if extrapolate else 0.0
-        feasible, tau_clipped = prepare(
+        prepare_args = (
             self.q_ref, self.v_ref, state.q, state.dq, target_arrays, horizon, extrapolate, target is not None,
             self._limits_tuple, dt, speed_scale, self._time_constant, positions, jacobians, self.points.radii,
-            self._zone_arrays, self._zone_margin, self._deceleration, self._directions, allowed_speed,
-            self._coupled, self._v_des, self._tau, self._bounds, self._rules, self._v_clip,
-            self._qp_v_des, self._qp_lower, self._qp_upper, self._zone_a, self._zone_b, self._zone_room,
-            self._sep_a, self._sep_b,
+            self._zone_arrays, self._zone_margin, self._deceleration, self._directions, allowed_speed, self._coupled,
         )  # fmt: skip
-        result = None
-        if feasible:
-            result = self.qp.solve(
-                self._qp_v_des, self._qp_lower, self._qp_upper, self._zone_a, self._zone_b, self._sep_a, self._sep_b
-            )
-        ok = result is not None and result.ok
-        qp_v = result.v if ok else self.v_ref[self._coupled]
-        q, v, any_changed, safe, safe_margin, self._toward = finish(
-            self.q_ref, self._v_clip if ok else self.v_ref, qp_v, self._coupled, self._v_des, self._limits_tuple,
-            dt, self._zone_a, self._zone_room, self._sep_a, self._deceleration, self._handback_margin, self._changed,
+        feasible, tau_clipped, ok, exitflag, q, v, any_changed, safe, safe_margin, self._toward = filter_tick(
+            prepare_args, self._buffers, self.qp.arrays, self.qp.addresses,
+            (self._deceleration, self._handback_margin), self._changed, len(self.points.names), self._found,
         )  # fmt: skip
         v_des = self._v_des
         use_braking, changed = self.supervisor.update(ok and safe, ok and safe_margin)
         if changed:
             rule = Rule.BRAKING_TAKEOVER if use_braking else Rule.BRAKING_HANDBACK
-            value = float(result.exitflag) if result is not None else float("nan")
+            value = float(exitflag) if feasible else float("nan")
             self._event(rule, -1, value, 0.0, self.q_ref + v_des * dt, q)
             if use_braking and not ok:
                 self._event(Rule.QP_INFEASIBLE, -1, value, 0.0, self.q_ref + v_des * dt, self.q_ref)
@@ -379,7 +369,7 @@ class SafetyKernel:
             q, v = braking_step(self.q_ref, self.v_ref, lim.q_min, lim.q_max, lim.a_max, dt)
             return q, v, self._zero, Rule.BRAKING_TAKEOVER, SafetyMode.BRAKING
 
-        reason = self._filter_events(v, qp_v, q) if any_changed else Rule.NONE
+        reason = self._filter_events(v_des, q) if any_changed else Rule.NONE
         if tau_clipped:
             j = int(np.argmax(np.abs(target.tau) - lim.tau_max))
             self._rule_event(Rule.EFFORT_LIMIT, j, float(target.tau[j]), float(lim.tau_max[j]), q, q)
@@ -402,13 +392,10 @@ class SafetyKernel:
 
     # ---- events ----
 
-    def _filter_events(self, v: np.ndarray, qp_v: np.ndarray, q: np.ndarray) -> Rule:
-        """Which rules changed the command this tick; raise an event for each newly active one."""
-        found, v_des = self._found, self._v_des
-        classify(
-            self._changed, v, v_des, self._bounds, self._rules, self._coupled, qp_v, self._qp_v_des,
-            self._zone_a, self._zone_b, self._sep_a, self._sep_b, len(self.points.names), found,
-        )  # fmt: skip
+    def _filter_events(self, v_des: np.ndarray, q: np.ndarray) -> Rule:
+        """Raise an event for each rule that newly changed the command (``found``, filled by the
+        compiled classifier this tick); returns the most important one."""
+        found = self._found
         reason, priority = Rule.NONE, -1
         for code in np.flatnonzero(found[:, 3]):
             rule = Rule(int(code))
@@ -445,6 +432,15 @@ class SafetyKernel:
     def _event(self, rule: Rule, joint: int, value: float, limit: float, before, after) -> None:
         self.interventions += 1
         self.events.append(self._t, self._tick, int(rule), joint, value, limit, np.asarray(before), np.asarray(after))
+
+
+@numba.njit(cache=True)
+def _first_non_finite(values: np.ndarray) -> int:
+    """Index of the first NaN or infinity in values (n,), -1 when all are finite."""
+    for i in range(values.shape[0]):
+        if not np.isfinite(values[i]):
+            return i
+    return -1
 
 
 _WATCHDOG_RULES = {
