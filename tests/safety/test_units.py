@@ -129,3 +129,66 @@ def test_zone_and_safety_config_validation():
         HalfSpaceZone(name="none", normal=(0, 0, 0), offset=1.0)
     assert HalfSpaceZone(name="n", normal=(0, 0, 2), offset=1.0).normal == (0, 0, 1)
     assert [z.name for z in SafetyConfig().zones] == ["floor"]
+
+
+def test_qp_through_daqps_c_api_matches_its_python_api_and_warm_starts():
+    import daqp
+
+    from dynamical.safety.qp_filter import INF, QPFilter
+
+    rng = np.random.default_rng(3)
+    n, m_ge, m_le = 12, 8, 4
+    qp = QPFilter(n, m_ge, m_le)
+    a = rng.normal(size=(m_ge + m_le, n))
+    iterations = []
+    v_des = rng.normal(0, 1.5, n)
+    for _ in range(20):
+        lower, upper = -np.ones(n), np.ones(n)
+        a = a + rng.normal(0, 0.001, a.shape)
+        b_ge, b_le = -np.full(m_ge, 0.3), np.full(m_le, 0.3)
+        ok, exitflag, iters = qp.solve(v_des, lower, upper, a[:m_ge], b_ge, a[m_ge:], b_le)
+        reference = daqp.solve(
+            np.eye(n), -v_des, a, np.r_[upper, np.full(m_ge, INF), b_le], np.r_[lower, b_ge, np.full(m_le, -INF)]
+        )
+        assert ok and exitflag == reference[2] == 1
+        np.testing.assert_allclose(qp.x, reference[0], atol=1e-9)
+        iterations.append(iters)
+        v_des = v_des + rng.normal(0, 0.01, n)  # the next tick asks for nearly the same
+    assert iterations[0] > 3 and max(iterations[5:]) <= 2, "later solves start from the last working set"
+
+
+def test_warm_up_compiles_every_path_the_kernel_takes(humanoid, tabletop):
+    """A compiled step first met inside the 1 kHz loop stalls it for hundreds of ms: after
+    warm-up, e-stops, braking, zones, people and bad commands must find everything compiled."""
+    import numba
+
+    import dynamical.safety as safety_package
+    from dynamical.robot.demo_motion import demo_targets
+    from dynamical.runtime.lockstep import LockstepRuntime
+
+    def signatures() -> dict[str, int]:
+        import importlib
+        import pkgutil
+
+        found = {}
+        for info in pkgutil.iter_modules(safety_package.__path__):
+            module = importlib.import_module(f"dynamical.safety.{info.name}")
+            for name, value in vars(module).items():
+                if isinstance(value, numba.core.registry.CPUDispatcher):
+                    found[f"{info.name}.{name}"] = len(value.signatures)
+        return found
+
+    with LockstepRuntime(humanoid, tabletop, SafetyConfig()) as rt:
+        rt.warm_up()
+        before = signatures()
+        rt.set_mannequin_pose(1.0, -0.3)
+        rt.run(0.5, lambda t, link: link.send(demo_targets(humanoid, t)))
+        bad = humanoid.home.copy()
+        bad[3] = np.nan
+        rt.run(0.05, lambda t, link: link.send(bad))
+        rt.link.estop(1)
+        rt.run(0.5, lambda t, link: link.send(humanoid.home))
+        rt.link.reset()
+        rt.set_mannequin_pose(4.0, 4.0)
+        rt.run(0.5, lambda t, link: link.send(demo_targets(humanoid, t)))
+        assert signatures() == before
