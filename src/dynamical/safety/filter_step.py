@@ -40,46 +40,37 @@ def desired(q_ref, q_target, v_target, horizon, extrapolate, tau_target, tau_max
 
 
 @numba.njit(cache=True)
-def prepare(
-    q_ref,
-    v_ref,
-    q_meas,
-    dq_meas,
-    target,
-    horizon,
-    extrapolate,
-    has_target,
-    limits,
-    dt,
-    speed_scale,
-    time_constant,
-    positions,
-    jacobians,
-    radii,
-    zones,
-    zone_margin,
-    deceleration,
-    directions,
-    allowed_speed,
-    coupled,
-    v_des,
-    tau,
-    bounds,
-    rules,
-    v_clip,
-    qp_v_des,
-    qp_lower,
-    qp_upper,
-    zone_a,
-    zone_b,
-    zone_room,
-    sep_a,
-    sep_b,
-):
+def prepare(prepare_args, buffers):
     """Fill the QP's data; returns (joint intervals feasible, effort feed-forward clipped).
+
+    prepare_args and buffers are tuples in the order unpacked below (the kernel builds them).
 
     target: (q, dq, tau) (n,) each; bounds (2, n) lower/upper; rules (2, n) the rule setting each;
     v_clip (n,) every joint's optimum ignoring the rows; qp_* (m,) the coupled joints' part."""
+    (
+        q_ref,
+        v_ref,
+        q_meas,
+        dq_meas,
+        target,
+        horizon,
+        extrapolate,
+        has_target,
+        limits,
+        dt,
+        speed_scale,
+        time_constant,
+        positions,
+        jacobians,
+        radii,
+        zones,
+        zone_margin,
+        deceleration,
+        directions,
+        allowed_speed,
+        coupled,
+    ) = prepare_args
+    (v_des, tau, bounds, rules, v_clip, qp_v_des, qp_lower, qp_upper, zone_a, zone_b, zone_room, sep_a, sep_b) = buffers
     q_min, q_max, v_max, a_max, tau_max, kp, kv = limits
     if has_target:
         clipped = desired(
@@ -132,7 +123,7 @@ def prepare(
     )
     directed_rows(directions, jacobians, sep_a)
     sep_b[:] = allowed_speed
-    return feasible, clipped
+    return feasible, clipped  # fmt: skip
 
 
 @numba.njit(cache=True)
@@ -201,91 +192,27 @@ def filter_tick(prepare_args, buffers, qp, addresses, finish_args, changed, k, f
     """prepare → QP → finish → classify, in one call. Returns (joint intervals feasible, effort
     clipped, QP solved, exit flag, q, v, any changed, recoverable, recoverable with margin, speed
     toward the nearest person)."""
-    (
-        q_ref,
-        v_ref,
-        q_meas,
-        dq_meas,
-        target,
-        horizon,
-        extrapolate,
-        has_target,
-        limits,
-        dt,
-        speed_scale,
-        time_constant,
-        positions,
-        jacobians,
-        radii,
-        zones,
-        zone_margin,
-        deceleration,
-        directions,
-        allowed_speed,
-        coupled,
-    ) = prepare_args
-    (v_des, tau, bounds, rules, v_clip, qp_v_des, qp_lower, qp_upper, zone_a, zone_b, zone_room, sep_a, sep_b) = buffers
-    feasible, clipped = prepare(
-        q_ref,
-        v_ref,
-        q_meas,
-        dq_meas,
-        target,
-        horizon,
-        extrapolate,
-        has_target,
-        limits,
-        dt,
-        speed_scale,
-        time_constant,
-        positions,
-        jacobians,
-        radii,
-        zones,
-        zone_margin,
-        deceleration,
-        directions,
-        allowed_speed,
-        coupled,
-        v_des,
-        tau,
-        bounds,
-        rules,
-        v_clip,
-        qp_v_des,
-        qp_lower,
-        qp_upper,
-        zone_a,
-        zone_b,
-        zone_room,
-        sep_a,
-        sep_b,
+    feasible, clipped = prepare(prepare_args, buffers)
+    q_ref, v_ref, limits, dt, coupled = (
+        prepare_args[0],
+        prepare_args[1],
+        prepare_args[8],
+        prepare_args[9],
+        prepare_args[20],
     )
+    v_des, bounds, rules, v_clip, qp_v_des = buffers[0], buffers[2], buffers[3], buffers[4], buffers[5]
+    qp_lower, qp_upper, zone_a, zone_b, zone_room, sep_a, sep_b = buffers[6:]
+    deceleration, margin = finish_args
     ok, exitflag = False, 0
     if feasible:
         ok, exitflag, _ = solve_qp(qp, addresses, qp_v_des, qp_lower, qp_upper, zone_a, zone_b, sep_a, sep_b)
     x = qp[5]
-    deceleration_c, margin = finish_args
-    if ok:
-        q, v, any_changed, safe, safe_margin, toward = finish(
-            q_ref, v_clip, x, coupled, v_des, limits, dt, zone_a, zone_room, sep_a, deceleration_c, margin, changed
-        )
-    else:
-        q, v, any_changed, safe, safe_margin, toward = finish(
-            q_ref,
-            v_ref,
-            v_ref[coupled],
-            coupled,
-            v_des,
-            limits,
-            dt,
-            zone_a,
-            zone_room,
-            sep_a,
-            deceleration_c,
-            margin,
-            changed,
-        )
+    # Without a solution, finish() still integrates something: the previous velocity, for the
+    # recoverability test that decides whether braking takes over.
+    v_base, coupled_v = (v_clip, x) if ok else (v_ref, v_ref[coupled])
+    q, v, any_changed, safe, safe_margin, toward = finish(
+        q_ref, v_base, coupled_v, coupled, v_des, limits, dt, zone_a, zone_room, sep_a, deceleration, margin, changed
+    )
     if ok and any_changed:
         classify(changed, v, v_des, bounds, rules, coupled, x, qp_v_des, zone_a, zone_b, sep_a, sep_b, k, found)
     return feasible, clipped, ok, exitflag, q, v, any_changed, safe, safe_margin, toward
