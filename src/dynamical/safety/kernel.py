@@ -135,6 +135,9 @@ class SafetyKernel:
         ssm = config.separation
         self._static_distance = ssm.static_distance()
         self._speed_time = ssm.reaction_time + ssm.stopping_time / 2
+        self._resume_margin = ssm.resume_margin
+        self._max_cartesian_speed = ssm.max_cartesian_speed
+        self._separation_enabled = ssm.enabled
         # Plain floats for the hot path (pydantic attribute chains cost microseconds at 1 kHz).
         assurance = config.assurance
         self._time_constant = assurance.tracking_time_constant
@@ -242,15 +245,14 @@ class SafetyKernel:
 
         self.points.update(self.q_ref)
         positions, jacobians = self.points.positions(), self.points.jacobians()
-        ssm = self.config.separation
-        if not ssm.enabled or len(persons) == 0:
+        if not self._separation_enabled or len(persons) == 0:
             people = self._no_persons
         else:
             people = persons if isinstance(persons, np.ndarray) else persons_array(persons)
         distance = separation(people, positions, self.points.radii, self._directions)
         self._separation_events(distance)
         allowed = max(0.0, (distance - self._static_distance) / self._speed_time)
-        speed_scale = min(allowed / ssm.max_cartesian_speed, 1.0)
+        speed_scale = min(allowed / self._max_cartesian_speed, 1.0)
 
         reason = Rule.NONE
         tau = self._zero
@@ -286,7 +288,10 @@ class SafetyKernel:
             reason=reason,
             speed_scale=speed_scale,
             separation=distance,
-            protective_distance=ssm.protective_distance(self._toward) if distance < np.inf else float("nan"),
+            # S_p for the current approach speed (SeparationConfig.protective_distance, folded).
+            protective_distance=self._static_distance + self._toward * self._speed_time
+            if distance < np.inf
+            else float("nan"),
             estop_category=self.estop.category,
             protective_stop=self.watchdog.latched or self._separation_stop,
             interventions=self.interventions,
@@ -420,14 +425,14 @@ class SafetyKernel:
             self._rule_event(rule, -1, float(self.watchdog.missing), 0.0, self.q_ref, self.q_ref)
 
     def _separation_events(self, distance: float) -> None:
-        ssm = self.config.separation
-        if not self._separation_stop and distance < ssm.static_distance():
+        static = self._static_distance
+        if not self._separation_stop and distance < static:
             self._separation_stop = True
             self.supervisor.force()
-            self._event(Rule.SEPARATION_STOP, -1, distance, ssm.static_distance(), self.q_ref, self.q_ref)
-        elif self._separation_stop and distance > ssm.static_distance() + ssm.resume_margin:
+            self._event(Rule.SEPARATION_STOP, -1, distance, static, self.q_ref, self.q_ref)
+        elif self._separation_stop and distance > static + self._resume_margin:
             self._separation_stop = False
-            self._event(Rule.SEPARATION_RESUME, -1, distance, ssm.static_distance(), self.q_ref, self.q_ref)
+            self._event(Rule.SEPARATION_RESUME, -1, distance, static, self.q_ref, self.q_ref)
 
     def _event(self, rule: Rule, joint: int, value: float, limit: float, before, after) -> None:
         self.interventions += 1
