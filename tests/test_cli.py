@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -83,3 +84,31 @@ def test_robot_info_lists_the_second_robot():
     out = run("robot", "info", "--robot", "aloha")
     assert out.returncode == 0, out.stderr
     assert "aloha-viperx: 16 joints" in out.stdout
+
+
+def test_bench_safety_json():
+    out = run("bench", "safety", "--seconds", "0.5", "--no-realtime", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["joints"] == 42 and result["zones"] == 4 and result["persons"] == 1
+    assert result["ticks"] == 500 and 0 < result["tick_p50_us"] <= result["tick_p99_us"]
+
+
+@pytest.mark.slow
+def test_bench_loop_json_runs_both_processes():
+    out = run("bench", "loop", "--seconds", "2", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["safety"]["rate_hz"] == pytest.approx(1000, rel=0.05)
+    assert result["control"]["rate_hz"] == pytest.approx(200, rel=0.05)
+    assert result["safety"]["protective_stops"] == 0
+    assert 0 < result["estop_latency_ms"]["max"] < 50
+
+
+@pytest.mark.slow
+def test_sim_run_in_real_time_through_the_realtime_process():
+    out = run("sim", "run", "--seconds", "1")
+    assert out.returncode == 0, out.stderr
+    assert "RUNNING" in out.stdout
+    rate = re.search(r"(\d+) Hz, (\d+) late", out.stdout)
+    assert rate is not None and int(rate.group(1)) >= 950, out.stdout

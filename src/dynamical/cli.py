@@ -20,7 +20,7 @@ from dynamical.config import ConfigError, Settings, load_settings
 from dynamical.robot.errors import RobotError
 
 app = typer.Typer(help="Dynamical Edge: a robot-resident runtime for humanoid robots.", no_args_is_help=True)
-sim_app = typer.Typer(help="The simulated robot: step it, look at it.", no_args_is_help=True)
+sim_app = typer.Typer(help="The simulated robot: run it behind the safety kernel, look at it.", no_args_is_help=True)
 bench_app = typer.Typer(
     help="Measure performance; every bench prints a table, or JSON with --json.", no_args_is_help=True
 )
@@ -239,8 +239,10 @@ def bench_loop_command(
     seconds: Annotated[float, typer.Option(min=1.0, help="Wall seconds to run both loops.")] = 60.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """The 1 kHz safety loop and the 200 Hz control loop in their real processes, with a policy-sized
-    load in the executive; then the e-stop latency from request to the driver's stopping command."""
+    """Both loops in their real processes, a policy-sized load in the executive, e-stop latency.
+
+    The 1 kHz safety loop and the 200 Hz control loop; then the time from an e-stop request to
+    the first stopping command the driver receives."""
     from dynamical.bench.loop import bench_loop
 
     result = bench_loop(_settings(ctx), seconds)
