@@ -171,11 +171,12 @@ def test_warm_up_compiles_every_path_the_kernel_takes(humanoid, tabletop):
         import pkgutil
 
         found = {}
-        for info in pkgutil.iter_modules(safety_package.__path__):
-            module = importlib.import_module(f"dynamical.safety.{info.name}")
-            for name, value in vars(module).items():
+        names = [f"dynamical.safety.{info.name}" for info in pkgutil.iter_modules(safety_package.__path__)]
+        for name in [*names, "dynamical.robot.point_kinematics"]:
+            module = importlib.import_module(name)
+            for attribute, value in vars(module).items():
                 if isinstance(value, numba.core.registry.CPUDispatcher):
-                    found[f"{info.name}.{name}"] = len(value.signatures)
+                    found[f"{module.__name__}.{attribute}"] = len(value.signatures)
         return found
 
     with LockstepRuntime(humanoid, tabletop, SafetyConfig()) as rt:
