@@ -156,6 +156,15 @@ class RobotDescription:
         return _describe(spec, path, mjcf_path, model)
 
 
+def joint_actuators(model: mujoco.MjModel, joint_id: int) -> list[int]:
+    """Ids of the actuators that drive joint ``joint_id`` directly."""
+    return [
+        a
+        for a in range(model.nu)
+        if model.actuator_trntype[a] == mujoco.mjtTrn.mjTRN_JOINT and model.actuator_trnid[a, 0] == joint_id
+    ]
+
+
 def resolve_profile_path(profile: str | Path) -> Path:
     path = Path(profile)
     if path.suffix in (".yaml", ".yml"):
@@ -219,11 +228,7 @@ def _describe(spec: RobotProfile, profile_path: Path, mjcf_path: Path, model: mu
         if not model.jnt_limited[jid]:
             raise ProfileError(f"{where}: joint {name!r} has no position range in the MJCF")
         q_min[i], q_max[i] = model.jnt_range[jid]
-        actuators = [
-            a
-            for a in range(model.nu)
-            if model.actuator_trntype[a] == mujoco.mjtTrn.mjTRN_JOINT and model.actuator_trnid[a, 0] == jid
-        ]
+        actuators = joint_actuators(model, jid)
         if len(actuators) != 1:
             raise ProfileError(
                 f"{where}: joint {name!r} must be driven by exactly one actuator, found {len(actuators)}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from dynamical.robot.description import RobotDescription
+from dynamical.robot.description import RobotDescription, joint_actuators
 from dynamical.robot.errors import ProfileError
 from dynamical.robot.world import WorldSpec
 
@@ -96,11 +96,7 @@ class JointIndex:
                 raise ProfileError(f"model has no joint {name!r} of robot {description.name!r}")
             qpos.append(model.jnt_qposadr[jid])
             dof.append(model.jnt_dofadr[jid])
-            acts = [
-                a
-                for a in range(model.nu)
-                if model.actuator_trntype[a] == mujoco.mjtTrn.mjTRN_JOINT and model.actuator_trnid[a, 0] == jid
-            ]
+            acts = joint_actuators(model, jid)
             servos = [a for a in acts if model.actuator_biasprm[a, 1] < 0]
             motors = [a for a in acts if a not in servos]
             servo.append(servos[0])
