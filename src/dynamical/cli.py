@@ -111,7 +111,7 @@ def sim_run(
     process as the executive at 200 Hz, sending the demo motion (look around, wave)."""
     from dynamical.launch import load_description, lockstep_runtime, realtime_process
     from dynamical.robot.demo_motion import demo_targets
-    from dynamical.runtime.clock import RealtimeClock
+    from dynamical.runtime.clock import RealtimeClock, run_for
 
     settings = _settings(ctx)
     description = load_description(settings)
@@ -140,17 +140,13 @@ def sim_run(
 
     with realtime_process(settings, seed) as process, Live(console=console, refresh_per_second=4) as live:
         link = process.link
-        clock = RealtimeClock(1.0 / settings.rates.control_hz, realtime=False)
-        start = None
-        while True:
-            info = clock.wait_next()
-            start = info.start if start is None else start
-            elapsed = info.start - start
-            if elapsed >= seconds:
-                break
+
+        def step(elapsed: float, info) -> None:
             link.send(demo_targets(description, elapsed))
             if info.index % 50 == 0:
                 live.update(status_table(link, elapsed, process.timing()))
+
+        elapsed = run_for(RealtimeClock(1.0 / settings.rates.control_hz, realtime=False), seconds, step)
         live.update(status_table(link, elapsed, process.timing()))
 
 

@@ -160,3 +160,12 @@ def test_enter_realtime_falls_back_with_one_warning(
     assert status.message == text
     assert [r.name for r in caplog.records if "refused" in r.getMessage()] == ["dynamical.runtime"]
     assert gc.isenabled()
+
+
+def test_run_for_calls_the_step_every_tick_for_the_duration():
+    from dynamical.runtime.clock import run_for
+
+    seen = []
+    last = run_for(LockstepClock(0.005), 0.1, lambda elapsed, info: seen.append((elapsed, info.index)))
+    assert [index for _, index in seen] == list(range(20))
+    assert seen[-1][0] == pytest.approx(0.095) and last == pytest.approx(0.095)

@@ -18,7 +18,7 @@ from dynamical.config import Settings
 from dynamical.launch import load_description, realtime_process
 from dynamical.robot.demo_motion import demo_targets
 from dynamical.robot.description import RobotDescription
-from dynamical.runtime.clock import RealtimeClock
+from dynamical.runtime.clock import RealtimeClock, TickInfo, run_for
 from dynamical.runtime.link import ExecutiveLink
 from dynamical.runtime.timing import TimingRecorder, TimingSnapshot
 
@@ -90,25 +90,20 @@ def _run_executive(
     seconds: float,
     policy_times: list[float],
 ) -> None:
-    start = None
+    def step(t: float, info: TickInfo) -> None:
+        state = link.state()
+        t0 = time.perf_counter()
+        if state is not None:  # the load a policy puts here
+            network(torch.from_numpy(np.concatenate([state.q, state.dq, state.tau]).astype(np.float32)))
+        policy_times.append(time.perf_counter() - t0)
+        link.send(demo_targets(description, t))
+        control.record(info.start, info.deadline, clock.now())
+        if clock.missed:
+            control.add_missed(clock.missed)
+            clock.missed = 0
+
     with torch.inference_mode():
-        while True:
-            info = clock.wait_next()
-            start = info.start if start is None else start
-            t = info.start - start
-            if t >= seconds:
-                break
-            state = link.state()
-            features = np.concatenate([state.q, state.dq, state.tau]) if state is not None else None
-            t0 = time.perf_counter()
-            if features is not None:
-                network(torch.from_numpy(features.astype(np.float32)))  # the load a policy puts here
-            policy_times.append(time.perf_counter() - t0)
-            link.send(demo_targets(description, t))
-            control.record(info.start, info.deadline, clock.now())
-            if clock.missed:
-                control.add_missed(clock.missed)
-                clock.missed = 0
+        run_for(clock, seconds, step)
 
 
 def _estop_trials(link: ExecutiveLink, clock: RealtimeClock, description: RobotDescription) -> list[float]:

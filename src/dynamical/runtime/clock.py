@@ -15,6 +15,7 @@ import logging
 import os
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -251,3 +252,17 @@ class LockstepClock:
 
     def close(self) -> None:
         """Nothing to release: simulated time holds no OS resources."""
+
+
+def run_for(clock: Clock, seconds: float, step: Callable[[float, TickInfo], None]) -> float:
+    """Call ``step(elapsed, tick)`` at every tick of ``clock`` for ``seconds``; returns the elapsed
+    time of the last tick run. The executive's control loop, in the CLI and the benchmarks."""
+    start = None
+    elapsed = 0.0
+    while True:
+        info = clock.wait_next()
+        start = info.start if start is None else start
+        if info.start - start >= seconds:
+            return elapsed
+        elapsed = info.start - start
+        step(elapsed, info)
