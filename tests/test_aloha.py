@@ -32,3 +32,17 @@ def test_aloha_reads_state_and_moves_a_joint():
     assert abs(after.q[waist] - 0.5) < 0.03
     others = np.delete(np.arange(16), waist)
     assert np.abs(after.q[others] - state.q[others]).max() < 0.05
+
+
+def test_aloha_runs_behind_the_safety_kernel():
+    from dynamical.runtime.lockstep import LockstepRuntime
+    from dynamical.safety.config import SafetyConfig
+    from tests.safety.driver_checks import assert_within_limits
+
+    aloha = RobotDescription.load("aloha")
+    target = aloha.home.copy()
+    target[aloha.index("vx300s_right/waist")] = -0.6
+    with LockstepRuntime(aloha, None, SafetyConfig()) as rt:
+        rt.run(1.5, lambda t, link: link.send(target))
+        assert abs(rt.link.state().q[aloha.index("vx300s_right/waist")] + 0.6) < 0.03
+        assert_within_limits(aloha, rt.received)
