@@ -88,11 +88,7 @@ class HardLimitCheck:
             q, dq, tau, dq_prev, *self.limits, self.dt, self.tol, positions, self.radii,
             self.box_center, self.box_half, self.plane_normal, self.plane_offset, self._previous, self._current,
         )  # fmt: skip
-        if code != 0:
-            return Violation(Rule(code), index, value, limit)
-        if positions.shape[0]:
-            self._previous[:] = self._current
-        return None
+        return None if code == 0 else Violation(Rule(code), index, value, limit)
 
 
 @numba.njit(cache=True)
@@ -162,6 +158,7 @@ def _check(
             current[i, z] = gap
             if gap < -tol and gap < previous[i, z] - tol:
                 return _CODES_ZONE, i, gap, 0.0
+    previous[:] = current  # passed: these clearances are the baseline the next command is held to
     return 0, -1, 0.0, 0.0
 
 
