@@ -191,6 +191,68 @@ class SimRobot:
         sid = self._id(mujoco.mjtObj.mjOBJ_SITE, name, "site")
         return self.data.site_xpos[sid].copy(), self.data.site_xmat[sid].reshape(3, 3).copy()
 
+    def contacts(self, body: str) -> set[str]:
+        """Names of the bodies touching ``body`` now (the simulator's ground truth)."""
+        bid = self._id(mujoco.mjtObj.mjOBJ_BODY, body, "body")
+        touching = set()
+        geom_body = self.model.geom_bodyid
+        for contact in self.data.contact[: self.data.ncon]:
+            a, b = geom_body[contact.geom1], geom_body[contact.geom2]
+            if a == bid and b != bid:
+                touching.add(self.model.body(b).name)
+            elif b == bid and a != bid:
+                touching.add(self.model.body(a).name)
+        return touching
+
+    def body_velocity(self, body: str) -> np.ndarray:
+        """Linear and angular velocity (6,) of ``body`` in the world frame: (vx, vy, vz, wx, wy, wz)."""
+        bid = self._id(mujoco.mjtObj.mjOBJ_BODY, body, "body")
+        out = np.zeros(6)
+        mujoco.mj_objectVelocity(self.model, self.data, mujoco.mjtObj.mjOBJ_BODY, bid, out, 0)
+        return np.concatenate([out[3:], out[:3]])
+
+    def body_bottom(self, body: str) -> float:
+        """Lowest world height (m) of the body's geoms (boxes, cylinders, spheres, capsules)."""
+        bid = self._id(mujoco.mjtObj.mjOBJ_BODY, body, "body")
+        m, d = self.model, self.data
+        lowest = np.inf
+        for g in np.flatnonzero(m.geom_bodyid == bid):
+            rot, size, kind = d.geom_xmat[g].reshape(3, 3), m.geom_size[g], m.geom_type[g]
+            if kind == mujoco.mjtGeom.mjGEOM_BOX:
+                extent = np.abs(rot[2]) @ size
+            elif kind == mujoco.mjtGeom.mjGEOM_SPHERE:
+                extent = size[0]
+            elif kind in (mujoco.mjtGeom.mjGEOM_CYLINDER, mujoco.mjtGeom.mjGEOM_CAPSULE):
+                axis = abs(rot[2, 2])  # the local z axis's vertical part
+                cap = size[0] if kind == mujoco.mjtGeom.mjGEOM_CAPSULE else 0.0
+                extent = axis * size[1] + np.sqrt(max(0.0, 1 - axis * axis)) * size[0] + cap * axis
+            else:
+                extent = m.geom_rbound[g]
+            lowest = min(lowest, float(d.geom_xpos[g][2] - extent))
+        return lowest
+
+    def subtree(self, body: str) -> set[str]:
+        """Names of ``body`` and every body below it in the kinematic tree."""
+        root = self._id(mujoco.mjtObj.mjOBJ_BODY, body, "body")
+        names, parents = set(), self.model.body_parentid
+        for b in range(self.model.nbody):
+            walk = b
+            while walk > 0 and walk != root:
+                walk = parents[walk]
+            if walk == root:
+                names.add(self.model.body(b).name)
+        return names
+
+    def site_body(self, site: str) -> str:
+        """Name of the body a site is attached to."""
+        return self.model.body(self.model.site_bodyid[self._id(mujoco.mjtObj.mjOBJ_SITE, site, "site")]).name
+
+    def geom_box(self, geom: str) -> tuple[np.ndarray, np.ndarray, str]:
+        """World centre (3,), half sizes (3,) and body name of a box geom (a table top, a shelf board)."""
+        gid = self._id(mujoco.mjtObj.mjOBJ_GEOM, geom, "geom")
+        body = self.model.body(self.model.geom_bodyid[gid]).name
+        return self.data.geom_xpos[gid].copy(), self.model.geom_size[gid].copy(), body
+
     def close(self) -> None:
         for renderer in self._renderers.values():
             renderer.close()
@@ -216,3 +278,52 @@ class SimRobot:
         if mocap < 0:
             raise ProfileError(f"world body {body!r} must be a mocap body")
         return mocap
+
+
+class SimObserver:
+    """Read-only view of a simulated world: what a ground-truth perception would report.
+
+    Skills' world models read the simulator through this; it has no way to command the robot."""
+
+    def __init__(self, robot: SimRobot) -> None:
+        self._robot = robot
+
+    @property
+    def time(self) -> float:
+        return self._robot.time
+
+    @property
+    def objects(self) -> tuple[str, ...]:
+        return tuple(self._robot.world.objects) if self._robot.world else ()
+
+    @property
+    def surfaces(self) -> dict[str, str]:
+        return dict(self._robot.world.surfaces) if self._robot.world else {}
+
+    def body_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        return self._robot.body_pose(name)
+
+    def site_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        return self._robot.site_pose(name)
+
+    def contacts(self, body: str) -> set[str]:
+        return self._robot.contacts(body)
+
+    def body_velocity(self, body: str) -> np.ndarray:
+        return self._robot.body_velocity(body)
+
+    def geom_box(self, geom: str) -> tuple[np.ndarray, np.ndarray, str]:
+        return self._robot.geom_box(geom)
+
+    def subtree(self, body: str) -> set[str]:
+        return self._robot.subtree(body)
+
+    def body_bottom(self, body: str) -> float:
+        return self._robot.body_bottom(body)
+
+    def site_body(self, site: str) -> str:
+        return self._robot.site_body(site)
+
+    def joint_positions(self) -> np.ndarray:
+        """The robot's measured joint positions (n,)."""
+        return self._robot.read_state().q

@@ -47,6 +47,8 @@ class WorldSpec(BaseModel):
     cameras: list[str] = []
     min_separation: float = 0.0
     objects: dict[str, ObjectBounds] = {}
+    surfaces: dict[str, str] = {}
+    """Places objects can be put on: surface name → the box geom whose top face it is."""
     path: Path | None = None
 
     @property

@@ -14,7 +14,7 @@ import numpy as np
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.point_kinematics import MujocoPointKinematics
 from dynamical.robot.protocol import JointCommand
-from dynamical.robot.sim_robot import SimRobot
+from dynamical.robot.sim_robot import SimObserver, SimRobot
 from dynamical.robot.world import WorldSpec
 from dynamical.runtime.bundle import ChannelBundle
 from dynamical.runtime.clock import LockstepClock
@@ -87,6 +87,10 @@ class LockstepRuntime:
 
     def site_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         return self._robot.site_pose(name)
+
+    def observer(self) -> SimObserver:
+        """Read-only ground truth of the simulated world, for world models and evaluation."""
+        return SimObserver(self._robot)
 
     def persons(self) -> np.ndarray:
         """(m, 7) what the tier-0 person sensor sees now."""
