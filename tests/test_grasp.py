@@ -3,10 +3,10 @@
 import mujoco
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
 
 from dynamical.robot import JointCommand, SimRobot
 from dynamical.robot.kinematics import Kinematics, Pose
+from dynamical.skills.motion import smoothstep, top_grasp_rotation
 
 HAND_OPEN = [0.0, 0.0, 0.5, 0.5, 0.5, 0.5]  # thumb beside the palm, fingers pre-curled
 HAND_CLOSED = [1.5, 0.7, 1.6, 1.6, 1.6, 1.6]  # thumb opposed; targets past contact squeeze
@@ -25,8 +25,7 @@ class ScriptedHand:
     def move(self, q_to: np.ndarray, seconds: float) -> None:
         q_from, ticks = self.q.copy(), round(seconds / self.sim.timestep)
         for i in range(ticks):
-            s = (i + 1) / ticks
-            s = s * s * (3 - 2 * s)  # smoothstep: no jump in velocity at either end
+            s = smoothstep((i + 1) / ticks)  # no jump in velocity at either end
             self.sim.write_command(JointCommand(q=q_from + (q_to - q_from) * s))
             self.sim.step()
         self.q = q_to.copy()
@@ -47,21 +46,13 @@ class ScriptedHand:
         self.move(q, seconds)
 
 
-def _top_grasp_rotation(cube_quat_wxyz: np.ndarray) -> np.ndarray:
-    """Grasp frame: fingers along a cube face normal nearest +x, palm facing down."""
-    yaw = Rotation.from_quat(cube_quat_wxyz[[1, 2, 3, 0]]).as_euler("xyz")[2]
-    yaw = (yaw + np.pi / 4) % (np.pi / 2) - np.pi / 4
-    c, s = np.cos(yaw), np.sin(yaw)
-    return np.column_stack([[c, s, 0.0], [s, -c, 0.0], [0.0, 0.0, -1.0]])
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 5])
 def test_right_hand_lifts_the_red_cube_10_cm_and_holds_it_2_s(humanoid, tabletop, seed):
     sim = SimRobot(humanoid, tabletop, seed=seed)
     script = ScriptedHand(sim)
     cube_pos, cube_quat = sim.body_pose("red_cube")
-    rot = _top_grasp_rotation(cube_quat)
+    rot = top_grasp_rotation(cube_quat)
 
     script.set_hand(HAND_OPEN, 0.3)
     script.reach(np.array([0.25, -0.25, 0.95]), rot, HAND_OPEN, 1.0)  # clear of the table edge

@@ -8,10 +8,11 @@ from dynamical.robot.scene import build_model
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.config import SafetyConfig
 from dynamical.skills.manifest import Predicate
+from dynamical.skills.motion import JointPath, solve_reach, top_grasp_rotation
 from dynamical.skills.predicates import PredicateError, check, evaluate
 from dynamical.skills.world_model import SimWorldModel
 from tests.safety.driver_checks import assert_within_limits
-from tests.test_grasp import HAND_CLOSED, HAND_OPEN, _top_grasp_rotation
+from tests.test_grasp import HAND_CLOSED, HAND_OPEN
 
 
 @pytest.fixture
@@ -51,33 +52,23 @@ def test_holding_after_a_grasp_through_the_safety_kernel(runtime, humanoid):
     world = SimWorldModel(runtime.observer(), humanoid)
     kinematics = Kinematics(build_model(humanoid), humanoid)
     cube = world.object("red_cube")
-    rot = _top_grasp_rotation(cube.quat)
+    rot = top_grasp_rotation(cube.quat)
     hand = humanoid.group_indices("hand_right")
-    q = humanoid.home.copy()
 
-    def move_to(q_goal, seconds):
-        nonlocal q
-        start = q.copy()
-        runtime.run(
-            seconds, lambda t, link, t0=runtime.time: link.send(start + (q_goal - start) * _smooth((t - t0) / seconds))
-        )
-        q = q_goal.copy()
+    def reach(q_from, pos, fingers):
+        q = solve_reach(kinematics, q_from, "r_grasp", Pose(pos, rot), ["arm_right"])
+        q[hand] = fingers
+        return q
 
-    def reach(pos, fingers, seconds):
-        result = kinematics.solve(q, {"r_grasp": Pose(pos, rot)}, ["arm_right"])
-        assert result.converged
-        goal = result.q.copy()
-        goal[hand] = fingers
-        move_to(goal, seconds)
-
-    reach(np.array([0.25, -0.25, 0.95]), HAND_OPEN, 1.0)
-    reach(cube.pos + [0, 0, 0.08], HAND_OPEN, 1.5)
-    reach(cube.pos, HAND_OPEN, 1.0)
-    closed = q.copy()
+    above_table = reach(humanoid.home, np.array([0.25, -0.25, 0.95]), HAND_OPEN)
+    pre = reach(above_table, cube.pos + np.array([0, 0, 0.08]), HAND_OPEN)
+    at = reach(pre, cube.pos, HAND_OPEN)
+    closed = at.copy()
     closed[hand] = HAND_CLOSED
-    move_to(closed, 0.8)
-    reach(cube.pos + [0, 0, 0.12], HAND_CLOSED, 1.5)
-    runtime.run(0.5, lambda t, link: link.send(q))
+    lifted = reach(closed, cube.pos + np.array([0, 0, 0.12]), HAND_CLOSED)
+    path = JointPath(humanoid.home, (above_table, pre, at, closed, lifted), (1.0, 1.5, 1.0, 0.8, 1.5))
+    start = runtime.time
+    runtime.run(path.duration + 0.5, lambda t, link: link.send(path.target(t - start)))
 
     assert evaluate("holding", {"obj": "red_cube", "side": "right"}, world).holds
     assert not evaluate("hand_empty", {"side": "right"}, world).holds
@@ -86,6 +77,15 @@ def test_holding_after_a_grasp_through_the_safety_kernel(runtime, humanoid):
     assert_within_limits(humanoid, runtime.received)
 
 
-def _smooth(s: float) -> float:
-    s = min(max(s, 0.0), 1.0)
-    return s * s * (3 - 2 * s)
+def test_joint_path_is_smooth_and_ends_at_rest():
+    start, a, b = np.zeros(2), np.array([1.0, 0.0]), np.array([1.0, 2.0])
+    path = JointPath(start, (a, b), (1.0, 2.0))
+    assert path.duration == 3.0
+    np.testing.assert_allclose(path.target(0.0), start)
+    np.testing.assert_allclose(path.target(0.5), [0.5, 0.0])
+    np.testing.assert_allclose(path.target(1.0), a)
+    np.testing.assert_allclose(path.target(10.0), b)
+    speed_at_waypoint = (path.target(1.0 + 1e-6) - path.target(1.0 - 1e-6)) / 2e-6
+    assert np.abs(speed_at_waypoint).max() < 1e-3
+    with pytest.raises(ValueError, match="positive"):
+        JointPath(start, (a,), (0.0,))
