@@ -22,7 +22,7 @@ from dynamical.safety.qp_filter import ITER_WORD
 BENCH_ZONES = [
     HalfSpaceZone(name="floor", normal=(0.0, 0.0, 1.0), offset=0.05),
     BoxZone(name="table", center=(0.58, 0.10, 0.37), half_size=(0.30, 0.40, 0.37)),
-    BoxZone(name="shelf_back", center=(0.34, -0.66, 0.8), half_size=(0.18, 0.03, 0.5)),
+    BoxZone(name="shelf_back", center=(0.51, -0.52, 0.8), half_size=(0.03, 0.16, 0.5)),
     BoxZone(name="head_guard", center=(0.0, 0.0, 1.45), half_size=(0.12, 0.12, 0.14)),
 ]
 
