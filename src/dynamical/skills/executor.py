@@ -1,0 +1,455 @@
+"""The skill executor: tier 1's control loop body, one call per control tick (200 Hz).
+
+It steps the running skill (or the blend of several), plays action chunks with a lead so the
+queue never runs dry, and sends one joint target per tick through the ``ExecutiveLink``. It
+always sends something: with no skill running it holds the last target, so the safety kernel's
+watchdog never trips. The kernel still bounds speed, acceleration and everything else; the
+executor's job is to ask for smooth motion in the first place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from dynamical.robot.description import RobotDescription
+from dynamical.runtime.channels import StateSample
+from dynamical.runtime.link import ExecutiveLink
+from dynamical.skills.chunks import ActionChunk, ChunkQueue, ChunkSource
+from dynamical.skills.errors import SkillsError
+from dynamical.skills.motion import smoothstep
+
+RunStatus = Literal["running", "succeeded", "failed", "cancelled", "timed_out"]
+
+STILL_SPEED = 0.01
+"""rad/s: below this on every joint the robot counts as stopped and a stop's hold is latched."""
+
+
+class ExecutorBusyError(SkillsError, RuntimeError):
+    """A skill was started while another one still runs."""
+
+
+@dataclass(frozen=True)
+class SkillContext:
+    """What a skill learns when it starts."""
+
+    description: RobotDescription
+    t_start: float
+    """s, executor clock."""
+    q_start: np.ndarray
+    """(n,) the target the executor was holding, rad: where the motion starts from."""
+    state: StateSample | None
+    """The measured state at start (None before the realtime side wrote one)."""
+    control_period: float
+    """s between two calls of ``step``."""
+
+
+@dataclass
+class SkillStep:
+    """One step's output. ``q`` wins over chunks; with neither, the skill's last target holds."""
+
+    q: np.ndarray | None = None
+    """(n,) joint position target, rad; only the joints of the skill's groups are used."""
+    chunk: ActionChunk | None = None
+    """A chunk to play from its ``t0`` on (overrides what is queued from then)."""
+    done: bool = False
+    failed: str | None = None
+    """Why the skill failed; the run stops and the robot holds where it is."""
+
+
+class Skill(Protocol):
+    """A skill the executor can run: scripted, or a policy behind :class:`PolicySkill`."""
+
+    name: str
+    groups: tuple[str, ...]
+    """The joint groups it drives (its action space)."""
+
+    def start(self, context: SkillContext) -> None: ...
+
+    def step(self, t: float, state: StateSample) -> SkillStep:
+        """Called once per control tick with the executor's time ``t`` (s) and the measured state."""
+        ...
+
+
+class PolicySkill:
+    """A :class:`ChunkSource` run as a skill: the executor requests chunks ahead of need and
+    plays them; the skill is done after ``duration_s`` (None: only cancel or timeout end it)."""
+
+    def __init__(
+        self, source: ChunkSource, *, name: str, groups: tuple[str, ...], duration_s: float | None = None
+    ) -> None:
+        if duration_s is not None and not duration_s > 0:
+            raise ValueError(f"duration_s must be > 0 s, got {duration_s}")
+        self.source = source
+        self.name = name
+        self.groups = tuple(groups)
+        self.duration_s = duration_s
+        self._t_start = 0.0
+
+    def start(self, context: SkillContext) -> None:
+        self._t_start = context.t_start
+
+    def step(self, t: float, state: StateSample) -> SkillStep:
+        done = self.duration_s is not None and t - self._t_start >= self.duration_s
+        return SkillStep(done=done)
+
+
+class ExecutionReport(BaseModel):
+    """How one run went; the executor's boundary towards plan runners, logs and the server."""
+
+    model_config = ConfigDict(frozen=True)
+
+    skill: str
+    status: RunStatus
+    started_at: float
+    """s, executor clock."""
+    ended_at: float | None
+    duration_s: float
+    steps: int
+    """Control ticks the skill was stepped."""
+    interventions: int
+    """Safety kernel interventions during the run."""
+    starvations: int
+    """Ticks on which a chunk-playing skill had no planned target ahead."""
+    max_chunk_latency_s: float | None = None
+    """Longest time from a chunk request to its arrival, s (None: no chunk was requested)."""
+    failure: str | None = None
+
+
+class _SkillFailedError(Exception):
+    """A skill reported failure (or gave an unusable target) during a step."""
+
+
+@dataclass
+class _Member:
+    skill: Skill
+    queue: ChunkQueue
+    target: np.ndarray
+    """(n,) the last target this skill gave."""
+    source: ChunkSource | None
+    lead_time: float
+    requested_at: float | None = None
+    fed: bool = False
+    done: bool = False
+
+
+@dataclass
+class _Run:
+    name: str
+    members: list[_Member]
+    mask: np.ndarray
+    """(n,) bool, joints the run drives; the others hold ``base``."""
+    base: np.ndarray
+    t_start: float
+    timeout_s: float
+    interventions_at_start: int
+    weights_from: np.ndarray
+    weights_to: np.ndarray
+    weights_now: np.ndarray
+    ramp_start: float | None = None
+    steps: int = 0
+    starvations: int = 0
+    max_latency: float | None = None
+    status: RunStatus = "running"
+    ended_at: float | None = None
+    failure: str | None = None
+    interventions: int = 0
+    last_t: float = 0.0
+
+
+class Executor:
+    """Runs one skill (or one blend) at a time; call :meth:`tick` once per control tick."""
+
+    def __init__(
+        self,
+        link: ExecutiveLink,
+        description: RobotDescription,
+        control_period: float = 0.005,
+        *,
+        expected_latency: float = 0.02,
+        lead_time: float | None = None,
+        crossfade: float = 0.05,
+        weight_ramp: float = 0.1,
+    ) -> None:
+        """``lead_time`` (s, default 2 × ``expected_latency``): a chunk-playing skill asks for
+        its next chunk when less than this (plus ``crossfade``) is left. It is a floor: the executor raises it per
+        run to twice the slowest chunk latency it has seen, so a policy slower than expected
+        still does not let the queue run dry."""
+        if not control_period > 0:
+            raise ValueError(f"control_period must be > 0 s, got {control_period}")
+        if not expected_latency >= 0:
+            raise ValueError(f"expected_latency must be >= 0 s, got {expected_latency}")
+        self.link = link
+        self.description = description
+        self.control_period = float(control_period)
+        self.lead_time = 2.0 * expected_latency if lead_time is None else float(lead_time)
+        if not self.lead_time >= 0:
+            raise ValueError(f"lead_time must be >= 0 s, got {self.lead_time}")
+        self.crossfade = float(crossfade)
+        self.weight_ramp = float(weight_ramp)
+        self.history: list[ExecutionReport] = []
+        self.last_command: np.ndarray | None = None
+        """(n,) the target sent on the last tick."""
+        self._run: _Run | None = None
+        self._hold: np.ndarray | None = None
+        self._stopping = False
+        self._stop_latched: np.ndarray | None = None
+
+    # ---- starting and stopping ----
+
+    @property
+    def running(self) -> bool:
+        return self._run is not None and self._run.status == "running"
+
+    @property
+    def controller(self) -> Callable[[float, ExecutiveLink], None]:
+        """This executor as a ``LockstepRuntime.run`` controller."""
+        return lambda t, link: self.tick(t)
+
+    def run(self, skill: Skill, timeout_s: float) -> None:
+        """Start ``skill``; it runs on the following ticks until done, failed, cancelled or
+        ``timeout_s`` seconds have passed."""
+        self._start([skill], [1.0], timeout_s, skill.name)
+
+    def run_blend(self, entries: Sequence[tuple[Skill, float]], timeout_s: float, name: str | None = None) -> None:
+        """Step every skill and send the weighted average of their targets (a mixture of
+        experts). The skills must drive the same joint groups; weights are normalised."""
+        if len(entries) < 1:
+            raise ValueError("a blend needs at least one skill")
+        skills = [skill for skill, _ in entries]
+        first = skills[0]
+        for other in skills[1:]:
+            if set(other.groups) != set(first.groups):
+                raise ValueError(
+                    f"cannot blend {first.name!r} (groups {sorted(first.groups)}) with {other.name!r} "
+                    f"(groups {sorted(other.groups)}): blended skills must drive the same joint groups"
+                )
+        label = name or "blend(" + ", ".join(s.name for s in skills) + ")"
+        self._start(skills, [w for _, w in entries], timeout_s, label)
+
+    def set_weights(self, weights: Sequence[float]) -> None:
+        """New blend weights (normalised), reached over ``weight_ramp`` s by a ramp with zero
+        slope at both ends, so the blended target's velocity does not step."""
+        run = self._run
+        if run is None or run.status != "running":
+            raise RuntimeError("no skill is running: there are no weights to set")
+        new = _normalised(weights, len(run.members))
+        run.weights_from, run.weights_to, run.ramp_start = run.weights_now.copy(), new, None
+
+    def cancel(self) -> bool:
+        """Stop the running skill and bring the robot to rest where it is; False when none runs."""
+        run = self._run
+        if run is None or run.status != "running":
+            return False
+        self._finish(run, "cancelled", self.link.now(), None)
+        return True
+
+    def _start(self, skills: list[Skill], weights: Sequence[float], timeout_s: float, name: str) -> None:
+        current = self._run
+        if current is not None and current.status == "running":
+            raise ExecutorBusyError(
+                f"skill {current.name!r} is still running (started at t={current.t_start:.3f} s); "
+                f"cancel it or wait for it to end before starting {name!r}"
+            )
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0 s, got {timeout_s}")
+        w = _normalised(weights, len(skills))
+        mask = np.zeros(self.description.n_joints, dtype=bool)
+        for group in skills[0].groups:
+            mask[self.description.group_indices(group)] = True
+        if not mask.any():
+            raise ValueError(f"skill {name!r} drives no joints: its groups are empty")
+
+        t = self.link.now()
+        state = self.link.state()
+        base = self._current_hold(state)
+        context = SkillContext(self.description, t, base.copy(), state, self.control_period)
+        members: list[_Member] = []
+        for skill in skills:
+            skill.start(context)
+            source = skill.source if isinstance(skill, PolicySkill) else None
+            members.append(
+                _Member(skill, ChunkQueue(base, self.crossfade), base.copy(), source, lead_time=self.lead_time)
+            )
+        self._stopping, self._stop_latched = False, None
+        self._run = _Run(
+            name=name,
+            members=members,
+            mask=mask,
+            base=base,
+            t_start=t,
+            timeout_s=float(timeout_s),
+            interventions_at_start=self._interventions(),
+            weights_from=w,
+            weights_to=w.copy(),
+            weights_now=w.copy(),
+            last_t=t,
+        )
+
+    # ---- the control tick ----
+
+    def tick(self, t: float) -> None:
+        """One control tick at time ``t`` (s): step the skill and send exactly one command."""
+        state = self.link.state()
+        hold = self._current_hold(state)
+        run = self._run
+        if run is not None and run.status == "running":
+            q = self._step_run(run, t, state)
+            if q is not None:
+                self._send(q, None)
+                return
+        if self._stopping:
+            self._send(self._stop_target(state), np.zeros_like(hold))
+        else:
+            self._send(hold, np.zeros_like(hold))
+
+    def _step_run(self, run: _Run, t: float, state: StateSample | None) -> np.ndarray | None:
+        """The run's target for ``t``, or None when it just ended without one."""
+        run.last_t = t
+        if t - run.t_start >= run.timeout_s:
+            self._finish(run, "timed_out", t, f"no result within {run.timeout_s:g} s")
+            return None
+        if state is None:  # the realtime side has not measured anything yet
+            return run.base.copy()
+        try:
+            targets = [self._member_target(run, m, t, state) for m in run.members]
+        except _SkillFailedError as exc:
+            self._finish(run, "failed", t, str(exc))
+            return None
+        except Exception as exc:  # a skill's bug must not take the control loop down with it
+            self._finish(run, "failed", t, f"{type(exc).__name__}: {exc}")
+            return None
+        weights = self._weights(run, t)
+        q = run.base.copy()
+        q[run.mask] = np.einsum("k,kj->j", weights, np.stack(targets)[:, run.mask])
+        run.steps += 1
+        if all(m.done for m in run.members):
+            self._hold = q.copy()
+            self._finish(run, "succeeded", t, None)
+        return q
+
+    def _member_target(self, run: _Run, m: _Member, t: float, state: StateSample) -> np.ndarray:
+        if m.done:
+            return m.target
+        if m.source is not None:
+            chunk = m.source.poll()
+            if chunk is not None:
+                self._accept_chunk(run, m, chunk, t)
+        step = m.skill.step(t, state)
+        if step.failed is not None:
+            raise _SkillFailedError(f"{m.skill.name}: {step.failed}")
+        if step.chunk is not None:
+            self._accept_chunk(run, m, step.chunk, t)
+        # Ask with the crossfade to spare: a chunk that lands before the old one ends fades in
+        # from a plan, not from the old chunk's held last row.
+        if m.source is not None and m.requested_at is None and m.queue.remaining(t) <= m.lead_time + self.crossfade:
+            m.source.request(t, state)
+            m.requested_at = t
+
+        if step.q is not None:
+            q = np.asarray(step.q, dtype=float)
+            if q.shape != m.target.shape or not np.isfinite(q[run.mask]).all():
+                shape = m.target.shape
+                raise _SkillFailedError(f"{m.skill.name}: target must be finite with shape {shape}, got {q.shape}")
+            target = run.base.copy()
+            target[run.mask] = q[run.mask]
+        elif not m.queue.empty:
+            target = m.queue.target(t)
+            target[~run.mask] = run.base[~run.mask]
+            # Half a tick of slack: a chunk's last row landing on this tick is still a plan.
+            if m.fed and not step.done and t > m.queue.end_time + 0.5 * self.control_period:
+                run.starvations += 1
+        else:
+            target = m.target
+        m.target, m.done = target, step.done
+        return target
+
+    def _accept_chunk(self, run: _Run, m: _Member, chunk: ActionChunk, t: float) -> None:
+        m.queue.push(chunk, now=t)
+        m.fed = True
+        if m.requested_at is not None:
+            latency = t - m.requested_at
+            run.max_latency = latency if run.max_latency is None else max(run.max_latency, latency)
+            m.lead_time = max(m.lead_time, 2.0 * latency)
+            m.requested_at = None
+
+    def _weights(self, run: _Run, t: float) -> np.ndarray:
+        if run.ramp_start is None:
+            run.ramp_start = t
+        a = 1.0 if self.weight_ramp <= 0 else smoothstep((t - run.ramp_start) / self.weight_ramp)
+        run.weights_now = (1.0 - a) * run.weights_from + a * run.weights_to
+        return run.weights_now
+
+    def _stop_target(self, state: StateSample | None) -> np.ndarray:
+        # Follow the measured position (velocity target zero) while the kernel decelerates the
+        # robot, then latch it once still: holding the measurement for ever would let the arm
+        # creep down by the drives' steady-state sag, one tick at a time.
+        if self._stop_latched is not None or state is None:
+            return self._current_hold(state)
+        target = state.q.copy()
+        if np.abs(state.dq).max() < STILL_SPEED:
+            self._stop_latched = target
+        self._hold = target
+        return target.copy()
+
+    def _finish(self, run: _Run, status: RunStatus, t: float, failure: str | None) -> None:
+        run.status, run.ended_at, run.failure = status, t, failure
+        run.interventions = self._interventions() - run.interventions_at_start
+        if status != "succeeded":
+            self._stopping, self._stop_latched = True, None
+        self.history.append(self._report(run))
+
+    # ---- helpers ----
+
+    @property
+    def report(self) -> ExecutionReport | None:
+        """The running run's report so far, else the last finished one (None before any run)."""
+        return None if self._run is None else self._report(self._run)
+
+    def _report(self, run: _Run) -> ExecutionReport:
+        end = run.ended_at if run.ended_at is not None else run.last_t
+        interventions = (
+            run.interventions if run.ended_at is not None else self._interventions() - run.interventions_at_start
+        )
+        return ExecutionReport(
+            skill=run.name,
+            status=run.status,
+            started_at=run.t_start,
+            ended_at=run.ended_at,
+            duration_s=max(end - run.t_start, 0.0),
+            steps=run.steps,
+            interventions=interventions,
+            starvations=run.starvations,
+            max_chunk_latency_s=run.max_latency,
+            failure=run.failure,
+        )
+
+    def _current_hold(self, state: StateSample | None) -> np.ndarray:
+        if self._hold is None:
+            self._hold = state.q.copy() if state is not None else self.description.home.copy()
+        return self._hold.copy()
+
+    def _interventions(self) -> int:
+        status = self.link.status()
+        return 0 if status is None else int(status.interventions)
+
+    def _send(self, q: np.ndarray, dq: np.ndarray | None) -> None:
+        # dq None: the kernel differentiates consecutive targets; a hold says "zero velocity".
+        self.link.send(q, dq)
+        self.last_command = q.copy()
+
+
+def _normalised(weights: Sequence[float], count: int) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (count,):
+        raise ValueError(f"need {count} weights, got {w.size}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"weights must be finite and non-negative, got {w.tolist()}")
+    total = w.sum()
+    if not total > 0:
+        raise ValueError("weights must not all be zero")
+    return w / total
