@@ -91,7 +91,7 @@ def _make_sim(settings: Settings, robot: str | None = None, seed: int | None = N
 
     return SimRobot(
         load_description(settings, robot),
-        None if robot is not None and robot != settings.robot else load_world(settings),
+        load_world(settings, robot),
         timestep=1.0 / settings.rates.physics_hz,
         seed=settings.sim.seed if seed is None else seed,
     )
@@ -192,8 +192,7 @@ def bench_sim_command(
     from dynamical.launch import load_description, load_world
 
     settings = _settings(ctx)
-    world = None if robot is not None and robot != settings.robot else load_world(settings)
-    result = bench_sim(load_description(settings, robot), world, seconds, settings.sim.seed)
+    result = bench_sim(load_description(settings, robot), load_world(settings, robot), seconds, settings.sim.seed)
     _print_result(result, as_json, "bench sim")
 
 

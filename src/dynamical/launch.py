@@ -14,17 +14,27 @@ def load_description(settings: Settings, robot: str | None = None) -> RobotDescr
     return description.with_limit_scales(settings.limits.velocity_scale, settings.limits.effort_scale)
 
 
-def load_world(settings: Settings) -> WorldSpec | None:
-    return None if settings.sim.world in ("", "none") else WorldSpec.load(settings.sim.world)
+def world_name(settings: Settings, robot: str | None = None) -> str | None:
+    """The configured world, or None: when it is "none", or when ``robot`` names another robot
+    than the configured one (a profile such as aloha brings its whole scene in its MJCF)."""
+    if settings.sim.world in ("", "none") or (robot is not None and robot != settings.robot):
+        return None
+    return settings.sim.world
+
+
+def load_world(settings: Settings, robot: str | None = None) -> WorldSpec | None:
+    name = world_name(settings, robot)
+    return None if name is None else WorldSpec.load(name)
 
 
 def realtime_process(settings: Settings, seed: int | None = None) -> RealtimeProcess:
     """The realtime process for the configured robot (not started)."""
     description = load_description(settings)
+    load_world(settings)  # a bad world is refused here, with its clear error, not in the child process
     return RealtimeProcess(
         dict(
             robot=settings.robot,
-            world=settings.sim.world if load_world(settings) else None,
+            world=world_name(settings),
             seed=settings.sim.seed if seed is None else seed,
             physics_hz=settings.rates.physics_hz,
             safety_hz=settings.rates.safety_hz,
