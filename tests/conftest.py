@@ -19,3 +19,18 @@ def sim(humanoid: RobotDescription, tabletop: WorldSpec) -> SimRobot:
     robot = SimRobot(humanoid, tabletop, seed=0)
     yield robot
     robot.close()
+
+
+FAR = (4.0, 4.0)  # where the mannequin stands when a test needs no person near the robot
+
+
+@pytest.fixture
+def runtime(humanoid: RobotDescription, tabletop: WorldSpec):
+    """Both tiers lock-step with the default safety configuration, nobody near the robot."""
+    from dynamical.runtime.lockstep import LockstepRuntime
+    from dynamical.safety.config import SafetyConfig
+
+    rt = LockstepRuntime(humanoid, tabletop, SafetyConfig(), seed=0)
+    rt.set_mannequin_pose(*FAR)
+    yield rt
+    rt.close()

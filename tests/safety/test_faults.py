@@ -8,17 +8,8 @@ from dynamical.robot.demo_motion import demo_targets
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.config import BoxZone, SafetyConfig
 from dynamical.safety.rules import Rule, SafetyMode
+from tests.conftest import FAR
 from tests.safety.driver_checks import assert_within_limits, driver_arrays, rules
-
-FAR = (4.0, 4.0)  # where the mannequin stands when a test does not need a person
-
-
-@pytest.fixture
-def runtime(humanoid, tabletop):
-    rt = LockstepRuntime(humanoid, tabletop, SafetyConfig(), seed=0)
-    rt.set_mannequin_pose(*FAR)
-    yield rt
-    rt.close()
 
 
 def moving(description):

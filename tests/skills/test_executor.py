@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 
 from dynamical.runtime.channels import StateSample
-from dynamical.runtime.lockstep import LockstepRuntime
-from dynamical.safety.config import SafetyConfig
 from dynamical.safety.rules import Rule, SafetyMode
 from dynamical.skills.chunks import ActionChunk, ChunkQueue, ThreadedChunkSource
 from dynamical.skills.executor import (
@@ -18,16 +16,6 @@ from dynamical.skills.executor import (
     SkillContext,
     SkillStep,
 )
-
-FAR = (4.0, 4.0)  # the mannequin out of the way: no separation monitoring in these tests
-
-
-@pytest.fixture
-def runtime(humanoid, tabletop):
-    rt = LockstepRuntime(humanoid, tabletop, SafetyConfig(), seed=0)
-    rt.set_mannequin_pose(*FAR)
-    yield rt
-    rt.close()
 
 
 @pytest.fixture

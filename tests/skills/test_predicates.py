@@ -5,22 +5,12 @@ import pytest
 
 from dynamical.robot.kinematics import Kinematics, Pose
 from dynamical.robot.scene import build_model
-from dynamical.runtime.lockstep import LockstepRuntime
-from dynamical.safety.config import SafetyConfig
 from dynamical.skills.manifest import Predicate
 from dynamical.skills.motion import JointPath, solve_reach, top_grasp_rotation
 from dynamical.skills.predicates import PredicateError, check, evaluate
 from dynamical.skills.world_model import SimWorldModel
 from tests.safety.driver_checks import assert_within_limits
 from tests.test_grasp import HAND_CLOSED, HAND_OPEN
-
-
-@pytest.fixture
-def runtime(humanoid, tabletop):
-    rt = LockstepRuntime(humanoid, tabletop, SafetyConfig(), seed=0)
-    rt.set_mannequin_pose(4.0, 4.0)
-    yield rt
-    rt.close()
 
 
 def test_predicates_at_rest(runtime, humanoid):
