@@ -30,7 +30,19 @@ _WEIGHT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 SkillKind = Literal["scripted", "policy", "vla"]
 Role = Literal["independent", "leader", "follower", "observer", "assistant"]
-PredicateName = Literal["holding", "on", "hand_empty", "reachable", "at_home", "near"]
+PredicateName = Literal[
+    "holding",
+    "on",
+    "hand_empty",
+    "reachable",
+    "at_home",
+    "near",
+    "hand_open",
+    "hand_over",
+    "arm_at_rest",
+    "looking_at",
+    "pointing_at",
+]
 
 # Precedence key of one pre-release identifier: numeric ones sort before alphanumeric ones.
 _PrereleaseKey = tuple[tuple[int, int, str], ...]
