@@ -188,24 +188,27 @@ def classify(changed, v, v_des, bounds, rules, coupled, qp_v, qp_v_des, zone_a, 
 
 
 @numba.njit(cache=True)
-def filter_tick(prepare_args, buffers, qp, addresses, finish_args, changed, k, found):
-    """prepare → QP → finish → classify, in one call. Returns (joint intervals feasible, effort
-    clipped, QP solved, exit flag, q, v, any changed, recoverable, recoverable with margin, speed
-    toward the nearest person)."""
+def filter_tick(
+    ws, q_ref, v_ref, q_meas, dq_meas, target, horizon, extrapolate, has_target, speed_scale, allowed_speed, positions,
+    jacobians,
+):  # fmt: skip
+    """prepare → QP → finish → classify, in one call. ws: a ``FilterWorkspace``; target (q, dq,
+    tau) (n,) each; positions (k, 3) and jacobians (k, 3, m) from the filter's kinematics.
+
+    Returns (joint intervals feasible, effort clipped, QP solved, exit flag, q, v, any changed,
+    recoverable, recoverable with margin, speed toward the nearest person)."""
+    prepare_args = (
+        q_ref, v_ref, q_meas, dq_meas, target, horizon, extrapolate, has_target, ws.limits, ws.dt, speed_scale,
+        ws.time_constant, positions, jacobians, ws.radii, ws.zones, ws.zone_margin, ws.deceleration, ws.directions,
+        allowed_speed, ws.coupled,
+    )  # fmt: skip
+    buffers, limits, dt, coupled, qp = ws.buffers, ws.limits, ws.dt, ws.coupled, ws.qp
     feasible, clipped = prepare(prepare_args, buffers)
-    q_ref, v_ref, limits, dt, coupled = (
-        prepare_args[0],
-        prepare_args[1],
-        prepare_args[8],
-        prepare_args[9],
-        prepare_args[20],
-    )
     v_des, bounds, rules, v_clip, qp_v_des = buffers[0], buffers[2], buffers[3], buffers[4], buffers[5]
     qp_lower, qp_upper, zone_a, zone_b, zone_room, sep_a, sep_b = buffers[6:]
-    deceleration, margin = finish_args
     ok, exitflag = False, 0
     if feasible:
-        ok, exitflag, _ = solve_qp(qp, addresses, qp_v_des, qp_lower, qp_upper, zone_a, zone_b, sep_a, sep_b)
+        ok, exitflag, _ = solve_qp(qp, ws.addresses, qp_v_des, qp_lower, qp_upper, zone_a, zone_b, sep_a, sep_b)
     x = qp[5]
     if ok:
         # DAQP meets bounds to its primal tolerance (~1e-9 rad/s here), which at 1 kHz reads as
@@ -216,9 +219,12 @@ def filter_tick(prepare_args, buffers, qp, addresses, finish_args, changed, k, f
     # Without a solution, finish() still integrates something: the previous velocity, for the
     # recoverability test that decides whether braking takes over.
     v_base, coupled_v = (v_clip, x) if ok else (v_ref, v_ref[coupled])
+    changed = ws.changed
     q, v, any_changed, safe, safe_margin, toward = finish(
-        q_ref, v_base, coupled_v, coupled, v_des, limits, dt, zone_a, zone_room, sep_a, deceleration, margin, changed
-    )
+        q_ref, v_base, coupled_v, coupled, v_des, limits, dt, zone_a, zone_room, sep_a, ws.deceleration,
+        ws.handback_margin, changed,
+    )  # fmt: skip
     if ok and any_changed:
-        classify(changed, v, v_des, bounds, rules, coupled, x, qp_v_des, zone_a, zone_b, sep_a, sep_b, k, found)
+        k = ws.radii.shape[0]
+        classify(changed, v, v_des, bounds, rules, coupled, x, qp_v_des, zone_a, zone_b, sep_a, sep_b, k, ws.found)
     return feasible, clipped, ok, exitflag, q, v, any_changed, safe, safe_margin, toward

@@ -30,6 +30,7 @@ from dynamical.safety.assurance import Supervisor, braking_step
 from dynamical.safety.config import SafetyConfig
 from dynamical.safety.estop import EStop
 from dynamical.safety.filter_step import filter_tick
+from dynamical.safety.filter_workspace import filter_workspace
 from dynamical.safety.hard_check import HardLimitCheck
 from dynamical.safety.kinematics import PointKinematics
 from dynamical.safety.limits import JointLimits
@@ -145,6 +146,11 @@ class SafetyKernel:
         self._deceleration = assurance.cartesian_deceleration
         self._handback_margin = assurance.handback_margin
         self._max_horizon = 2 * config.watchdog.max_command_age
+        self._workspace = filter_workspace(
+            self._limits_tuple, self._zone_arrays, self._buffers, self.qp.arrays, self.qp.addresses, self._changed,
+            self._found, self._coupled, np.asarray(filter_points.radii, dtype=float), self._directions, dt,
+            self._time_constant, self._zone_margin, self._deceleration, self._handback_margin,
+        )  # fmt: skip
         self.check = HardLimitCheck(
             description.q_min,
             description.q_max,
@@ -179,18 +185,13 @@ class SafetyKernel:
         self.points.update(self.q_ref)
         positions, jacobians = self.points.positions(), self.points.jacobians()
         people = persons_array([Person(base=np.array([5.0, 5.0, 0.0]), top=np.array([5.0, 5.0, 1.8]))])
-        separation(people, positions, self.points.radii, self._directions.copy())
+        separation(people, positions, self.points.radii, self._directions)
         zeros = np.zeros(n)
-        prepare_args = (
-            self.q_ref, zeros, self.q_ref, zeros, (self.q_ref, zeros, zeros), 0.0, True, True, self._limits_tuple,
-            self.dt, 1.0, self._time_constant, positions, jacobians, self.points.radii, self._zone_arrays,
-            self._zone_margin, self._deceleration, self._directions.copy(), 1.0, self._coupled,
-        )  # fmt: skip
-        # The buffers are scratch, refilled every tick; the QP's warm start is cleared after.
+        # The workspace's buffers are scratch, refilled every tick (directions by ``separation``
+        # above, ``found`` by the classifier); the QP's warm start is cleared after.
         filter_tick(
-            prepare_args, self._buffers, self.qp.arrays, self.qp.addresses,
-            (self._deceleration, self._handback_margin), np.ones(n, dtype=np.bool_), len(self.points.names),
-            self._found.copy(),
+            self._workspace, self.q_ref, zeros, self.q_ref, zeros, (self.q_ref, zeros, zeros), 0.0, True, True, 1.0,
+            1.0, positions, jacobians,
         )  # fmt: skip
         self.qp.lam[:] = 0.0
         self.check.warm_up(self.q_ref.copy())
@@ -353,14 +354,9 @@ class SafetyKernel:
         else:
             target_arrays = (target.q, target.dq, target.tau)
             horizon = min(max(self._t - target.t, 0.0), self._max_horizon) if extrapolate else 0.0
-        prepare_args = (
-            self.q_ref, self.v_ref, state.q, state.dq, target_arrays, horizon, extrapolate, target is not None,
-            self._limits_tuple, dt, speed_scale, self._time_constant, positions, jacobians, self.points.radii,
-            self._zone_arrays, self._zone_margin, self._deceleration, self._directions, allowed_speed, self._coupled,
-        )  # fmt: skip
         feasible, tau_clipped, ok, exitflag, q, v, any_changed, safe, safe_margin, self._toward = filter_tick(
-            prepare_args, self._buffers, self.qp.arrays, self.qp.addresses,
-            (self._deceleration, self._handback_margin), self._changed, len(self.points.names), self._found,
+            self._workspace, self.q_ref, self.v_ref, state.q, state.dq, target_arrays, horizon, extrapolate,
+            target is not None, speed_scale, allowed_speed, positions, jacobians,
         )  # fmt: skip
         v_des = self._v_des
         use_braking, changed = self.supervisor.update(ok and safe, ok and safe_margin)
