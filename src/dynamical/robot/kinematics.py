@@ -80,6 +80,25 @@ class Kinematics:
         transform = self._configuration.get_transform_frame_to_world(site, "site")
         return Pose(pos=transform.translation().copy(), rot=transform.rotation().as_matrix().copy())
 
+    def body_pose(self, q: np.ndarray, body: str, qpos: np.ndarray | None = None) -> Pose:
+        """World pose of ``body``'s frame with the robot at ``q`` (n,)."""
+        if mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, body) < 0:
+            raise UnknownNameError(f"robot {self.description.name!r} has no body {body!r}")
+        self._configuration.update(self._qpos(q, qpos))
+        transform = self._configuration.get_transform_frame_to_world(body, "body")
+        return Pose(pos=transform.translation().copy(), rot=transform.rotation().as_matrix().copy())
+
+    def camera_pose(self, q: np.ndarray, camera: str, qpos: np.ndarray | None = None) -> Pose:
+        """World pose of ``camera`` with the robot at ``q`` (n,). The camera looks along the
+        frame's -z axis (MuJoCo's convention), with +y up in the image."""
+        camera_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
+        if camera_id < 0:
+            raise UnknownNameError(f"robot {self.description.name!r} has no camera {camera!r}")
+        self._configuration.update(self._qpos(q, qpos))
+        data = self._configuration.data
+        mujoco.mj_camlight(self.model, data)  # kinematics alone leaves cameras where they were
+        return Pose(pos=data.cam_xpos[camera_id].copy(), rot=data.cam_xmat[camera_id].reshape(3, 3).copy())
+
     def solve(
         self,
         q_start: np.ndarray,

@@ -57,6 +57,7 @@ class LockstepRuntime:
     ) -> None:
         # The simulated robot stays private: the executive's only way to it is the link, and the
         # world (mannequin, objects) is observed and moved through the methods below.
+        self.description = description
         self._robot = SimRobot(description, world, timestep=1.0 / physics_hz, seed=seed)
         self._robot.received = []
         self.channels = ChannelBundle.create(description.n_joints)
@@ -65,6 +66,11 @@ class LockstepRuntime:
         self.link = ExecutiveLink(self.channels, now=self.clock.now)
         self.control_every = round(safety_hz / control_hz)
         self.outputs: list[KernelOutput] = []
+
+    @property
+    def control_period(self) -> float:
+        """s between two controller calls."""
+        return self.control_every * self.clock.period
 
     @property
     def kernel(self) -> SafetyKernel:

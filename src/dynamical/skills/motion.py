@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation
+from scipy.spatial.transform import Rotation, Slerp
 
 from dynamical.robot.kinematics import Kinematics, Pose
 
@@ -85,3 +85,45 @@ def solve_reach(
     q = result.q.copy()
     q[list(keep)] = np.asarray(q_start)[list(keep)]
     return q
+
+
+def polyline_target(points: np.ndarray, s: float) -> np.ndarray:
+    """The point (n,) a fraction ``s`` in [0, 1] along the joint-space polyline ``points`` (k, n),
+    by arc length, so dense waypoints are passed at an even pace without stopping at each."""
+    if len(points) == 1:
+        return points[0].copy()
+    lengths = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    total = float(lengths.sum())
+    if total <= 0.0:
+        return points[-1].copy()
+    distance = min(max(s, 0.0), 1.0) * total
+    cumulative = np.concatenate([[0.0], np.cumsum(lengths)])
+    i = int(min(np.searchsorted(cumulative, distance, side="right") - 1, len(lengths) - 1))
+    a = 0.0 if lengths[i] == 0 else (distance - cumulative[i]) / lengths[i]
+    return points[i] + (points[i + 1] - points[i]) * a
+
+
+def line_waypoints(
+    kinematics: Kinematics,
+    q_from: np.ndarray,
+    site: str,
+    start: np.ndarray,
+    end: np.ndarray,
+    rot: np.ndarray,
+    groups: Sequence[str],
+    spacing: float = 0.04,
+    rot_end: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """Joint positions (each (n,)) that keep ``site`` on the straight line from ``start`` to ``end``
+    (3,) m every ``spacing`` m, each IK seeded with the previous one so the arm keeps one branch.
+    The site's orientation turns from ``rot`` to ``rot_end`` (3, 3) on the way (default: stays).
+    The last one puts the site at ``end``. Raises UnreachableError."""
+    count = max(1, int(np.ceil(np.linalg.norm(end - start) / spacing)))
+    turn = Slerp([0.0, 1.0], Rotation.from_matrix([rot, rot if rot_end is None else rot_end]))
+    points: list[np.ndarray] = []
+    q = q_from
+    for k in range(1, count + 1):
+        pose = Pose(start + (end - start) * (k / count), turn(k / count).as_matrix())
+        q = solve_reach(kinematics, q, site, pose, groups)
+        points.append(q)
+    return points

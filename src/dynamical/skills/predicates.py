@@ -8,6 +8,11 @@
 - ``reachable(obj, side)``: IK puts that hand's grasp site on the object (within 5 mm).
 - ``at_home()``: every joint within 0.05 rad of the rest pose.
 - ``near(obj, target)``: the object's centre within 5 cm of another object's.
+- ``hand_open(side)``: every finger of that hand at least as open as ``HAND_OPEN`` (0.1 rad slack).
+- ``hand_over(target, side)``: that hand's grasp site within 3 cm of the target's approach point.
+- ``arm_at_rest(side)``: every joint of that arm within 0.05 rad of the rest pose.
+- ``looking_at(target)``: the head camera's optical axis within 5° of the target.
+- ``pointing_at(target, side)``: the ray along that hand's straight index finger within 8° of the target.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynamical.robot.kinematics import Kinematics, Pose
+from dynamical.skills.hands import HAND_OPEN, HAND_OPEN_TOLERANCE, arm_group, hand_group
 from dynamical.skills.manifest import Predicate
+from dynamical.skills.targets import approach_point, target_point
 from dynamical.skills.world_model import SIDES, WorldModel
 
 ON_TOLERANCE_M = 0.015
@@ -26,6 +33,10 @@ STILL_M_PER_S = 0.02
 HOME_TOLERANCE_RAD = 0.05
 NEAR_M = 0.05
 REACH_TOLERANCE_M = 0.005
+HAND_OVER_M = 0.03
+LOOK_TOLERANCE_RAD = np.deg2rad(5.0)
+POINT_TOLERANCE_RAD = np.deg2rad(8.0)
+HEAD_CAMERA = "head"
 
 
 @dataclass(frozen=True)
@@ -91,8 +102,7 @@ def _hand_empty(args: Mapping[str, str], world: WorldModel, _: Kinematics | None
 
 
 def _reachable(args: Mapping[str, str], world: WorldModel, kinematics: Kinematics | None) -> PredicateResult:
-    if kinematics is None:
-        raise PredicateError("reachable needs the robot's kinematics")
+    kinematics = _needs(kinematics, "reachable")
     obj, side = world.object(args["obj"]), args["side"]
     site = world.grasp_site(side)
     q = world.joint_positions()
@@ -119,6 +129,63 @@ def _near(args: Mapping[str, str], world: WorldModel, _: Kinematics | None) -> P
     return PredicateResult(distance <= NEAR_M, f"{a.name} is {distance:.3f} m from {b.name}")
 
 
+def _needs(kinematics: Kinematics | None, name: str) -> Kinematics:
+    if kinematics is None:
+        raise PredicateError(f"{name} needs the robot's kinematics")
+    return kinematics
+
+
+def _hand_open(args: Mapping[str, str], world: WorldModel, _: Kinematics | None) -> PredicateResult:
+    side = args["side"]
+    fingers = world.joint_positions()[world.description.group_indices(hand_group(side))]
+    excess = fingers - (HAND_OPEN + HAND_OPEN_TOLERANCE)
+    return PredicateResult(
+        bool(np.all(excess <= 0.0)), f"the {side} hand's fingers at {np.round(fingers, 2).tolist()} rad"
+    )
+
+
+def _hand_over(args: Mapping[str, str], world: WorldModel, kinematics: Kinematics | None) -> PredicateResult:
+    kin, side, target = _needs(kinematics, "hand_over"), args["side"], args["target"]
+    goal = approach_point(world, target)
+    hand = kin.site_pose(world.joint_positions(), world.grasp_site(side)).pos
+    distance = float(np.linalg.norm(hand - goal))
+    return PredicateResult(distance <= HAND_OVER_M, f"the {side} hand is {distance * 1e3:.0f} mm from above {target}")
+
+
+def _arm_at_rest(args: Mapping[str, str], world: WorldModel, _: Kinematics | None) -> PredicateResult:
+    side = args["side"]
+    joints = world.description.group_indices(arm_group(side))
+    offset = float(np.max(np.abs(world.joint_positions()[joints] - world.description.home[joints])))
+    return PredicateResult(offset <= HOME_TOLERANCE_RAD, f"the {side} arm is {offset:.3f} rad from its rest pose")
+
+
+def _angle(axis: np.ndarray, origin: np.ndarray, point: np.ndarray) -> float:
+    ray = point - origin
+    cos = float(np.dot(axis, ray) / (np.linalg.norm(axis) * np.linalg.norm(ray)))
+    return float(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def _looking_at(args: Mapping[str, str], world: WorldModel, kinematics: Kinematics | None) -> PredicateResult:
+    kin, target = _needs(kinematics, "looking_at"), args["target"]
+    camera = kin.camera_pose(world.joint_positions(), HEAD_CAMERA)
+    angle = _angle(-camera.rot[:, 2], camera.pos, target_point(world, target))
+    return PredicateResult(
+        angle <= LOOK_TOLERANCE_RAD, f"the head camera looks {np.rad2deg(angle):.1f}° away from {target}"
+    )
+
+
+def _pointing_at(args: Mapping[str, str], world: WorldModel, kinematics: Kinematics | None) -> PredicateResult:
+    kin, side, target = _needs(kinematics, "pointing_at"), args["side"], args["target"]
+    q = world.joint_positions()
+    # With the index straight it lies along the grasp frame's x axis; the ray starts at its tip.
+    frame = kin.site_pose(q, world.grasp_site(side))
+    tip = kin.site_pose(q, f"{side[0]}_index_tip").pos
+    angle = _angle(frame.rot[:, 0], tip, target_point(world, target))
+    return PredicateResult(
+        angle <= POINT_TOLERANCE_RAD, f"the {side} index points {np.rad2deg(angle):.1f}° away from {target}"
+    )
+
+
 _PREDICATES = {
     "holding": _holding,
     "on": _on,
@@ -126,4 +193,9 @@ _PREDICATES = {
     "reachable": _reachable,
     "at_home": _at_home,
     "near": _near,
+    "hand_open": _hand_open,
+    "hand_over": _hand_over,
+    "arm_at_rest": _arm_at_rest,
+    "looking_at": _looking_at,
+    "pointing_at": _pointing_at,
 }

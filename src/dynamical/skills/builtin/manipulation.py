@@ -1,0 +1,408 @@
+"""Built-in manipulation skills of the default humanoid: reach, grasp, lift, place, pick and
+place, handover. All grasps are from above (see ``motion.top_grasp_rotation``); every Cartesian
+stretch near an object or a surface is a straight line of IK waypoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dynamical.robot.kinematics import Pose
+from dynamical.skills.builtin.scripted import MotionPlan, ScriptedSkill, SkillPlanError
+from dynamical.skills.builtin.sides import choose_side, hand_is_empty, held_objects, other
+from dynamical.skills.hands import HAND_CLOSED, HAND_CUPPED, HAND_OPEN, arm_group, hand_group
+from dynamical.skills.manifest import Predicate
+from dynamical.skills.motion import UnreachableError, line_waypoints, solve_reach, top_grasp_rotation
+from dynamical.skills.targets import APPROACH_HEIGHT, approach_point
+from dynamical.skills.world_model import WorldModel
+
+GRASP_LIFT = 0.04
+"""m a grasp raises the object, enough that it rests on nothing."""
+READY_ABOVE_TABLE = 0.20
+"""m above the table the hand passes on its way from the rest pose, clear of the table's edge."""
+CARRY_CLEARANCE = 0.035
+"""m an object's bottom keeps above the surface it is carried onto."""
+HAND_HEIGHT = 0.10
+"""m from the grasp site to the top of a top-grasping hand: the headroom a carry needs."""
+PLACE_DROP = 0.004
+"""m above the surface an object is let go: it settles without being pressed into the board."""
+SPOT_GRID = 0.02
+"""m between candidate spots on a surface."""
+SPOT_CLEARANCE = 0.10
+"""m a placed object keeps from every other object (centre to centre, in x-y)."""
+SLOW = 0.5
+"""rad/s: the pace of moves with an object or a surface close by."""
+HANDOVER_POINT = np.array([0.30, 0.0, 1.00])
+"""m, world: where the giving hand holds the object for the other hand."""
+LEVEL = top_grasp_rotation(np.array([1.0, 0.0, 0.0, 0.0]))
+"""(3, 3) a top grasp with the fingers along +x."""
+
+
+def _holding(obj: str, side: str) -> Predicate:
+    return Predicate(name="holding", args={"obj": obj, "side": side})
+
+
+class _ArmSkill(ScriptedSkill):
+    """A skill driving one arm and its hand, ``self.side``."""
+
+    side: str
+
+    def _use(self, side: str) -> None:
+        self.side = side
+        self.params["side"] = side
+        self.groups = (arm_group(side), hand_group(side))
+
+    @property
+    def _site(self) -> str:
+        return self.world.grasp_site(self.side)
+
+    @property
+    def _hand(self) -> np.ndarray:
+        return self.description.group_indices(hand_group(self.side))
+
+    def _reach(self, q_from: np.ndarray, pos: np.ndarray, rot: np.ndarray, fingers: np.ndarray) -> np.ndarray:
+        try:
+            q = solve_reach(self.kinematics, q_from, self._site, Pose(pos, rot), [arm_group(self.side)])
+        except UnreachableError as exc:
+            raise SkillPlanError(f"{self.name}: the {self.side} hand {exc}") from None
+        q[self._hand] = fingers
+        return q
+
+    def _line(
+        self,
+        q_from: np.ndarray,
+        start: np.ndarray,
+        end: np.ndarray,
+        rot: np.ndarray,
+        fingers: np.ndarray,
+        rot_end: np.ndarray | None = None,
+    ) -> list[np.ndarray]:
+        try:
+            points = line_waypoints(
+                self.kinematics, q_from, self._site, start, end, rot, [arm_group(self.side)], rot_end=rot_end
+            )
+        except UnreachableError as exc:
+            raise SkillPlanError(f"{self.name}: the {self.side} hand {exc}") from None
+        for q in points:
+            q[self._hand] = fingers
+        return points
+
+    def _site_pose(self, q: np.ndarray) -> Pose:
+        return self.kinematics.site_pose(q, self._site)
+
+    def _ready_point(self) -> np.ndarray:
+        table = "table" in self.world.surface_names()
+        height = self.world.surface("table").top if table else 0.75
+        return np.array([0.25, 0.25 if self.side == "left" else -0.25, height + READY_ABOVE_TABLE])
+
+    def _approach(self, plan: MotionPlan, goal: np.ndarray, rot: np.ndarray, fingers: np.ndarray) -> None:
+        """To ``goal`` (3,) with the hand at ``rot``, passing over the table's edge first when the
+        hand starts low (at rest by the body)."""
+        ready = self._ready_point()
+        if self._site_pose(plan.end).pos[2] < ready[2] - 0.05:
+            plan.go("clear the table", self._reach(plan.end, ready, rot, fingers))
+        plan.go("approach", self._reach(plan.end, goal, rot, fingers))
+
+    def _retreat_home(self, plan: MotionPlan) -> None:
+        q = self.description.home.copy()
+        current = plan.end
+        arm = self.description.group_indices(arm_group(self.side))
+        current[arm] = q[arm]
+        plan.go("back to rest", current)
+
+
+def _resolve_object_side(skill: _ArmSkill, obj: str, points: list[np.ndarray]) -> None:
+    given = skill.params.get("side")
+    if given is not None:
+        skill._use(given)
+        return
+    side = choose_side(skill.world, skill.kinematics, points)
+    if side is None:
+        raise SkillPlanError(f"{skill.name}: no empty hand reaches {obj} from above")
+    skill._use(side)
+
+
+class Reach(_ArmSkill):
+    skill_id = "reach"
+
+    def resolve(self) -> dict[str, Any]:
+        target = self.params["target"]
+        _resolve_object_side(self, target, [approach_point(self.world, target)])
+        return self.params
+
+    def plan(self, q_start: np.ndarray) -> MotionPlan:
+        target = self.params["target"]
+        rot = self._target_rotation(target)
+        plan = MotionPlan(self.description, q_start)
+        self._approach(plan, approach_point(self.world, target), rot, HAND_OPEN)
+        return plan
+
+    def _target_rotation(self, target: str) -> np.ndarray:
+        if target in self.world.object_names():
+            return top_grasp_rotation(self.world.object(target).quat)
+        return LEVEL
+
+
+def grasp_phases(skill: _ArmSkill, plan: MotionPlan, obj: str) -> None:
+    """Open, approach from above, descend, close, lift clear; gated on holding the object."""
+    state = skill.world.object(obj)
+    rot = top_grasp_rotation(state.quat)
+    plan.set_joints("open the hand", skill._hand, HAND_OPEN, 0.4)
+    above = state.pos + np.array([0.0, 0.0, APPROACH_HEIGHT])
+    skill._approach(plan, above, rot, HAND_OPEN)
+    plan.go("descend", skill._line(plan.end, above, state.pos, rot, HAND_OPEN), speed=SLOW)
+    plan.set_joints("close the hand", skill._hand, HAND_CLOSED, 0.6)
+    lifted = state.pos + np.array([0.0, 0.0, GRASP_LIFT])
+    plan.go("lift clear", skill._line(plan.end, state.pos, lifted, rot, HAND_CLOSED), speed=SLOW)
+    plan.hold("check the grip", 0.2, gate=_holding(obj, skill.side))
+
+
+class Grasp(_ArmSkill):
+    skill_id = "grasp"
+
+    def resolve(self) -> dict[str, Any]:
+        obj = self.params["obj"]
+        state = self.world.object(obj)
+        _resolve_object_side(self, obj, [state.pos + np.array([0.0, 0.0, APPROACH_HEIGHT]), state.pos])
+        return self.params
+
+    def plan(self, q_start: np.ndarray) -> MotionPlan:
+        plan = MotionPlan(self.description, q_start)
+        grasp_phases(self, plan, self.params["obj"])
+        return plan
+
+
+def _resolve_held(skill: _ArmSkill) -> str:
+    """Fill ``obj`` and ``side`` from what the hands hold; returns the object."""
+    side, obj = skill.params.get("side"), skill.params.get("obj")
+    for candidate in [side] if side is not None else ["right", "left"]:
+        held = held_objects(skill.world, candidate)
+        if obj is None and held:
+            obj = held[0]
+        if obj is not None and obj in held:
+            skill._use(candidate)
+            skill.params["obj"] = obj
+            return obj
+    what = obj or "anything"
+    hands = f"the {side} hand" if side else "either hand"
+    raise SkillPlanError(f"{skill.name}: {hands} does not hold {what}")
+
+
+class Lift(_ArmSkill):
+    skill_id = "lift"
+
+    def resolve(self) -> dict[str, Any]:
+        _resolve_held(self)
+        self.params.setdefault("height", 0.1)
+        return self.params
+
+    def plan(self, q_start: np.ndarray) -> MotionPlan:
+        plan = MotionPlan(self.description, q_start)
+        pose = self._site_pose(q_start)
+        fingers = q_start[self._hand]
+        top = pose.pos + np.array([0.0, 0.0, float(self.params["height"])])
+        plan.go("lift", self._line(q_start, pose.pos, top, pose.rot, fingers), speed=SLOW)
+        plan.hold("check the grip", 0.2, gate=_holding(self.params["obj"], self.side))
+        return plan
+
+
+def _headroom(world: WorldModel, point: np.ndarray) -> float:
+    """Height of the lowest surface's underside above ``point`` (3,) (inf when open above)."""
+    low = np.inf
+    for name in world.surface_names():
+        surface = world.surface(name)
+        bottom = float(surface.center[2] - surface.half[2])
+        if bottom > point[2] and surface.covers(point[:2]):
+            low = min(low, bottom)
+    return low
+
+
+def free_spots(world: WorldModel, surface: str, obj: str) -> list[np.ndarray]:
+    """Centres (3,) where ``obj`` could stand on ``surface``: a grid at least 6 cm inside the edges,
+    ``SPOT_CLEARANCE`` from every other object, nearest the robot first."""
+    board = world.surface(surface)
+    state = world.object(obj)
+    half_height = float(state.pos[2] - state.bottom)
+    margin = 0.06
+    lo = board.center[:2] - board.half[:2] + margin
+    hi = board.center[:2] + board.half[:2] - margin
+    xs = np.arange(lo[0], hi[0] + 1e-9, SPOT_GRID) if hi[0] >= lo[0] else np.array([board.center[0]])
+    ys = np.arange(lo[1], hi[1] + 1e-9, SPOT_GRID) if hi[1] >= lo[1] else np.array([board.center[1]])
+    grid = np.array([[x, y] for x in xs for y in ys])
+    others = np.array([world.object(n).pos[:2] for n in world.object_names() if n != obj]).reshape(-1, 2)
+    if len(others):
+        gaps = np.linalg.norm(grid[:, None, :] - others[None, :, :], axis=2).min(axis=1)
+        grid = grid[gaps >= SPOT_CLEARANCE]
+    grid = grid[np.argsort(np.linalg.norm(grid, axis=1), kind="stable")]
+    return [np.array([x, y, board.top + half_height]) for x, y in grid]
+
+
+def place_phases(skill: _ArmSkill, plan: MotionPlan, obj: str, surface: str, max_spots: int = 12) -> None:
+    """Carry the held ``obj`` level to the first reachable free spot of ``surface`` (under any
+    board above it), lower it, let go, back away and bring the arm to rest."""
+    start = skill._site_pose(plan.end)
+    fingers = plan.end[skill._hand]
+    spots = free_spots(skill.world, surface, obj)
+    if not spots:
+        raise SkillPlanError(f"{skill.name}: no free spot on {surface} for {obj}")
+    failures: list[str] = []
+    for spot in spots[:max_spots]:
+        trial = MotionPlan(skill.description, plan.start, list(plan.phases))
+        try:
+            _carry_and_release(skill, trial, start, fingers, spot, obj)
+        except SkillPlanError as exc:
+            failures.append(str(exc))
+            continue
+        plan.phases[:] = trial.phases
+        return
+    raise SkillPlanError(f"{skill.name}: no reachable free spot on {surface}; first failure: {failures[0]}")
+
+
+def _carry_and_release(
+    skill: _ArmSkill, plan: MotionPlan, start: Pose, fingers: np.ndarray, spot: np.ndarray, obj: str
+) -> None:
+    release = spot + np.array([0.0, 0.0, PLACE_DROP])
+    ceiling = _headroom(skill.world, spot) - HAND_HEIGHT
+    carry_z = min(max(start.pos[2], spot[2] + CARRY_CLEARANCE), ceiling)
+    if carry_z < release[2]:
+        raise SkillPlanError(f"{skill.name}: no headroom above {np.round(spot, 3).tolist()}")
+    up = np.array([start.pos[0], start.pos[1], carry_z])
+    over = np.array([spot[0], spot[1], carry_z])
+    plan.go("raise to carry height", skill._line(plan.end, start.pos, up, start.rot, fingers, LEVEL), speed=SLOW)
+    plan.go("carry", skill._line(plan.end, up, over, LEVEL, fingers), speed=SLOW, gate=_holding(obj, skill.side))
+    plan.go("lower", skill._line(plan.end, over, release, LEVEL, fingers), speed=SLOW)
+    plan.set_joints("let go", skill._hand, HAND_OPEN, 0.5)
+    clear_z = min(release[2] + 0.03, ceiling)
+    lifted = np.array([release[0], release[1], max(clear_z, release[2])])
+    plan.go("clear the object", skill._line(plan.end, release, lifted, LEVEL, HAND_OPEN), speed=SLOW)
+    ready = skill._ready_point()
+    back = np.array([ready[0], ready[1], lifted[2]])
+    plan.go("back away", skill._line(plan.end, lifted, back, LEVEL, HAND_OPEN), speed=SLOW)
+    skill._retreat_home(plan)
+
+
+class Place(_ArmSkill):
+    skill_id = "place"
+
+    def resolve(self) -> dict[str, Any]:
+        _resolve_held(self)
+        self.world.surface(self.params["surface"])  # an unknown surface fails here, with the known ones
+        return self.params
+
+    def plan(self, q_start: np.ndarray) -> MotionPlan:
+        plan = MotionPlan(self.description, q_start)
+        place_phases(self, plan, self.params["obj"], self.params["surface"])
+        return plan
+
+
+class PickAndPlace(_ArmSkill):
+    skill_id = "pick_and_place"
+
+    def resolve(self) -> dict[str, Any]:
+        obj, surface = self.params["obj"], self.params["surface"]
+        state = self.world.object(obj)
+        spots = free_spots(self.world, surface, obj)
+        if not spots:
+            raise SkillPlanError(f"{self.name}: no free spot on {surface} for {obj}")
+        _resolve_object_side(self, obj, [state.pos + np.array([0.0, 0.0, APPROACH_HEIGHT]), state.pos, spots[0]])
+        return self.params
+
+    def plan(self, q_start: np.ndarray) -> MotionPlan:
+        plan = MotionPlan(self.description, q_start)
+        grasp_phases(self, plan, self.params["obj"])
+        place_phases(self, plan, self.params["obj"], self.params["surface"])
+        return plan
+
+
+class Handover(ScriptedSkill):
+    """The giving hand brings the object in front of the chest, palm down; the other hand comes
+    from below, palm up and fingers across, closes; the giver lets go and goes to rest."""
+
+    skill_id = "handover"
+
+    def resolve(self) -> dict[str, Any]:
+        obj, giver, taker = self.params.get("obj"), self.params.get("from_side"), self.params.get("to_side")
+        if giver is None and taker is not None:
+            giver = other(taker)
+        if giver is None:
+            holders = [s for s in ("right", "left") if obj in held_objects(self.world, s)]
+            if not holders:
+                raise SkillPlanError(f"{self.name}: neither hand holds {obj}")
+            giver = holders[0]
+        taker = taker or other(giver)
+        if giver == taker:
+            raise SkillPlanError(f"{self.name}: from_side and to_side are both {giver}")
+        if not hand_is_empty(self.world, taker):
+            raise SkillPlanError(f"{self.name}: the {taker} hand is not empty")
+        self.params.update(from_side=giver, to_side=taker)
+        self.groups = ("arm_left", "arm_right", "hand_left", "hand_right")
+        return self.params
+
+    def plan(self, q_start: np.ndarray) -> MotionPlan:
+        obj, giver, taker = self.params["obj"], self.params["from_side"], self.params["to_side"]
+        give, take = _Hand(self, giver), _Hand(self, taker)
+        plan = MotionPlan(self.description, q_start)
+        start = give.pose(q_start)
+        fingers = q_start[give.hand]
+        point = HANDOVER_POINT
+        up = np.array([start.pos[0], start.pos[1], point[2]])
+        plan.go("raise", give.line(plan.end, start.pos, up, start.rot, fingers, LEVEL), speed=SLOW)
+        plan.go("bring to the chest", give.line(plan.end, up, point, LEVEL, fingers), speed=SLOW)
+        # Taker: palm up, fingers across the giver's (along -y from the left, +y from the right).
+        across = np.array([0.0, -1.0, 0.0]) if taker == "left" else np.array([0.0, 1.0, 0.0])
+        palm_up = np.column_stack([across, np.cross([0.0, 0.0, 1.0], across), [0.0, 0.0, 1.0]])
+        below = point - np.array([0.0, 0.0, 0.12])
+        side_start = np.array([point[0], 0.2 if taker == "left" else -0.2, below[2]])
+        plan.set_joints("cup the other hand", take.hand, HAND_CUPPED, 0.4)
+        plan.go("bring the other hand", take.reach(plan.end, side_start, palm_up, HAND_CUPPED))
+        plan.go("under the object", take.line(plan.end, side_start, below, palm_up, HAND_CUPPED), speed=SLOW)
+        plan.go("up to the object", take.line(plan.end, below, point, palm_up, HAND_CUPPED), speed=SLOW)
+        plan.set_joints("close the other hand", take.hand, HAND_CLOSED, 0.6)
+        plan.set_joints("let go", give.hand, HAND_OPEN, 0.5)
+        clear = point + np.array([0.0, 0.0, 0.10])
+        plan.go("clear the object", give.line(plan.end, point, clear, LEVEL, HAND_OPEN), speed=SLOW)
+        q = plan.end
+        q[give.arm] = self.description.home[give.arm]
+        plan.go("back to rest", q, gate=_holding(obj, taker))
+        return plan
+
+
+class _Hand:
+    """One side's arm and hand, for skills that drive both."""
+
+    def __init__(self, skill: ScriptedSkill, side: str) -> None:
+        self.skill, self.side = skill, side
+        self.site = skill.world.grasp_site(side)
+        self.hand = skill.description.group_indices(hand_group(side))
+        self.arm = skill.description.group_indices(arm_group(side))
+
+    def pose(self, q: np.ndarray) -> Pose:
+        return self.skill.kinematics.site_pose(q, self.site)
+
+    def reach(self, q_from: np.ndarray, pos: np.ndarray, rot: np.ndarray, fingers: np.ndarray) -> np.ndarray:
+        try:
+            q = solve_reach(self.skill.kinematics, q_from, self.site, Pose(pos, rot), [arm_group(self.side)])
+        except UnreachableError as exc:
+            raise SkillPlanError(f"{self.skill.name}: the {self.side} hand {exc}") from None
+        q[self.hand] = fingers
+        return q
+
+    def line(
+        self,
+        q_from: np.ndarray,
+        start: np.ndarray,
+        end: np.ndarray,
+        rot: np.ndarray,
+        fingers: np.ndarray,
+        rot_end: np.ndarray | None = None,
+    ) -> list[np.ndarray]:
+        try:
+            points = line_waypoints(
+                self.skill.kinematics, q_from, self.site, start, end, rot, [arm_group(self.side)], rot_end=rot_end
+            )
+        except UnreachableError as exc:
+            raise SkillPlanError(f"{self.skill.name}: the {self.side} hand {exc}") from None
+        for q in points:
+            q[self.hand] = fingers
+        return points
