@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import numba
 import numpy as np
 
 from dynamical.robot.description import RobotDescription
@@ -32,6 +31,7 @@ from dynamical.safety.estop import EStop
 from dynamical.safety.filter_step import filter_tick
 from dynamical.safety.filter_workspace import filter_workspace
 from dynamical.safety.hard_check import HardLimitCheck
+from dynamical.safety.intake import NOT_GIVEN, Target, first_non_finite, take_command
 from dynamical.safety.kinematics import PointKinematics
 from dynamical.safety.limits import JointLimits
 from dynamical.safety.qp_filter import QPFilter
@@ -69,14 +69,6 @@ class KernelOutput:
     protective_stop: bool
     interventions: int
     """Events raised so far."""
-
-
-@dataclass
-class _Target:
-    t: float
-    q: np.ndarray
-    dq: np.ndarray
-    tau: np.ndarray
 
 
 class SafetyKernel:
@@ -167,8 +159,12 @@ class SafetyKernel:
         self.estop = EStop()
         self.q_ref = description.home.copy()
         self.v_ref = np.zeros(n)
-        self._target: _Target | None = None
-        self._previous_target: _Target | None = None
+        # Two target buffers: a new command is taken into the one not in use.
+        self._targets = (Target.empty(n), Target.empty(n))
+        self._target: Target | None = None
+        self._shape = (n,)
+        self._max_clock_skew = config.watchdog.max_clock_skew
+        self._max_command_age = config.watchdog.max_command_age
         self._last_seq = 0
         self._separation_stop = False
         self._last_active: dict[Rule, int] = {}
@@ -195,7 +191,8 @@ class SafetyKernel:
         )  # fmt: skip
         self.qp.lam[:] = 0.0
         self.check.warm_up(self.q_ref.copy())
-        _first_non_finite(zeros)
+        take_command(zeros, NOT_GIVEN, NOT_GIVEN, 0.0, zeros, np.nan, zeros.copy(), zeros.copy(), zeros.copy())
+        first_non_finite(zeros)
 
     @property
     def last_command_seq(self) -> int:
@@ -208,7 +205,7 @@ class SafetyKernel:
         """Take the measured pose as the reference; nothing moves until a command arrives."""
         self.q_ref = np.minimum(np.maximum(state.q, self.limits.q_min), self.limits.q_max)
         self.v_ref = np.zeros_like(self.q_ref)
-        self._target = self._previous_target = None
+        self._target = None
 
     def request_estop(self, category: int, t: float) -> None:
         if self.estop.trigger(category, t):
@@ -305,38 +302,51 @@ class SafetyKernel:
         if command is None or command.seq <= self._last_seq:
             return False
         self._last_seq = command.seq
-        n = self.description.n_joints
-        before = np.asarray(command.q, dtype=float)
-        for value in (command.q, command.dq, command.tau):
-            if value is None:
-                continue
-            array = np.asarray(value, dtype=float)
-            if array.shape != (n,):
-                self._event(Rule.BAD_SHAPE, -1, float(array.size), float(n), self.q_ref, self.q_ref)
-                return False
-            bad = _first_non_finite(array)
-            if bad >= 0:
-                self._event(Rule.NON_FINITE, bad, float(array[bad]), 0.0, before, self.q_ref)
-                return False
-        wd = self.config.watchdog
-        if command.t > t + wd.max_clock_skew:
-            self._event(Rule.BAD_TIMESTAMP, -1, command.t, t, before, self.q_ref)
+        q = _floats(command.q)
+        dq = NOT_GIVEN if command.dq is None else _floats(command.dq)
+        tau = NOT_GIVEN if command.tau is None else _floats(command.tau)
+        shape = self._shape
+        if (
+            q.shape != shape
+            or (dq is not NOT_GIVEN and dq.shape != shape)
+            or (tau is not NOT_GIVEN and tau.shape != shape)
+        ):
+            self._refuse_shape((q, None if dq is NOT_GIVEN else dq, None if tau is NOT_GIVEN else tau))
             return False
-        if t - command.t > wd.max_command_age:
-            self._event(Rule.STALE_COMMAND, -1, t - command.t, wd.max_command_age, before, self.q_ref)
+        # Filled into the spare buffer: the current target stays untouched if this one is refused.
+        spare = self._targets[0] if self._target is self._targets[1] else self._targets[1]
+        previous, stamp = self._target, float(command.t)
+        which, bad = take_command(
+            q, dq, tau, stamp, previous.q if previous is not None else self._zero,
+            previous.t if previous is not None else np.nan, spare.q, spare.dq, spare.tau,
+        )  # fmt: skip
+        if which >= 0:
+            self._event(Rule.NON_FINITE, bad, float((q, dq, tau)[which][bad]), 0.0, q, self.q_ref)
             return False
-        zeros = np.zeros(n)
-        target = _Target(
-            t=command.t,
-            q=before.copy(),
-            dq=np.asarray(command.dq, dtype=float).copy() if command.dq is not None else zeros,
-            tau=np.asarray(command.tau, dtype=float).copy() if command.tau is not None else zeros,
-        )
-        if command.dq is None and self._target is not None and target.t > self._target.t:
-            # No velocity given: take it from the last two commands, so 200 Hz targets become smooth motion.
-            target.dq = (target.q - self._target.q) / (target.t - self._target.t)
-        self._previous_target, self._target = self._target, target
+        if command.t > t + self._max_clock_skew:
+            self._event(Rule.BAD_TIMESTAMP, -1, command.t, t, q, self.q_ref)
+            return False
+        if t - command.t > self._max_command_age:
+            self._event(Rule.STALE_COMMAND, -1, t - command.t, self._max_command_age, q, self.q_ref)
+            return False
+        spare.t = stamp
+        self._target = spare
         return True
+
+    def _refuse_shape(self, arrays: tuple[np.ndarray | None, ...]) -> None:
+        """The event for a command with a wrongly shaped array. The checks go array by array (q,
+        dq, tau; shape, then values), so a non-finite value in an earlier array is reported."""
+        n = self.description.n_joints
+        for array in arrays:
+            if array is None:
+                continue
+            if array.shape != self._shape:
+                self._event(Rule.BAD_SHAPE, -1, float(array.size), float(n), self.q_ref, self.q_ref)
+                return
+            bad = first_non_finite(array)
+            if bad >= 0:
+                self._event(Rule.NON_FINITE, bad, float(array[bad]), 0.0, arrays[0], self.q_ref)
+                return
 
     def _filtered(
         self,
@@ -435,13 +445,13 @@ class SafetyKernel:
         self.events.append(self._t, self._tick, int(rule), joint, value, limit, np.asarray(before), np.asarray(after))
 
 
-@numba.njit(cache=True)
-def _first_non_finite(values: np.ndarray) -> int:
-    """Index of the first NaN or infinity in values (n,), -1 when all are finite."""
-    for i in range(values.shape[0]):
-        if not np.isfinite(values[i]):
-            return i
-    return -1
+def _floats(value: object) -> np.ndarray:
+    """value as a writable, contiguous float array (itself when it already is one): the compiled
+    intake has one signature, loaded at warm-up, never a new one inside the loop."""
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 1 and not (array.flags.c_contiguous and array.flags.writeable):
+        array = array.copy()
+    return array
 
 
 _WATCHDOG_RULES = {
