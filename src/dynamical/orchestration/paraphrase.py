@@ -25,6 +25,7 @@ _FRAMES = {
     "obj_surface": ("{v} the {o} on the {s}", "{v} the {o} onto the {s}", "please {v} the {o} to the {s}"),
     "target": ("{v} the {t}", "please {v} the {t}", "{v} the {t} now"),
     "side": ("{v} with your {h} hand", "{v} using the {h} hand"),
+    "obj_side": ("{v} the {o} with the {h} hand", "{v} the {o} using your {h} hand"),
     "hands": ("{v} the {o} from your {h} hand to your {g} hand", "{v} the {o} to the {g} hand"),
 }
 # A tag on this many skills or more is a category ("manipulation", "gesture"), not a verb.
@@ -66,7 +67,7 @@ def training_texts(
     else:
         frames += _FRAMES["none"]
     if "side" in props:
-        frames += _FRAMES["side"]
+        frames += _FRAMES["obj_side"] if "obj" in props else _FRAMES["side"]
     texts = [manifest.description, manifest.name]
     for verb in verbs(manifest, others):
         for frame in frames:
