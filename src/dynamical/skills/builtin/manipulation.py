@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from dynamical.robot.kinematics import Pose
+from dynamical.skills.builtin.posture import withdraw_arm
 from dynamical.skills.builtin.scripted import MotionPlan, ScriptedSkill, SkillPlanError
 from dynamical.skills.builtin.sides import choose_side, hand_is_empty, held_objects, other
 from dynamical.skills.hands import HAND_CLOSED, HAND_CUPPED, HAND_OPEN, arm_group, hand_group
@@ -35,7 +36,17 @@ SLOW = 0.5
 """rad/s: the pace of moves with an object or a surface close by."""
 HANDOVER_POINT = np.array([0.30, 0.0, 1.00])
 """m, world: where the giving hand holds the object for the other hand."""
-LEVEL = top_grasp_rotation(np.array([1.0, 0.0, 0.0, 0.0]))
+HANDOVER_BELOW = 0.12
+"""m below the object the taking hand starts its way up."""
+
+
+def top_grasp_rotation_yaw(yaw: float) -> np.ndarray:
+    """(3, 3) a top grasp (palm down) with the fingers along (cos yaw, sin yaw, 0)."""
+    c, s = np.cos(yaw), np.sin(yaw)
+    return np.column_stack([[c, s, 0.0], [s, -c, 0.0], [0.0, 0.0, -1.0]])
+
+
+LEVEL = top_grasp_rotation_yaw(0.0)
 """(3, 3) a top grasp with the fingers along +x."""
 
 
@@ -62,12 +73,7 @@ class _ArmSkill(ScriptedSkill):
         return self.description.group_indices(hand_group(self.side))
 
     def _reach(self, q_from: np.ndarray, pos: np.ndarray, rot: np.ndarray, fingers: np.ndarray) -> np.ndarray:
-        try:
-            q = solve_reach(self.kinematics, q_from, self._site, Pose(pos, rot), [arm_group(self.side)])
-        except UnreachableError as exc:
-            raise SkillPlanError(f"{self.name}: the {self.side} hand {exc}") from None
-        q[self._hand] = fingers
-        return q
+        return _Hand(self, self.side).reach(q_from, pos, rot, fingers)
 
     def _line(
         self,
@@ -78,15 +84,7 @@ class _ArmSkill(ScriptedSkill):
         fingers: np.ndarray,
         rot_end: np.ndarray | None = None,
     ) -> list[np.ndarray]:
-        try:
-            points = line_waypoints(
-                self.kinematics, q_from, self._site, start, end, rot, [arm_group(self.side)], rot_end=rot_end
-            )
-        except UnreachableError as exc:
-            raise SkillPlanError(f"{self.name}: the {self.side} hand {exc}") from None
-        for q in points:
-            q[self._hand] = fingers
-        return points
+        return _Hand(self, self.side).line(q_from, start, end, rot, fingers, rot_end)
 
     def _site_pose(self, q: np.ndarray) -> Pose:
         return self.kinematics.site_pose(q, self._site)
@@ -346,25 +344,35 @@ class Handover(ScriptedSkill):
         start = give.pose(q_start)
         fingers = q_start[give.hand]
         point = HANDOVER_POINT
+        # The giver's fingers point across the body and hold two faces; the taker comes from below,
+        # palm up with its fingers forward, and closes on the other two.
+        across = top_grasp_rotation_yaw(np.pi / 2 if giver == "right" else -np.pi / 2)
+        palm_up = np.eye(3)  # fingers forward (x), palm up (z)
         up = np.array([start.pos[0], start.pos[1], point[2]])
-        plan.go("raise", give.line(plan.end, start.pos, up, start.rot, fingers, LEVEL), speed=SLOW)
-        plan.go("bring to the chest", give.line(plan.end, up, point, LEVEL, fingers), speed=SLOW)
-        # Taker: palm up, fingers across the giver's (along -y from the left, +y from the right).
-        across = np.array([0.0, -1.0, 0.0]) if taker == "left" else np.array([0.0, 1.0, 0.0])
-        palm_up = np.column_stack([across, np.cross([0.0, 0.0, 1.0], across), [0.0, 0.0, 1.0]])
-        below = point - np.array([0.0, 0.0, 0.12])
-        side_start = np.array([point[0], 0.2 if taker == "left" else -0.2, below[2]])
+        plan.go("raise", give.line(plan.end, start.pos, up, start.rot, fingers), speed=SLOW)
+        plan.go("bring to the chest", give.line(plan.end, up, point, start.rot, fingers, across), speed=SLOW)
+        # Where the object will be: it sits in the giving hand where the grasp left it, not
+        # exactly at the grasp site.
+        in_hand = start.rot.T @ (self.world.object(obj).pos - start.pos)
+        held_at = point + across @ in_hand
+        below = held_at - np.array([0.0, 0.0, HANDOVER_BELOW])
+        # Up beside the body first: rising from rest in front, the forward fingers would catch the
+        # table's edge.
+        rest = take.pose(plan.end)
+        side_start = np.array([min(rest.pos[0], 0.10), 0.22 if taker == "left" else -0.22, below[2]])
         plan.set_joints("cup the other hand", take.hand, HAND_CUPPED, 0.4)
-        plan.go("bring the other hand", take.reach(plan.end, side_start, palm_up, HAND_CUPPED))
+        raise_hand = take.line(plan.end, rest.pos, side_start, rest.rot, HAND_CUPPED, palm_up)
+        plan.go("raise the other hand", raise_hand, speed=SLOW)
         plan.go("under the object", take.line(plan.end, side_start, below, palm_up, HAND_CUPPED), speed=SLOW)
-        plan.go("up to the object", take.line(plan.end, below, point, palm_up, HAND_CUPPED), speed=SLOW)
-        plan.set_joints("close the other hand", take.hand, HAND_CLOSED, 0.6)
+        plan.go("up to the object", take.line(plan.end, below, held_at, palm_up, HAND_CUPPED), speed=SLOW)
+        # The giver lets go first and the object settles into the cupped palm; closing while the
+        # giver's fingers still wrap it would leave the taker's fingers nothing to close on.
         plan.set_joints("let go", give.hand, HAND_OPEN, 0.5)
         clear = point + np.array([0.0, 0.0, 0.10])
-        plan.go("clear the object", give.line(plan.end, point, clear, LEVEL, HAND_OPEN), speed=SLOW)
-        q = plan.end
-        q[give.arm] = self.description.home[give.arm]
-        plan.go("back to rest", q, gate=_holding(obj, taker))
+        plan.go("clear the object", give.line(plan.end, point, clear, across, HAND_OPEN), speed=SLOW)
+        plan.set_joints("close the other hand", take.hand, HAND_CLOSED, 0.6)
+        withdraw_arm(self, plan, giver)
+        plan.hold("check the grip", 0.2, gate=_holding(obj, taker))
         return plan
 
 

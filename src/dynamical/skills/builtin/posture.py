@@ -22,6 +22,38 @@ HOME_SPEED = 0.6
 """rad/s average for the joint that travels furthest: slow, a reset is never urgent."""
 
 
+def withdraw_arm(skill: ScriptedSkill, plan: MotionPlan, side: str) -> None:
+    """An arm away from rest goes home in straight hand moves: up clear of the table when the
+    hand is out in front, back beside the body, then down to where the hand rests. Straight
+    joint-space interpolation would swing the hand forward through whatever lies below."""
+    arm = skill.description.group_indices(arm_group(side))
+    home = skill.description.home
+    if np.max(np.abs(plan.end[arm] - home[arm])) <= NEAR_HOME_RAD:
+        return
+    site = skill.world.grasp_site(side)
+    pose = skill.kinematics.site_pose(plan.end, site)
+    rest = skill.kinematics.site_pose(home, site)
+    hand = skill.description.group_indices(hand_group(side))
+    fingers = np.minimum(plan.end[hand], HAND_OPEN)  # straight fingers would sweep the table
+    plan.set_joints(f"relax the fingers ({side})", hand, fingers, 0.4)
+    table = skill.world.surface("table").top if "table" in skill.world.surface_names() else 0.75
+    height = max(pose.pos[2], table + CLEAR_ABOVE_TABLE) if pose.pos[0] > WITHDRAW_X else pose.pos[2]
+    up = np.array([pose.pos[0], pose.pos[1], height])
+    beside = np.array([min(pose.pos[0], WITHDRAW_X), rest.pos[1] + np.sign(rest.pos[1]) * 0.08, height])
+    legs = (("rise", pose.pos, up, pose.rot, None), ("withdraw", up, beside, pose.rot, rest.rot))
+    legs += (("lower", beside, rest.pos, rest.rot, None),)
+    try:
+        for name, a, b, rot, rot_end in legs:
+            if np.linalg.norm(b - a) < 0.01 and rot_end is None:
+                continue
+            points = line_waypoints(skill.kinematics, plan.end, site, a, b, rot, [arm_group(side)], rot_end=rot_end)
+            for q in points:
+                q[hand] = fingers
+            plan.go(f"{name} ({side})", points, speed=HOME_SPEED)
+    except UnreachableError as exc:
+        raise SkillPlanError(f"{skill.name}: the {side} hand cannot withdraw: {exc}") from None
+
+
 class GoHome(ScriptedSkill):
     skill_id = "go_home"
 
@@ -32,43 +64,12 @@ class GoHome(ScriptedSkill):
     def plan(self, q_start: np.ndarray) -> MotionPlan:
         plan = MotionPlan(self.description, q_start)
         for side in SIDES:
-            self._withdraw(plan, side)
+            withdraw_arm(self, plan, side)
         q = plan.end
         for group in self.groups:
             joints = self.description.group_indices(group)
             q[joints] = self.description.home[joints]
         return plan.go("to the rest pose", q, speed=HOME_SPEED, min_s=1.0)
-
-    def _withdraw(self, plan: MotionPlan, side: str) -> None:
-        """An arm away from rest goes home in straight hand moves: up clear of the table when the
-        hand is out in front, back beside the body, then down to where the hand rests. Straight
-        joint-space interpolation would swing the hand forward through whatever lies below."""
-        arm = self.description.group_indices(arm_group(side))
-        home = self.description.home
-        if np.max(np.abs(plan.end[arm] - home[arm])) <= NEAR_HOME_RAD:
-            return
-        site = self.world.grasp_site(side)
-        pose = self.kinematics.site_pose(plan.end, site)
-        rest = self.kinematics.site_pose(home, site)
-        hand = self.description.group_indices(hand_group(side))
-        fingers = np.minimum(plan.end[hand], HAND_OPEN)  # straight fingers would sweep the table
-        plan.set_joints(f"relax the fingers ({side})", hand, fingers, 0.4)
-        table = self.world.surface("table").top if "table" in self.world.surface_names() else 0.75
-        height = max(pose.pos[2], table + CLEAR_ABOVE_TABLE) if pose.pos[0] > WITHDRAW_X else pose.pos[2]
-        up = np.array([pose.pos[0], pose.pos[1], height])
-        beside = np.array([min(pose.pos[0], WITHDRAW_X), rest.pos[1] + np.sign(rest.pos[1]) * 0.08, height])
-        legs = (("rise", pose.pos, up, pose.rot, None), ("withdraw", up, beside, pose.rot, None))
-        legs += (("lower", beside, rest.pos, pose.rot, rest.rot),)
-        try:
-            for name, a, b, rot, rot_end in legs:
-                if np.linalg.norm(b - a) < 0.01 and rot_end is None:
-                    continue
-                points = line_waypoints(self.kinematics, plan.end, site, a, b, rot, [arm_group(side)], rot_end=rot_end)
-                for q in points:
-                    q[hand] = fingers
-                plan.go(f"{name} ({side})", points, speed=HOME_SPEED)
-        except UnreachableError as exc:
-            raise SkillPlanError(f"go_home: the {side} hand cannot withdraw: {exc}") from None
 
 
 class OpenHand(ScriptedSkill):
