@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from dynamical.robot.kinematics import Kinematics
 from dynamical.skills.builtin.scripted import MotionPlan, ScriptedSkill, SkillPlanError
 from dynamical.skills.predicates import HEAD_CAMERA, LOOK_TOLERANCE_RAD
 from dynamical.skills.targets import target_point
@@ -14,7 +15,7 @@ HEAD_SPEED = 1.0
 """rad/s average."""
 
 
-def camera_angles(kinematics, q: np.ndarray, point: np.ndarray) -> np.ndarray:
+def camera_angles(kinematics: Kinematics, q: np.ndarray, point: np.ndarray) -> np.ndarray:
     """(2,) horizontal and vertical angle (rad) of ``point`` (3,) off the head camera's axis."""
     camera = kinematics.camera_pose(q, HEAD_CAMERA)
     local = camera.rot.T @ (point - camera.pos)

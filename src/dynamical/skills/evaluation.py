@@ -1,0 +1,169 @@
+"""Evaluation of a skill over randomized episodes in lock-step simulation.
+
+Each episode draws a new object layout from its seed, runs the skills that establish the
+evaluated skill's preconditions (a grasp before a handover), then the skill itself, and counts it
+a success only when the run ended well, its postconditions hold, and no command over a limit
+reached the driver.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from dynamical.robot.description import RobotDescription
+from dynamical.robot.kinematics import Kinematics
+from dynamical.robot.scene import build_model
+from dynamical.robot.world import WorldSpec
+from dynamical.runtime.lockstep import LockstepRuntime
+from dynamical.safety.config import SafetyConfig
+from dynamical.skills.errors import UnknownSkillError
+from dynamical.skills.runner import SkillOutcome, SkillRunner, builtin_catalog
+
+MANNEQUIN_AWAY = (4.0, 4.0)
+"""m: the mannequin stands here during evaluation, outside every separation distance."""
+
+
+class EpisodeSetup(BaseModel):
+    """How an episode of one skill starts: skills run first, and the skill's parameters."""
+
+    model_config = ConfigDict(frozen=True)
+
+    before: list[tuple[str, dict[str, Any]]] = []
+    params: dict[str, Any] = {}
+
+
+# The default episode of each built-in skill in the tabletop world.
+EPISODES: dict[str, EpisodeSetup] = {
+    "go_home": EpisodeSetup(before=[("reach", {"target": "red_cube"})]),
+    "look_at": EpisodeSetup(params={"target": "red_cup"}),
+    "reach": EpisodeSetup(params={"target": "red_cube"}),
+    "open_hand": EpisodeSetup(before=[("grasp", {"obj": "red_cube"})]),
+    "grasp": EpisodeSetup(params={"obj": "red_cube"}),
+    "lift": EpisodeSetup(before=[("grasp", {"obj": "red_cube"})], params={"height": 0.1}),
+    "place": EpisodeSetup(before=[("grasp", {"obj": "red_cube"})], params={"obj": "red_cube", "surface": "shelf"}),
+    "pick_and_place": EpisodeSetup(params={"obj": "red_cube", "surface": "shelf"}),
+    "handover": EpisodeSetup(before=[("grasp", {"obj": "red_cube"})], params={"obj": "red_cube"}),
+    "wave": EpisodeSetup(),
+    "point_at": EpisodeSetup(params={"target": "green_cube"}),
+}
+
+
+class EpisodeResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    seed: int
+    success: bool
+    cause: str | None
+    failure: str | None
+    duration_s: float
+    interventions: int
+    hard_limit_holds: int
+    driver_violations: int
+
+
+class EvaluationResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    skill: str
+    params: dict[str, Any]
+    episodes: int
+    seed: int
+    successes: int
+    success_rate: float
+    mean_duration_s: float
+    """Mean simulated duration of the evaluated skill's runs (setup excluded)."""
+    interventions: int
+    """Safety kernel interventions over all episodes (setup included)."""
+    hard_limit_holds: int
+    driver_violations: int
+    """Commands over a joint limit that reached the driver, over all episodes."""
+    failures_by_cause: dict[str, int]
+    results: list[EpisodeResult]
+
+
+def evaluate_skill(
+    skill_id: str,
+    episodes: int,
+    seed: int,
+    description: RobotDescription,
+    world: WorldSpec,
+    params: dict[str, Any] | None = None,
+    on_episode: Callable[[EpisodeResult], None] | None = None,
+) -> EvaluationResult:
+    """Run ``episodes`` episodes of ``skill_id`` with seeds ``seed``, ``seed + 1``, …"""
+    if skill_id not in builtin_catalog():
+        raise UnknownSkillError(f"no skill {skill_id!r}; known: {sorted(builtin_catalog())}")
+    setup = EPISODES.get(skill_id, EpisodeSetup())
+    merged = {**setup.params, **(params or {})}
+    # The robot alone: its mount is the world origin in the tabletop world, and IK need not carry
+    # the objects' free joints.
+    kinematics = Kinematics(build_model(description), description)
+    results = []
+    for k in range(episodes):
+        result = _episode(skill_id, seed + k, setup, merged, description, world, kinematics)
+        results.append(result)
+        if on_episode is not None:
+            on_episode(result)
+    successes = sum(r.success for r in results)
+    ran = [r for r in results if r.cause != "setup"]
+    return EvaluationResult(
+        skill=skill_id,
+        params=merged,
+        episodes=episodes,
+        seed=seed,
+        successes=successes,
+        success_rate=successes / episodes if episodes else 0.0,
+        mean_duration_s=sum(r.duration_s for r in ran) / len(ran) if ran else 0.0,
+        interventions=sum(r.interventions for r in results),
+        hard_limit_holds=sum(r.hard_limit_holds for r in results),
+        driver_violations=sum(r.driver_violations for r in results),
+        failures_by_cause=dict(Counter(r.cause for r in results if r.cause is not None)),
+        results=results,
+    )
+
+
+def _episode(
+    skill_id: str,
+    seed: int,
+    setup: EpisodeSetup,
+    params: dict[str, Any],
+    description: RobotDescription,
+    world: WorldSpec,
+    kinematics: Kinematics,
+) -> EpisodeResult:
+    with LockstepRuntime(description, world, SafetyConfig(), seed=seed) as runtime:
+        runtime.set_mannequin_pose(*MANNEQUIN_AWAY)
+        runner = SkillRunner(runtime, kinematics)
+        totals = {"interventions": 0, "hard_limit_holds": 0, "driver_violations": 0}
+
+        def add(outcome: SkillOutcome) -> None:
+            totals["interventions"] += outcome.interventions
+            totals["hard_limit_holds"] += outcome.hard_limit_holds
+            totals["driver_violations"] += outcome.driver_violations
+
+        for before_id, before_params in setup.before:
+            outcome = runner.run(before_id, before_params)
+            add(outcome)
+            if not outcome.success:
+                return EpisodeResult(
+                    seed=seed,
+                    success=False,
+                    cause="setup",
+                    failure=f"setup {before_id}: {outcome.failure}",
+                    duration_s=0.0,
+                    **totals,
+                )
+        outcome = runner.run(skill_id, params)
+        add(outcome)
+        return EpisodeResult(
+            seed=seed,
+            success=outcome.success,
+            cause=outcome.cause,
+            failure=outcome.failure,
+            duration_s=outcome.duration_s,
+            **totals,
+        )
