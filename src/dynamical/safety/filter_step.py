@@ -14,10 +14,11 @@ import numba
 import numpy as np
 
 from dynamical.safety.assurance import recoverable
+from dynamical.safety.chain import forward
 from dynamical.safety.limits import joint_bounds
 from dynamical.safety.qp_filter import solve_qp
 from dynamical.safety.rules import Rule
-from dynamical.safety.separation import directed_rows
+from dynamical.safety.separation import directed_rows, separation
 from dynamical.safety.zones import zone_rows
 
 ZONE_RULE = int(Rule.KEEP_OUT_ZONE)
@@ -188,19 +189,27 @@ def classify(changed, v, v_des, bounds, rules, coupled, qp_v, qp_v_des, zone_a, 
 
 
 @numba.njit(cache=True)
+def observe(ws, q_ref, persons):
+    """Every tick's first step, whether the filter runs or not: the monitored points and their
+    Jacobians at q_ref (n,) into ws's buffers, then the separation from persons (m, 7) (m; inf
+    with nobody), with each point's direction toward its nearest person."""
+    forward(q_ref, ws.chain, ws.frames, ws.axes, ws.positions, ws.jacobians, True)
+    return separation(persons, ws.positions, ws.radii, ws.directions)
+
+
+@numba.njit(cache=True)
 def filter_tick(
-    ws, q_ref, v_ref, q_meas, dq_meas, target, horizon, extrapolate, has_target, speed_scale, allowed_speed, positions,
-    jacobians,
-):  # fmt: skip
-    """prepare → QP → finish → classify, in one call. ws: a ``FilterWorkspace``; target (q, dq,
-    tau) (n,) each; positions (k, 3) and jacobians (k, 3, m) from the filter's kinematics.
+    ws, q_ref, v_ref, q_meas, dq_meas, target, horizon, extrapolate, has_target, speed_scale, allowed_speed
+):
+    """prepare → QP → finish → classify, in one call, after ``observe``. ws: a
+    ``FilterWorkspace``; target (q, dq, tau) (n,) each.
 
     Returns (joint intervals feasible, effort clipped, QP solved, exit flag, q, v, any changed,
     recoverable, recoverable with margin, speed toward the nearest person)."""
     prepare_args = (
         q_ref, v_ref, q_meas, dq_meas, target, horizon, extrapolate, has_target, ws.limits, ws.dt, speed_scale,
-        ws.time_constant, positions, jacobians, ws.radii, ws.zones, ws.zone_margin, ws.deceleration, ws.directions,
-        allowed_speed, ws.coupled,
+        ws.time_constant, ws.positions, ws.jacobians, ws.radii, ws.zones, ws.zone_margin, ws.deceleration,
+        ws.directions, allowed_speed, ws.coupled,
     )  # fmt: skip
     buffers, limits, dt, coupled, qp = ws.buffers, ws.limits, ws.dt, ws.coupled, ws.qp
     feasible, clipped = prepare(prepare_args, buffers)

@@ -23,6 +23,11 @@ FIELDS = (
     "coupled",  # (m,) the joints that move a monitored point, in the QP
     "radii",  # (k,) the monitored points' radii, m
     "directions",  # (k, 3) toward each point's nearest person, filled by ``separation``
+    "chain",  # the filter's Chain.arrays
+    "frames",  # its Chain.frames, scratch
+    "axes",  # its Chain.axes, scratch
+    "positions",  # its Chain.positions (k, 3), filled by ``observe``
+    "jacobians",  # its Chain.jacobians (k, 3, m), filled by ``observe``
     "dt",
     "time_constant",
     "zone_margin",
@@ -56,6 +61,11 @@ def filter_workspace(
     coupled,
     radii,
     directions,
+    chain,
+    frames,
+    axes,
+    positions,
+    jacobians,
     dt,
     time_constant,
     zone_margin,
@@ -73,6 +83,11 @@ def filter_workspace(
         coupled,
         radii,
         directions,
+        chain,
+        frames,
+        axes,
+        positions,
+        jacobians,
         dt,
         time_constant,
         zone_margin,

@@ -1,8 +1,12 @@
 """The independent hard-limit check, run on every command after the filter.
 
 Written apart from the filter on purpose: it shares no code with ``limits.py``, ``zones.py`` or
-the QP, and it computes forward kinematics on its own model data. A command it rejects is
-replaced by a hold of the last command that passed, and the kernel raises an event.
+the QP, and it computes forward kinematics on its own chain with its own buffers (never the
+filter's results). A command it rejects is replaced by a hold of the last command that passed,
+and the kernel raises an event.
+
+Kinematics and checks run in one compiled call, with the check's data as one object (a
+StructRef): handing numba ~20 separate arrays every tick cost more than the checks themselves.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.experimental import structref
 
+from dynamical.safety.chain import forward
 from dynamical.safety.config import BoxZone, HalfSpaceZone
 from dynamical.safety.kinematics import PointKinematics
 from dynamical.safety.rules import Rule
@@ -62,11 +69,16 @@ class HardLimitCheck:
         self.box_half = np.array([z.half_size for z in boxes], dtype=float).reshape(-1, 3)
         self.plane_normal = np.array([z.normal for z in planes], dtype=float).reshape(-1, 3)
         self.plane_offset = np.array([z.offset for z in planes], dtype=float)
-        self._no_points = np.zeros((0, 3))
         # Clearances (k, zones) at the last command that passed. A point that is already inside a
         # zone (the robot was started there) may move out, never deeper.
         self._previous = np.full((len(self.radii), len(self.zones)), np.inf)
         self._current = np.zeros_like(self._previous)
+        chain = points.chain
+        self._workspace = _check_workspace(
+            self.limits, dt, tolerance, self.radii, self.box_center, self.box_half, self.plane_normal,
+            self.plane_offset, self._previous, self._current, chain.arrays, chain.frames, chain.axes,
+            chain.positions, chain.jacobians,
+        )  # fmt: skip
 
     def warm_up(self, q: np.ndarray) -> None:
         """Run one check at q (n,) at rest, leaving no trace: loads the compiled code."""
@@ -80,39 +92,57 @@ class HardLimitCheck:
         n = self.limits[0].shape[0]
         if q.shape != (n,) or dq.shape != (n,) or tau.shape != (n,):
             return Violation(Rule.BAD_SHAPE, -1, float("nan"), float(n))
-        positions = self._no_points
-        if self.zones:  # (a non-finite q gives non-finite positions; _check refuses it first)
-            self.points.update(q, jacobians=False)
-            positions = self.points.positions()
-        code, index, value, limit = _check(
-            q, dq, tau, dq_prev, *self.limits, self.dt, self.tol, positions, self.radii,
-            self.box_center, self.box_half, self.plane_normal, self.plane_offset, self._previous, self._current,
-        )  # fmt: skip
+        code, index, value, limit = _check(self._workspace, q, dq, tau, dq_prev)
         return None if code == 0 else Violation(Rule(code), index, value, limit)
 
 
+@structref.register
+class _CheckWorkspaceType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(kind)) for name, kind in fields)
+
+
+class _CheckWorkspace(structref.StructRefProxy):
+    """The check's limits, zones, clearances and chain (its own buffers), for ``_check``."""
+
+
+_FIELDS = (
+    "limits",  # (q_min, q_max, v_max, a_max, tau_max), each (n,)
+    "dt",
+    "tol",
+    "radii",  # (k,)
+    "box_center",  # (boxes, 3)
+    "box_half",  # (boxes, 3)
+    "plane_normal",  # (planes, 3)
+    "plane_offset",  # (planes,)
+    "previous",  # (k, zones) clearances at the last command that passed
+    "current",  # (k, zones) scratch
+    "chain",  # the check's own Chain: arrays, frames, axes, positions, jacobians
+    "frames",
+    "axes",
+    "positions",
+    "jacobians",
+)
+structref.define_proxy(_CheckWorkspace, _CheckWorkspaceType, list(_FIELDS))
+
+
 @numba.njit(cache=True)
-def _check(
-    q,
-    dq,
-    tau,
-    dq_prev,
-    q_min,
-    q_max,
-    v_max,
-    a_max,
-    tau_max,
-    dt,
-    tol,
-    positions,
-    radii,
-    box_center,
-    box_half,
-    plane_normal,
-    plane_offset,
-    previous,
-    current,
-):
+def _check_workspace(
+    limits, dt, tol, radii, box_center, box_half, plane_normal, plane_offset, previous, current, chain, frames, axes,
+    positions, jacobians,
+):  # fmt: skip
+    return _CheckWorkspace(
+        limits, dt, tol, radii, box_center, box_half, plane_normal, plane_offset, previous, current, chain, frames,
+        axes, positions, jacobians,
+    )  # fmt: skip
+
+
+@numba.njit(cache=True)
+def _check(ws, q, dq, tau, dq_prev):
+    """The first violated limit as (rule code, index, value, limit); code 0 when none."""
+    q_min, q_max, v_max, a_max, tau_max = ws.limits
+    dt, tol, radii, previous, current = ws.dt, ws.tol, ws.radii, ws.previous, ws.current
+    box_center, box_half, plane_normal, plane_offset = ws.box_center, ws.box_half, ws.plane_normal, ws.plane_offset
     n = q.shape[0]
     for i in range(n):
         if not (np.isfinite(q[i]) and np.isfinite(dq[i]) and np.isfinite(tau[i])):
@@ -134,6 +164,10 @@ def _check(
     for i in range(n):
         if abs(tau[i]) > tau_max[i] + tol:
             return _CODES_EFFORT, i, tau[i], tau_max[i]
+    if box_center.shape[0] + plane_normal.shape[0] > 0:
+        # Only now that q is known finite; without zones nothing below reads the positions.
+        forward(q, ws.chain, ws.frames, ws.axes, ws.positions, ws.jacobians, False)
+    positions = ws.positions
     for i in range(positions.shape[0]):
         for b in range(box_center.shape[0]):
             outside_sq, deepest = 0.0, -np.inf

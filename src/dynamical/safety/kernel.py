@@ -28,7 +28,7 @@ from dynamical.robot.protocol import JointCommand, RobotState
 from dynamical.safety.assurance import Supervisor, braking_step
 from dynamical.safety.config import SafetyConfig
 from dynamical.safety.estop import EStop
-from dynamical.safety.filter_step import filter_tick
+from dynamical.safety.filter_step import filter_tick, observe
 from dynamical.safety.filter_workspace import filter_workspace
 from dynamical.safety.hard_check import HardLimitCheck
 from dynamical.safety.intake import NOT_GIVEN, Target, first_non_finite, take_command
@@ -36,7 +36,7 @@ from dynamical.safety.kinematics import PointKinematics
 from dynamical.safety.limits import JointLimits
 from dynamical.safety.qp_filter import QPFilter
 from dynamical.safety.rules import EventSink, Rule, SafetyMode
-from dynamical.safety.separation import Person, persons_array, separation
+from dynamical.safety.separation import Person, persons_array
 from dynamical.safety.watchdog import Watchdog, WatchdogPhase
 from dynamical.safety.zones import ZoneSet
 
@@ -138,10 +138,12 @@ class SafetyKernel:
         self._deceleration = assurance.cartesian_deceleration
         self._handback_margin = assurance.handback_margin
         self._max_horizon = 2 * config.watchdog.max_command_age
+        chain = filter_points.chain
         self._workspace = filter_workspace(
             self._limits_tuple, self._zone_arrays, self._buffers, self.qp.arrays, self.qp.addresses, self._changed,
-            self._found, self._coupled, np.asarray(filter_points.radii, dtype=float), self._directions, dt,
-            self._time_constant, self._zone_margin, self._deceleration, self._handback_margin,
+            self._found, self._coupled, np.asarray(filter_points.radii, dtype=float), self._directions,
+            chain.arrays, chain.frames, chain.axes, chain.positions, chain.jacobians, dt, self._time_constant,
+            self._zone_margin, self._deceleration, self._handback_margin,
         )  # fmt: skip
         self.check = HardLimitCheck(
             description.q_min,
@@ -178,16 +180,13 @@ class SafetyKernel:
         Works on copies; the kernel's state is unchanged."""
         lim, n = self.limits, self.description.n_joints
         braking_step(self.q_ref.copy(), self.v_ref.copy(), lim.q_min, lim.q_max, lim.a_max, self.dt)
-        self.points.update(self.q_ref)
-        positions, jacobians = self.points.positions(), self.points.jacobians()
         people = persons_array([Person(base=np.array([5.0, 5.0, 0.0]), top=np.array([5.0, 5.0, 1.8]))])
-        separation(people, positions, self.points.radii, self._directions)
+        observe(self._workspace, self.q_ref.copy(), people)
         zeros = np.zeros(n)
-        # The workspace's buffers are scratch, refilled every tick (directions by ``separation``
-        # above, ``found`` by the classifier); the QP's warm start is cleared after.
+        # The workspace's buffers are scratch, refilled every tick (kinematics and directions by
+        # ``observe``, ``found`` by the classifier); the QP's warm start is cleared after.
         filter_tick(
-            self._workspace, self.q_ref, zeros, self.q_ref, zeros, (self.q_ref, zeros, zeros), 0.0, True, True, 1.0,
-            1.0, positions, jacobians,
+            self._workspace, self.q_ref, zeros, self.q_ref, zeros, (self.q_ref, zeros, zeros), 0.0, True, True, 1.0, 1.0
         )  # fmt: skip
         self.qp.lam[:] = 0.0
         self.check.warm_up(self.q_ref.copy())
@@ -241,13 +240,12 @@ class SafetyKernel:
         phase = self.watchdog.tick(got_command)
         self._watchdog_events(phase)
 
-        self.points.update(self.q_ref)
-        positions, jacobians = self.points.positions(), self.points.jacobians()
         if not self._separation_enabled or len(persons) == 0:
             people = self._no_persons
         else:
             people = persons if isinstance(persons, np.ndarray) else persons_array(persons)
-        distance = separation(people, positions, self.points.radii, self._directions)
+        # The filter's kinematics at q_ref (into self.points' buffers) and the nearest person.
+        distance = observe(self._workspace, self.q_ref, people)
         self._separation_events(distance)
         allowed = max(0.0, (distance - self._static_distance) / self._speed_time)
         speed_scale = min(allowed / self._max_cartesian_speed, 1.0)
@@ -273,7 +271,7 @@ class SafetyKernel:
                 mode = SafetyMode.BRAKING
         else:
             q, v, tau, reason, mode = self._filtered(
-                state, phase, positions, jacobians, allowed, speed_scale, extrapolate=phase == WatchdogPhase.OK
+                state, phase, allowed, speed_scale, extrapolate=phase == WatchdogPhase.OK
             )
 
         q, v, tau, reason = self._hard_check(q, v, tau, reason)
@@ -352,8 +350,6 @@ class SafetyKernel:
         self,
         state: RobotState,
         phase: WatchdogPhase,
-        positions: np.ndarray,
-        jacobians: np.ndarray,
         allowed_speed: float,
         speed_scale: float,
         extrapolate: bool,
@@ -366,7 +362,7 @@ class SafetyKernel:
             horizon = min(max(self._t - target.t, 0.0), self._max_horizon) if extrapolate else 0.0
         feasible, tau_clipped, ok, exitflag, q, v, any_changed, safe, safe_margin, self._toward = filter_tick(
             self._workspace, self.q_ref, self.v_ref, state.q, state.dq, target_arrays, horizon, extrapolate,
-            target is not None, speed_scale, allowed_speed, positions, jacobians,
+            target is not None, speed_scale, allowed_speed,
         )  # fmt: skip
         v_des = self._v_des
         use_braking, changed = self.supervisor.update(ok and safe, ok and safe_margin)

@@ -6,6 +6,8 @@ from typing import Protocol
 
 import numpy as np
 
+from dynamical.safety.chain import Chain
+
 
 class PointKinematics(Protocol):
     """Positions and Jacobians of the monitored points (hands, wrists) at a joint configuration."""
@@ -15,6 +17,9 @@ class PointKinematics(Protocol):
     """(k,) radius of the sphere around each point, m."""
     coupled: np.ndarray
     """(m,) indices of the joints (description order) that can move some point."""
+    chain: Chain
+    """The bodies from the root to the points, with this instance's own buffers: the kernel's
+    compiled steps walk it directly (``positions`` and ``jacobians`` are its buffers)."""
 
     def update(self, q: np.ndarray, jacobians: bool = True) -> None:
         """Set the configuration q (n,) in description order; skip the Jacobians when not needed."""
