@@ -6,10 +6,8 @@ import pytest
 
 from dynamical.robot import JointCommand, SimRobot
 from dynamical.robot.kinematics import Kinematics, Pose
+from dynamical.skills.hands import HAND_CLOSED, HAND_OPEN
 from dynamical.skills.motion import smoothstep, top_grasp_rotation
-
-HAND_OPEN = [0.0, 0.0, 0.5, 0.5, 0.5, 0.5]  # thumb beside the palm, fingers pre-curled
-HAND_CLOSED = [1.5, 0.7, 1.6, 1.6, 1.6, 1.6]  # thumb opposed; targets past contact squeeze
 
 
 class ScriptedHand:

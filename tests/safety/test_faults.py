@@ -219,8 +219,8 @@ def test_carrying_a_cube_needs_no_hard_limit_hold(humanoid, tabletop):
     acceleration limit and made the independent check hold the arm mid-carry."""
     from dynamical.robot.kinematics import Kinematics, Pose
     from dynamical.robot.scene import build_model
+    from dynamical.skills.hands import HAND_CLOSED, HAND_OPEN
     from dynamical.skills.motion import JointPath, solve_reach, top_grasp_rotation
-    from tests.test_grasp import HAND_CLOSED, HAND_OPEN
 
     kinematics = Kinematics(build_model(humanoid), humanoid)
     hand = humanoid.group_indices("hand_right")

@@ -5,12 +5,12 @@ import pytest
 
 from dynamical.robot.kinematics import Kinematics, Pose
 from dynamical.robot.scene import build_model
+from dynamical.skills.hands import HAND_CLOSED, HAND_OPEN
 from dynamical.skills.manifest import Predicate
 from dynamical.skills.motion import JointPath, solve_reach, top_grasp_rotation
 from dynamical.skills.predicates import PredicateError, check, evaluate
 from dynamical.skills.world_model import SimWorldModel
 from tests.safety.driver_checks import assert_within_limits
-from tests.test_grasp import HAND_CLOSED, HAND_OPEN
 
 
 def test_predicates_at_rest(runtime, humanoid):

@@ -16,7 +16,7 @@ NEAR_HOME_RAD = 0.3
 """rad: an arm this close to rest on every joint goes straight home."""
 WITHDRAW_X = 0.15
 """m: a hand further forward than this withdraws before the arms go home."""
-CLEAR_ABOVE_TABLE = 0.25
+CLEAR_ABOVE_TABLE = 0.15
 """m above the table a withdrawing hand rises to."""
 HOME_SPEED = 0.6
 """rad/s average for the joint that travels furthest: slow, a reset is never urgent."""
@@ -40,18 +40,34 @@ def withdraw_arm(skill: ScriptedSkill, plan: MotionPlan, side: str) -> None:
     height = max(pose.pos[2], table + CLEAR_ABOVE_TABLE) if pose.pos[0] > WITHDRAW_X else pose.pos[2]
     up = np.array([pose.pos[0], pose.pos[1], height])
     beside = np.array([min(pose.pos[0], WITHDRAW_X), rest.pos[1] + np.sign(rest.pos[1]) * 0.08, height])
-    legs = (("rise", pose.pos, up, pose.rot, None), ("withdraw", up, beside, pose.rot, rest.rot))
-    legs += (("lower", beside, rest.pos, rest.rot, None),)
-    try:
-        for name, a, b, rot, rot_end in legs:
-            if np.linalg.norm(b - a) < 0.01 and rot_end is None:
-                continue
-            points = line_waypoints(skill.kinematics, plan.end, site, a, b, rot, [arm_group(side)], rot_end=rot_end)
-            for q in points:
-                q[hand] = fingers
-            plan.go(f"{name} ({side})", points, speed=HOME_SPEED)
-    except UnreachableError as exc:
-        raise SkillPlanError(f"{skill.name}: the {side} hand cannot withdraw: {exc}") from None
+    # First keep the hand's orientation on the way up (least motion); where that is out of reach,
+    # turn it toward the rest orientation from the start.
+    failure: UnreachableError | None = None
+    for turn_early in (False, True):
+        rise_end = rest.rot if turn_early else None
+        withdraw_rot = rest.rot if turn_early else pose.rot
+        legs = (
+            ("rise", pose.pos, up, pose.rot, rise_end),
+            ("withdraw", up, beside, withdraw_rot, None if turn_early else rest.rot),
+            ("lower", beside, rest.pos, rest.rot, None),
+        )
+        trial = MotionPlan(plan.description, plan.start, list(plan.phases))
+        try:
+            for name, a, b, rot, rot_end in legs:
+                if np.linalg.norm(b - a) < 0.01 and rot_end is None:
+                    continue
+                points = line_waypoints(
+                    skill.kinematics, trial.end, site, a, b, rot, [arm_group(side)], rot_end=rot_end
+                )
+                for q in points:
+                    q[hand] = fingers
+                trial.go(f"{name} ({side})", points, speed=HOME_SPEED)
+        except UnreachableError as exc:
+            failure = exc
+            continue
+        plan.phases[:] = trial.phases
+        return
+    raise SkillPlanError(f"{skill.name}: the {side} hand cannot withdraw: {failure}")
 
 
 class GoHome(ScriptedSkill):
