@@ -61,6 +61,7 @@ class HardLimitCheck:
         self.limits = tuple(np.array(a, dtype=float) for a in (q_min, q_max, v_max, a_max, tau_max))
         self.points = points
         self.radii = np.asarray(points.radii, dtype=float)
+        self._shape = self.limits[0].shape
         self.dt, self.tol = dt, tolerance
         self.zones = list(zones)
         boxes = [z for z in self.zones if isinstance(z, BoxZone)]
@@ -89,9 +90,9 @@ class HardLimitCheck:
 
     def check(self, q: np.ndarray, dq: np.ndarray, tau: np.ndarray, dq_prev: np.ndarray) -> Violation | None:
         """The first violated limit, or None when the command is within every limit."""
-        n = self.limits[0].shape[0]
-        if q.shape != (n,) or dq.shape != (n,) or tau.shape != (n,):
-            return Violation(Rule.BAD_SHAPE, -1, float("nan"), float(n))
+        shape = self._shape
+        if q.shape != shape or dq.shape != shape or tau.shape != shape:
+            return Violation(Rule.BAD_SHAPE, -1, float("nan"), float(shape[0]))
         code, index, value, limit = _check(self._workspace, q, dq, tau, dq_prev)
         return None if code == 0 else Violation(Rule(code), index, value, limit)
 

@@ -169,7 +169,8 @@ class SafetyKernel:
         self._max_command_age = config.watchdog.max_command_age
         self._last_seq = 0
         self._separation_stop = False
-        self._last_active: dict[Rule, int] = {}
+        # Per rule code, the last tick it intervened (None: never). A list: IntEnum keys hash in Python.
+        self._last_active: list[int | None] = [None] * len(Rule)
         self.interventions = 0
         self._t = 0.0
         self._tick = 0
@@ -252,11 +253,7 @@ class SafetyKernel:
 
         reason = Rule.NONE
         tau = self._zero
-        forced = (
-            self.estop.active
-            or phase in (WatchdogPhase.DECELERATE, WatchdogPhase.PROTECTIVE_STOP)
-            or self._separation_stop
-        )
+        forced = self.estop.active or phase in _FORCING_PHASES or self._separation_stop
         lim = self.limits
         still = self.estop.category == 1 and (np.abs(self.v_ref) <= STILL).all()
         if still and self.estop.stopped():  # category 1: stopped by the last command, now power off
@@ -358,7 +355,7 @@ class SafetyKernel:
         if target is None:
             target_arrays, horizon = (self._zero, self._zero, self._zero), 0.0
         else:
-            target_arrays = (target.q, target.dq, target.tau)
+            target_arrays = target.arrays
             horizon = min(max(self._t - target.t, 0.0), self._max_horizon) if extrapolate else 0.0
         feasible, tau_clipped, ok, exitflag, q, v, any_changed, safe, safe_margin, self._toward = filter_tick(
             self._workspace, self.q_ref, self.v_ref, state.q, state.dq, target_arrays, horizon, extrapolate,
@@ -404,25 +401,29 @@ class SafetyKernel:
         compiled classifier this tick); returns the most important one."""
         found = self._found
         reason, priority = Rule.NONE, -1
-        for code in np.flatnonzero(found[:, 3]):
-            rule = Rule(int(code))
-            j, value, limit, _ = found[code]
-            self._rule_event(rule, int(j), float(value), float(limit), self.q_ref + v_des * self.dt, q)
-            if _PRIORITY.get(rule, 0) > priority:
-                reason, priority = rule, _PRIORITY.get(rule, 0)
+        for code in np.flatnonzero(found[:, 3]).tolist():
+            rule = _RULES[code]
+            if self._rearmed(rule):  # the command before is worked out only for an event
+                j, value, limit = found[code, 0], found[code, 1], found[code, 2]
+                self._event(rule, int(j), float(value), float(limit), self.q_ref + v_des * self.dt, q)
+            if _PRIORITY[code] > priority:
+                reason, priority = rule, _PRIORITY[code]
         return reason
 
     def _rule_event(self, rule: Rule, joint: int, value: float, limit: float, before, after) -> None:
-        """An event when a rule starts to intervene, not on every tick it stays active: a rule
-        idle for REARM_TICKS raises a new event when it acts again."""
-        last = self._last_active.get(rule)
+        """An event when a rule starts to intervene, not on every tick it stays active."""
+        if self._rearmed(rule):
+            self._event(rule, joint, value, limit, before, after)
+
+    def _rearmed(self, rule: Rule) -> bool:
+        """Mark the rule active this tick; True when it starts to intervene (first time, or idle
+        for more than REARM_TICKS), i.e. when it raises an event."""
+        last = self._last_active[rule]
         self._last_active[rule] = self._tick
-        if last is not None and self._tick - last <= REARM_TICKS:
-            return
-        self._event(rule, joint, value, limit, before, after)
+        return last is None or self._tick - last > REARM_TICKS
 
     def _watchdog_events(self, phase: WatchdogPhase) -> None:
-        rule = _WATCHDOG_RULES.get(phase)
+        rule = _WATCHDOG_RULES[phase]
         if rule is not None:
             self._rule_event(rule, -1, float(self.watchdog.missing), 0.0, self.q_ref, self.q_ref)
 
@@ -450,16 +451,27 @@ def _floats(value: object) -> np.ndarray:
     return array
 
 
-_WATCHDOG_RULES = {
-    WatchdogPhase.HOLD: Rule.WATCHDOG_HOLD,
-    WatchdogPhase.DECELERATE: Rule.WATCHDOG_DECELERATE,
-    WatchdogPhase.PROTECTIVE_STOP: Rule.WATCHDOG_PROTECTIVE_STOP,
-}
-_PRIORITY = {
-    Rule.KEEP_OUT_ZONE: 6,
-    Rule.SEPARATION_SPEED: 5,
-    Rule.POSITION_LIMIT: 4,
-    Rule.EFFORT_LIMIT: 3,
-    Rule.VELOCITY_LIMIT: 2,
-    Rule.ACCELERATION_LIMIT: 1,
-}
+# Tables indexed by phase or rule code (enum members hash in Python: dict lookups cost at 1 kHz).
+_WATCHDOG_RULES = tuple(
+    {
+        WatchdogPhase.HOLD: Rule.WATCHDOG_HOLD,
+        WatchdogPhase.DECELERATE: Rule.WATCHDOG_DECELERATE,
+        WatchdogPhase.PROTECTIVE_STOP: Rule.WATCHDOG_PROTECTIVE_STOP,
+    }.get(phase)
+    for phase in WatchdogPhase
+)
+_RULES = tuple(Rule)
+if [int(rule) for rule in _RULES] != list(range(len(_RULES))):  # the tables index by code
+    raise ImportError("rule codes must run 0, 1, 2, ... for the kernel's tables")
+_PRIORITY = tuple(
+    {
+        Rule.KEEP_OUT_ZONE: 6,
+        Rule.SEPARATION_SPEED: 5,
+        Rule.POSITION_LIMIT: 4,
+        Rule.EFFORT_LIMIT: 3,
+        Rule.VELOCITY_LIMIT: 2,
+        Rule.ACCELERATION_LIMIT: 1,
+    }.get(rule, 0)
+    for rule in Rule
+)
+_FORCING_PHASES = (WatchdogPhase.DECELERATE, WatchdogPhase.PROTECTIVE_STOP)
