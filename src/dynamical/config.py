@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     limits: LimitsConfig = LimitsConfig()
     safety: SafetyConfig = SafetyConfig()
     data_dir: Path = Field(Path("data"), description="Where recordings, models and the database live")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the platform server's database (postgresql+psycopg://...); "
+        "none means SQLite in data_dir",
+    )
 
     @classmethod
     def settings_customise_sources(
