@@ -128,18 +128,19 @@ def prepare(prepare_args, buffers):
 
 
 @numba.njit(cache=True)
-def finish(q_ref, v_clip, qp_v, coupled, v_des, limits, dt, zone_a, zone_room, sep_a, deceleration, margin, changed):
+def finish(
+    q_ref, v_clip, qp_v, coupled, v_des, limits, dt, zone_a, zone_room, sep_a, deceleration, margin, changed, q, v
+):  # fmt: skip
     """Assemble v (n,) from the clipped joints and the QP's coupled ones, integrate it into the
-    command position, flag the joints the filter changed, test recoverability.
+    command position q (n,), flag the joints the filter changed, test recoverability.
 
-    Returns (q, v, any changed, recoverable, recoverable with the hand-back margin, fastest
-    approach of a point toward its nearest person in m/s)."""
+    Returns (any changed, recoverable, recoverable with the hand-back margin, fastest approach of
+    a point toward its nearest person in m/s)."""
     q_min, q_max, a_max = limits[0], limits[1], limits[3]
     n = v_clip.shape[0]
-    v = v_clip.copy()
+    v[:] = v_clip
     for c in range(coupled.shape[0]):
         v[coupled[c]] = qp_v[c]
-    q = np.empty(n)
     any_changed = False
     for i in range(n):
         q[i] = min(max(q_ref[i] + v[i] * dt, q_min[i]), q_max[i])
@@ -158,7 +159,7 @@ def finish(q_ref, v_clip, qp_v, coupled, v_des, limits, dt, zone_a, zone_room, s
             total += sep_a[r, c] * qp_v[c]
         toward = max(toward, total)
     safe, safe_margin = recoverable(q, v, q_min, q_max, a_max, dt, approach, zone_room, deceleration, margin)
-    return q, v, any_changed, safe, safe_margin, toward
+    return any_changed, safe, safe_margin, toward
 
 
 @numba.njit(cache=True)
@@ -199,12 +200,13 @@ def observe(ws, q_ref, persons):
 
 @numba.njit(cache=True)
 def filter_tick(
-    ws, q_ref, v_ref, q_meas, dq_meas, target, horizon, extrapolate, has_target, speed_scale, allowed_speed
-):
+    ws, q_ref, v_ref, q_meas, dq_meas, target, horizon, extrapolate, has_target, speed_scale, allowed_speed, q, v
+):  # fmt: skip
     """prepare → QP → finish → classify, in one call, after ``observe``. ws: a
-    ``FilterWorkspace``; target (q, dq, tau) (n,) each.
+    ``FilterWorkspace``; target (q, dq, tau) (n,) each; fills the command q, v (n,), new arrays
+    from the caller (made in Python: numba returning arrays costs ~0.4 µs more each).
 
-    Returns (joint intervals feasible, effort clipped, QP solved, exit flag, q, v, any changed,
+    Returns (joint intervals feasible, effort clipped, QP solved, exit flag, any changed,
     recoverable, recoverable with margin, speed toward the nearest person)."""
     prepare_args = (
         q_ref, v_ref, q_meas, dq_meas, target, horizon, extrapolate, has_target, ws.limits, ws.dt, speed_scale,
@@ -229,11 +231,11 @@ def filter_tick(
     # recoverability test that decides whether braking takes over.
     v_base, coupled_v = (v_clip, x) if ok else (v_ref, v_ref[coupled])
     changed = ws.changed
-    q, v, any_changed, safe, safe_margin, toward = finish(
+    any_changed, safe, safe_margin, toward = finish(
         q_ref, v_base, coupled_v, coupled, v_des, limits, dt, zone_a, zone_room, sep_a, ws.deceleration,
-        ws.handback_margin, changed,
+        ws.handback_margin, changed, q, v,
     )  # fmt: skip
     if ok and any_changed:
         k = ws.radii.shape[0]
         classify(changed, v, v_des, bounds, rules, coupled, x, qp_v_des, zone_a, zone_b, sep_a, sep_b, k, ws.found)
-    return feasible, clipped, ok, exitflag, q, v, any_changed, safe, safe_margin, toward
+    return feasible, clipped, ok, exitflag, any_changed, safe, safe_margin, toward

@@ -164,7 +164,7 @@ class SafetyKernel:
         # Two target buffers: a new command is taken into the one not in use.
         self._targets = (Target.empty(n), Target.empty(n))
         self._target: Target | None = None
-        self._shape = (n,)
+        self._n, self._shape = n, (n,)
         self._max_clock_skew = config.watchdog.max_clock_skew
         self._max_command_age = config.watchdog.max_command_age
         self._last_seq = 0
@@ -187,7 +187,8 @@ class SafetyKernel:
         # The workspace's buffers are scratch, refilled every tick (kinematics and directions by
         # ``observe``, ``found`` by the classifier); the QP's warm start is cleared after.
         filter_tick(
-            self._workspace, self.q_ref, zeros, self.q_ref, zeros, (self.q_ref, zeros, zeros), 0.0, True, True, 1.0, 1.0
+            self._workspace, self.q_ref, zeros, self.q_ref, zeros, (self.q_ref, zeros, zeros), 0.0, True, True, 1.0,
+            1.0, np.empty(n), np.empty(n),
         )  # fmt: skip
         self.qp.lam[:] = 0.0
         self.check.warm_up(self.q_ref.copy())
@@ -357,9 +358,10 @@ class SafetyKernel:
         else:
             target_arrays = target.arrays
             horizon = min(max(self._t - target.t, 0.0), self._max_horizon) if extrapolate else 0.0
-        feasible, tau_clipped, ok, exitflag, q, v, any_changed, safe, safe_margin, self._toward = filter_tick(
+        q, v = np.empty(self._n), np.empty(self._n)  # new arrays: the driver keeps each tick's command
+        feasible, tau_clipped, ok, exitflag, any_changed, safe, safe_margin, self._toward = filter_tick(
             self._workspace, self.q_ref, self.v_ref, state.q, state.dq, target_arrays, horizon, extrapolate,
-            target is not None, speed_scale, allowed_speed,
+            target is not None, speed_scale, allowed_speed, q, v,
         )  # fmt: skip
         v_des = self._v_des
         use_braking, changed = self.supervisor.update(ok and safe, ok and safe_margin)
