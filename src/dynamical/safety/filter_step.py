@@ -200,18 +200,20 @@ def observe(ws, q_ref, persons):
 
 @numba.njit(cache=True)
 def filter_tick(
-    ws, q_ref, v_ref, q_meas, dq_meas, target, horizon, extrapolate, has_target, speed_scale, allowed_speed, q, v
+    ws, q_ref, v_ref, q_meas, dq_meas, target_q, target_dq, target_tau, horizon, extrapolate, has_target, speed_scale,
+    allowed_speed, q, v,
 ):  # fmt: skip
     """prepare → QP → finish → classify, in one call, after ``observe``. ws: a
-    ``FilterWorkspace``; target (q, dq, tau) (n,) each; fills the command q, v (n,), new arrays
+    ``FilterWorkspace``; target_q, target_dq, target_tau (n,) (apart, not a tuple: the dispatcher
+    types a tuple argument by a slower path); fills the command q, v (n,), new arrays
     from the caller (made in Python: numba returning arrays costs ~0.4 µs more each).
 
     Returns (joint intervals feasible, effort clipped, QP solved, exit flag, any changed,
     recoverable, recoverable with margin, speed toward the nearest person)."""
     prepare_args = (
-        q_ref, v_ref, q_meas, dq_meas, target, horizon, extrapolate, has_target, ws.limits, ws.dt, speed_scale,
-        ws.time_constant, ws.positions, ws.jacobians, ws.radii, ws.zones, ws.zone_margin, ws.deceleration,
-        ws.directions, allowed_speed, ws.coupled,
+        q_ref, v_ref, q_meas, dq_meas, (target_q, target_dq, target_tau), horizon, extrapolate, has_target,
+        ws.limits, ws.dt, speed_scale, ws.time_constant, ws.positions, ws.jacobians, ws.radii, ws.zones,
+        ws.zone_margin, ws.deceleration, ws.directions, allowed_speed, ws.coupled,
     )  # fmt: skip
     buffers, limits, dt, coupled, qp = ws.buffers, ws.limits, ws.dt, ws.coupled, ws.qp
     feasible, clipped = prepare(prepare_args, buffers)

@@ -24,14 +24,10 @@ class Target:
     q: np.ndarray
     dq: np.ndarray
     tau: np.ndarray
-    arrays: tuple[np.ndarray, np.ndarray, np.ndarray]
-    """(q, dq, tau), as the compiled filter takes them: the buffers are filled in place, so the
-    tuple is built once."""
 
     @classmethod
     def empty(cls, n: int) -> Target:
-        q, dq, tau = np.zeros(n), np.zeros(n), np.zeros(n)
-        return cls(t=float("nan"), q=q, dq=dq, tau=tau, arrays=(q, dq, tau))
+        return cls(t=float("nan"), q=np.zeros(n), dq=np.zeros(n), tau=np.zeros(n))
 
 
 @numba.njit(cache=True)

@@ -187,8 +187,8 @@ class SafetyKernel:
         # The workspace's buffers are scratch, refilled every tick (kinematics and directions by
         # ``observe``, ``found`` by the classifier); the QP's warm start is cleared after.
         filter_tick(
-            self._workspace, self.q_ref, zeros, self.q_ref, zeros, (self.q_ref, zeros, zeros), 0.0, True, True, 1.0,
-            1.0, np.empty(n), np.empty(n),
+            self._workspace, self.q_ref, zeros, self.q_ref, zeros, self.q_ref, zeros, zeros, 0.0, True, True, 1.0, 1.0,
+            np.empty(n), np.empty(n),
         )  # fmt: skip
         self.qp.lam[:] = 0.0
         self.check.warm_up(self.q_ref.copy())
@@ -354,14 +354,15 @@ class SafetyKernel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Rule, SafetyMode]:
         lim, dt, target = self.limits, self.dt, self._target
         if target is None:
-            target_arrays, horizon = (self._zero, self._zero, self._zero), 0.0
+            target_q = target_dq = target_tau = self._zero
+            horizon = 0.0
         else:
-            target_arrays = target.arrays
+            target_q, target_dq, target_tau = target.q, target.dq, target.tau
             horizon = min(max(self._t - target.t, 0.0), self._max_horizon) if extrapolate else 0.0
         q, v = np.empty(self._n), np.empty(self._n)  # new arrays: the driver keeps each tick's command
         feasible, tau_clipped, ok, exitflag, any_changed, safe, safe_margin, self._toward = filter_tick(
-            self._workspace, self.q_ref, self.v_ref, state.q, state.dq, target_arrays, horizon, extrapolate,
-            target is not None, speed_scale, allowed_speed, q, v,
+            self._workspace, self.q_ref, self.v_ref, state.q, state.dq, target_q, target_dq, target_tau, horizon,
+            extrapolate, target is not None, speed_scale, allowed_speed, q, v,
         )  # fmt: skip
         v_des = self._v_des
         use_braking, changed = self.supervisor.update(ok and safe, ok and safe_margin)
