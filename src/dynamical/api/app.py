@@ -1,0 +1,86 @@
+"""The app factory: ``create_app(settings)`` builds the platform server.
+
+To extend it (the agent link, invoke_skill, telemetry), pass what runs beside it::
+
+    app = create_app(settings, agent_hub=hub, on_zones_changed=hub.push_zones,
+                     health_checks=[hub.health], routers=[invoke_router], lifespan=hub.running)
+
+or add to ``app.state.zone_listeners`` / ``app.state.health_checks`` and ``app.include_router``
+after. ``lifespan`` is an async context manager factory run inside the server's own (the
+database is ready when it starts and still open when it ends).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+import dynamical
+from dynamical.api.audit import install_audit
+from dynamical.api.bootstrap import init_database, open_registry
+from dynamical.api.db import Database
+from dynamical.api.errors import install_error_handlers
+from dynamical.api.hub import AgentHub, HealthCheck, ZonesListener
+from dynamical.api.migrate import require_current
+from dynamical.api.routers import edge_devices, health, peripherals, robots, safety, skills
+from dynamical.api.settings import ApiSettings
+
+log = logging.getLogger(__name__)
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    settings: ApiSettings,
+    *,
+    agent_hub: AgentHub | None = None,
+    on_zones_changed: ZonesListener | None = None,
+    health_checks: Sequence[HealthCheck] = (),
+    routers: Sequence[APIRouter] = (),
+    lifespan: Lifespan | None = None,
+    prepare_database: bool = True,
+) -> FastAPI:
+    """The server. With ``prepare_database`` (default) it migrates the database and seeds the built-in
+    skills at start (both idempotent); without, it refuses to start on a schema that is not current."""
+    db = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        if prepare_database:
+            report = await run_in_threadpool(init_database, settings, db)
+            log.info("database %s at schema %s", report.database, report.revision)
+        else:
+            await run_in_threadpool(require_current, db)
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            db.dispose()
+
+    app = FastAPI(
+        title="Dynamical Edge platform server",
+        version=dynamical.__version__,
+        description="Fleet, skills and safety of robots running Dynamical Edge. "
+        "Every endpoint but /health needs an `X-API-Key` header; scopes nest: read < operate < admin.",
+        lifespan=run,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.registry = open_registry(settings, db)
+    app.state.agent_hub = agent_hub
+    app.state.zone_listeners = [on_zones_changed] if on_zones_changed is not None else []
+    app.state.health_checks = list(health_checks)
+
+    install_error_handlers(app)
+    install_audit(app)
+    for router in (health.router, robots.router, skills.router, edge_devices.router, peripherals.router, safety.router):
+        app.include_router(router)
+    for router in routers:
+        app.include_router(router)
+    return app
