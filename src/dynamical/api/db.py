@@ -37,13 +37,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """An engine and its session factory for one database URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, create: bool = True) -> None:
+        """``create=False``: a SQLite file that does not exist yet is an error instead of a new empty database."""
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if self.dialect == "sqlite":
             database = self.url.database
             if database and database != ":memory:":
+                if not create and not Path(database).is_file():
+                    raise DatabaseError(f"no database at {database}: run `dynamical db init`")
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             # The pool hands a connection to one thread at a time; FastAPI runs handlers in a thread pool.
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}

@@ -72,6 +72,8 @@ def upgrade(db: Database, revision: str = "head") -> SchemaStatus:
 def require_current(db: Database) -> None:
     """Raise ``DatabaseError`` unless the schema is at head (a server refuses to start on an old schema)."""
     status = schema_status(db)
+    if status.current is None:
+        raise DatabaseError(f"database {db.describe()} has no schema yet: run `dynamical db init`")
     if not status.up_to_date:
         raise DatabaseError(
             f"database {db.describe()} is at schema {status.current or 'none'}, this version needs {status.head}: "
