@@ -149,8 +149,7 @@ class TaskRouter:
         if not capable:
             reasons = "; ".join(filter(None, (self._lacks(r, requirement) for r in self.robots))) or "no robots"
             raise NoCapableRobotError(
-                f"no robot can do {requirement.task_id!r} (needs {', '.join(sorted(requirement.skill_ids))}): "
-                f"{reasons}"
+                f"no robot can do {requirement.task_id!r} (needs {', '.join(sorted(requirement.skill_ids))}): {reasons}"
             )
         return capable
 

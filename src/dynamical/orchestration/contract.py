@@ -122,7 +122,9 @@ def _symbolic(
         holder = state.held.get(obj)
         if holder is None:
             rests = state.on.get(obj)
-            return False, f"nothing holds {obj}" + (f" (it rests on the {state.names.get(rests, rests)})" if rests else "")
+            return False, f"nothing holds {obj}" + (
+                f" (it rests on the {state.names.get(rests, rests)})" if rests else ""
+            )
         if side.startswith("$"):
             hands[side] = holder
             return True, ""

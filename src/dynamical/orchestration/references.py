@@ -42,9 +42,7 @@ class Resolver:
             raise UnknownObjectError(f"there is no {said!r} in the world; known objects: {self.known_objects()}")
         if len(candidates) > 1:
             hints = " or ".join(f"'the {name_phrase(c)}'" for c in candidates)
-            raise AmbiguousObjectError(
-                f"{said!r} could be any of {', '.join(candidates)}; say which one, e.g. {hints}"
-            )
+            raise AmbiguousObjectError(f"{said!r} could be any of {', '.join(candidates)}; say which one, e.g. {hints}")
         return candidates[0]
 
     def surface(self, noun: str, modifiers: list[str], said: str) -> str:

@@ -20,11 +20,11 @@ from pydantic import BaseModel, ConfigDict
 
 from dynamical.orchestration.embedding import SentenceEmbedder
 from dynamical.orchestration.errors import NoSkillMatchError
-from dynamical.orchestration.paraphrase import training_texts
+from dynamical.orchestration.paraphrase import normalize, training_texts, verbs
 from dynamical.skills.manifest import SkillManifest
 
-HIDDEN = 128
-EPOCHS = 300
+HIDDEN = 64
+EPOCHS = 200
 LEARNING_RATE = 3e-3
 
 
@@ -91,9 +91,10 @@ class MoESkillRouter:
         start = time.perf_counter()
         texts, labels = [], []
         manifests = list(self._manifests.values())
+        self.verbs = {m.id: verbs(m, manifests) for m in manifests}
         for label, manifest in enumerate(manifests):
-            for text in training_texts(manifest, manifests, seed=self.seed + label):
-                texts.append(text)
+            for text in training_texts(manifest, self.verbs[manifest.id], seed=self.seed + label):
+                texts.append(normalize(text))
                 labels.append(label)
         x = self.embedder.embed(texts)
         y = np.array(labels)
@@ -130,7 +131,7 @@ class MoESkillRouter:
         """Route several texts with one embedding batch."""
         if not self._manifests:
             raise NoSkillMatchError("no skills are registered")
-        x = self.embedder.embed(texts)
+        x = self.embedder.embed([normalize(t) or t for t in texts])
         logits = np.maximum(x @ self._w1 + self._b1, 0.0) @ self._w2 + self._b2
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)

@@ -92,7 +92,9 @@ class LocationAdaptiveSkillManager:
         location: dict[str, Any] = {}
         names = set(world.object_names)
         obj = params.get("obj") or (params.get("target") if params.get("target") in names else None)
-        surface = params.get("surface") or (params.get("target") if params.get("target") in record.surface_tops_m else None)
+        surface = params.get("surface") or (
+            params.get("target") if params.get("target") in record.surface_tops_m else None
+        )
         if obj is not None and obj in names and surface is None and world.object(obj).position is not None:
             pos = np.array(world.object(obj).position)
             location["approach_height_m"] = round(float(pos[2] + record.approach_clearance_m), 4)

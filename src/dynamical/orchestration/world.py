@@ -191,7 +191,9 @@ def _spec_snapshot(
     mujoco.mj_forward(model, data)
     boards = {geom for _, geom in surface_items}
     surfaces = [
-        SurfaceInfo(name=name, board=geom, box=_geom_box(model, data, mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, geom)))
+        SurfaceInfo(
+            name=name, board=geom, box=_geom_box(model, data, mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, geom))
+        )
         for name, geom in surface_items
     ]
     objects = []
