@@ -5,7 +5,8 @@
 - ``on(obj, surface)``: the object's centre is over the surface, its bottom within 1.5 cm of the
   surface's top, it is (nearly) still and no hand touches it.
 - ``hand_empty(side)``: no object touches that hand.
-- ``reachable(obj, side)``: IK puts that hand's grasp site on the object (within 5 mm).
+- ``reachable(obj, side)``: IK puts that hand's grasp site on the object (within 5 mm), moving the
+  arm, and the waist too when the arm alone falls short.
 - ``at_home()``: every joint within 0.05 rad of the rest pose.
 - ``near(obj, target)``: the object's centre within 5 cm of another object's.
 - ``hand_open(side)``: every finger of that hand at least as open as ``HAND_OPEN`` (0.1 rad slack).
@@ -107,8 +108,13 @@ def _reachable(args: Mapping[str, str], world: WorldModel, kinematics: Kinematic
     site = world.grasp_site(side)
     q = world.joint_positions()
     start = kinematics.site_pose(q, site)
-    result = kinematics.solve(q, {site: Pose(obj.pos, start.rot)}, [f"arm_{side}"], orientation=False)
-    error = result.position_error[site]
+    error = np.inf
+    # The arm alone, else leaning with the waist, as the skills do.
+    for groups in ([f"arm_{side}"], ["waist", f"arm_{side}"]):
+        result = kinematics.solve(q, {site: Pose(obj.pos, start.rot)}, groups, orientation=False, restarts=5)
+        error = min(error, result.position_error[site])
+        if error <= REACH_TOLERANCE_M:
+            break
     return PredicateResult(
         error <= REACH_TOLERANCE_M, f"IK for the {side} hand to {obj.name}: {error * 1e3:.1f} mm off"
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from dynamical.robot.kinematics import Pose
 from dynamical.skills.builtin.posture import withdraw_arm
@@ -59,10 +60,23 @@ class _ArmSkill(ScriptedSkill):
 
     side: str
 
-    def _use(self, side: str) -> None:
-        self.side = side
+    lean = False
+    """Whether IK may bend the waist too: a far object is out of the arm's reach alone."""
+
+    def _use(self, side: str, lean: bool = False) -> None:
+        self.side, self.lean = side, lean
         self.params["side"] = side
-        self.groups = (arm_group(side), hand_group(side))
+        self.groups = (*(("waist",) if lean else ()), arm_group(side), hand_group(side))
+
+    def prepare(self, q_start: np.ndarray) -> MotionPlan:
+        """Plan with the arm alone; lean with the waist only when that fails."""
+        try:
+            return super().prepare(q_start)
+        except SkillPlanError:
+            if self.lean:
+                raise
+            self._use(self.side, lean=True)
+            return super().prepare(q_start)
 
     @property
     def _site(self) -> str:
@@ -73,7 +87,7 @@ class _ArmSkill(ScriptedSkill):
         return self.description.group_indices(hand_group(self.side))
 
     def _reach(self, q_from: np.ndarray, pos: np.ndarray, rot: np.ndarray, fingers: np.ndarray) -> np.ndarray:
-        return _Hand(self, self.side).reach(q_from, pos, rot, fingers)
+        return _Hand(self, self.side, self.lean).reach(q_from, pos, rot, fingers)
 
     def _line(
         self,
@@ -84,7 +98,7 @@ class _ArmSkill(ScriptedSkill):
         fingers: np.ndarray,
         rot_end: np.ndarray | None = None,
     ) -> list[np.ndarray]:
-        return _Hand(self, self.side).line(q_from, start, end, rot, fingers, rot_end)
+        return _Hand(self, self.side, self.lean).line(q_from, start, end, rot, fingers, rot_end)
 
     def _site_pose(self, q: np.ndarray) -> Pose:
         return self.kinematics.site_pose(q, self._site)
@@ -103,11 +117,24 @@ class _ArmSkill(ScriptedSkill):
         plan.go("approach", self._reach(plan.end, goal, rot, fingers))
 
     def _retreat_home(self, plan: MotionPlan) -> None:
-        q = self.description.home.copy()
-        current = plan.end
-        arm = self.description.group_indices(arm_group(self.side))
-        current[arm] = q[arm]
-        plan.go("back to rest", current)
+        """From the ready point above the table's edge, to rest. Upright, the arm swings down
+        beside the table; leaning, the body straightens first and the hand comes back in
+        straight moves, as straightening carries it forward over the table."""
+        if not self.lean:
+            current = plan.end
+            arm = self.description.group_indices(arm_group(self.side))
+            current[arm] = self.description.home[arm]
+            plan.go("back to rest", current)
+            return
+        waist = self.description.group_indices("waist")
+        plan.set_joints("straighten up", waist, self.description.home[waist], 1.2)
+        withdraw_arm(self, plan, self.side)
+
+    def _lean_if_leaning(self) -> None:
+        """A skill that starts leaning (after a far grasp) drives the waist, so it can straighten."""
+        waist = self.description.group_indices("waist")
+        if np.max(np.abs(self.world.joint_positions()[waist] - self.description.home[waist])) > 0.02:
+            self._use(self.side, lean=True)
 
 
 def _resolve_object_side(skill: _ArmSkill, obj: str, points: list[np.ndarray]) -> None:
@@ -115,10 +142,13 @@ def _resolve_object_side(skill: _ArmSkill, obj: str, points: list[np.ndarray]) -
     if given is not None:
         skill._use(given)
         return
-    side = choose_side(skill.world, skill.kinematics, points)
-    if side is None:
-        raise SkillPlanError(f"{skill.name}: no empty hand reaches {obj} from above")
-    skill._use(side)
+    rotations = grasp_rotations(skill.world.object(obj).quat) if obj in skill.world.object_names() else None
+    for lean in (False, True):
+        side = choose_side(skill.world, skill.kinematics, points, rotations=rotations, lean=lean)
+        if side is not None:
+            skill._use(side, lean)
+            return
+    raise SkillPlanError(f"{skill.name}: no empty hand reaches {obj} from above, even leaning")
 
 
 class Reach(_ArmSkill):
@@ -142,17 +172,40 @@ class Reach(_ArmSkill):
         return LEVEL
 
 
+def grasp_rotations(quat: np.ndarray) -> list[np.ndarray]:
+    """Top-grasp frames (3, 3) for a box, the one with the fingers nearest +x first, then the
+    quarter turns: a box looks the same every 90°, and a far or off-centre one is often reachable
+    only with the fingers across."""
+    first = top_grasp_rotation(quat)
+    turns = [Rotation.from_euler("z", a).as_matrix() for a in (0.0, np.pi / 2, -np.pi / 2)]
+    return [turn @ first for turn in turns]
+
+
 def grasp_phases(skill: _ArmSkill, plan: MotionPlan, obj: str) -> None:
     """Open, approach from above, descend, close, lift clear; gated on holding the object."""
     state = skill.world.object(obj)
-    rot = top_grasp_rotation(state.quat)
+    failure: SkillPlanError | None = None
+    for rot in grasp_rotations(state.quat):
+        trial = MotionPlan(skill.description, plan.start, list(plan.phases))
+        try:
+            _grasp_with(skill, trial, obj, state.pos, rot)
+        except SkillPlanError as exc:
+            failure = failure or exc
+            continue
+        plan.phases[:] = trial.phases
+        return
+    assert failure is not None
+    raise failure
+
+
+def _grasp_with(skill: _ArmSkill, plan: MotionPlan, obj: str, centre: np.ndarray, rot: np.ndarray) -> None:
     plan.set_joints("open the hand", skill._hand, HAND_OPEN, 0.4)
-    above = state.pos + np.array([0.0, 0.0, APPROACH_HEIGHT])
+    above = centre + np.array([0.0, 0.0, APPROACH_HEIGHT])
     skill._approach(plan, above, rot, HAND_OPEN)
-    plan.go("descend", skill._line(plan.end, above, state.pos, rot, HAND_OPEN), speed=SLOW)
+    plan.go("descend", skill._line(plan.end, above, centre, rot, HAND_OPEN), speed=SLOW)
     plan.set_joints("close the hand", skill._hand, HAND_CLOSED, 0.6)
-    lifted = state.pos + np.array([0.0, 0.0, GRASP_LIFT])
-    plan.go("lift clear", skill._line(plan.end, state.pos, lifted, rot, HAND_CLOSED), speed=SLOW)
+    lifted = centre + np.array([0.0, 0.0, GRASP_LIFT])
+    plan.go("lift clear", skill._line(plan.end, centre, lifted, rot, HAND_CLOSED), speed=SLOW)
     plan.hold("check the grip", 0.2, gate=_holding(obj, skill.side))
 
 
@@ -183,8 +236,8 @@ def _resolve_held(skill: _ArmSkill) -> str:
             skill.params["obj"] = obj
             return obj
     what = obj or "anything"
-    hands = f"the {side} hand" if side else "either hand"
-    raise SkillPlanError(f"{skill.name}: {hands} does not hold {what}")
+    hands = f"the {side} hand does not hold" if side else "neither hand holds"
+    raise SkillPlanError(f"{skill.name}: {hands} {what}")
 
 
 class Lift(_ArmSkill):
@@ -192,6 +245,7 @@ class Lift(_ArmSkill):
 
     def resolve(self) -> dict[str, Any]:
         _resolve_held(self)
+        self._lean_if_leaning()
         self.params.setdefault("height", 0.1)
         return self.params
 
@@ -271,10 +325,12 @@ def _carry_and_release(
     plan.go("carry", skill._line(plan.end, up, over, LEVEL, fingers), speed=SLOW, gate=_holding(obj, skill.side))
     plan.go("lower", skill._line(plan.end, over, release, LEVEL, fingers), speed=SLOW)
     plan.set_joints("let go", skill._hand, HAND_OPEN, 0.5)
-    clear_z = min(release[2] + 0.03, ceiling)
+    # Up off the object, and at least to the height the hand passes the table's edge at, unless
+    # a board above is lower.
+    ready = skill._ready_point()
+    clear_z = min(max(release[2] + 0.03, ready[2]), ceiling)
     lifted = np.array([release[0], release[1], max(clear_z, release[2])])
     plan.go("clear the object", skill._line(plan.end, release, lifted, LEVEL, HAND_OPEN), speed=SLOW)
-    ready = skill._ready_point()
     back = np.array([ready[0], ready[1], lifted[2]])
     plan.go("back away", skill._line(plan.end, lifted, back, LEVEL, HAND_OPEN), speed=SLOW)
     skill._retreat_home(plan)
@@ -285,6 +341,7 @@ class Place(_ArmSkill):
 
     def resolve(self) -> dict[str, Any]:
         _resolve_held(self)
+        self._lean_if_leaning()
         self.world.surface(self.params["surface"])  # an unknown surface fails here, with the known ones
         return self.params
 
@@ -379,8 +436,9 @@ class Handover(ScriptedSkill):
 class _Hand:
     """One side's arm and hand, for skills that drive both."""
 
-    def __init__(self, skill: ScriptedSkill, side: str) -> None:
+    def __init__(self, skill: ScriptedSkill, side: str, lean: bool = False) -> None:
         self.skill, self.side = skill, side
+        self.ik_groups = [*(["waist"] if lean else []), arm_group(side)]
         self.site = skill.world.grasp_site(side)
         self.hand = skill.description.group_indices(hand_group(side))
         self.arm = skill.description.group_indices(arm_group(side))
@@ -390,7 +448,7 @@ class _Hand:
 
     def reach(self, q_from: np.ndarray, pos: np.ndarray, rot: np.ndarray, fingers: np.ndarray) -> np.ndarray:
         try:
-            q = solve_reach(self.skill.kinematics, q_from, self.site, Pose(pos, rot), [arm_group(self.side)])
+            q = solve_reach(self.skill.kinematics, q_from, self.site, Pose(pos, rot), self.ik_groups)
         except UnreachableError as exc:
             raise SkillPlanError(f"{self.skill.name}: the {self.side} hand {exc}") from None
         q[self.hand] = fingers
@@ -407,7 +465,7 @@ class _Hand:
     ) -> list[np.ndarray]:
         try:
             points = line_waypoints(
-                self.skill.kinematics, q_from, self.site, start, end, rot, [arm_group(self.side)], rot_end=rot_end
+                self.skill.kinematics, q_from, self.site, start, end, rot, self.ik_groups, rot_end=rot_end
             )
         except UnreachableError as exc:
             raise SkillPlanError(f"{self.skill.name}: the {self.side} hand {exc}") from None

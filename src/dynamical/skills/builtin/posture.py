@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,8 @@ from dynamical.skills.hands import HAND_OPEN, arm_group, hand_group
 from dynamical.skills.motion import UnreachableError, line_waypoints
 from dynamical.skills.world_model import SIDES
 
+LOWER_TO = np.array([0.0, 0.0, 0.05])
+"""m above the resting hand the straight way down ends; a joint move covers the rest."""
 NEAR_HOME_RAD = 0.3
 """rad: an arm this close to rest on every joint goes straight home."""
 WITHDRAW_X = 0.15
@@ -49,25 +52,45 @@ def withdraw_arm(skill: ScriptedSkill, plan: MotionPlan, side: str) -> None:
         legs = (
             ("rise", pose.pos, up, pose.rot, rise_end),
             ("withdraw", up, beside, withdraw_rot, None if turn_early else rest.rot),
-            ("lower", beside, rest.pos, rest.rot, None),
         )
         trial = MotionPlan(plan.description, plan.start, list(plan.phases))
         try:
             for name, a, b, rot, rot_end in legs:
                 if np.linalg.norm(b - a) < 0.01 and rot_end is None:
                     continue
-                points = line_waypoints(
-                    skill.kinematics, trial.end, site, a, b, rot, [arm_group(side)], rot_end=rot_end
-                )
-                for q in points:
-                    q[hand] = fingers
-                trial.go(f"{name} ({side})", points, speed=HOME_SPEED)
+                _leg(skill, trial, site, side, name, a, b, rot, rot_end, fingers)
         except UnreachableError as exc:
             failure = exc
             continue
+        # Down beside the body in a straight line where IK allows (a joint-space swing from up
+        # here could reach forward), then onto the rest pose's joints exactly.
+        with contextlib.suppress(UnreachableError):
+            _leg(skill, trial, site, side, "lower", beside, rest.pos + LOWER_TO, rest.rot, None, fingers)
+        q = trial.end
+        q[arm] = home[arm]
+        trial.go(f"rest ({side})", q, speed=HOME_SPEED)
         plan.phases[:] = trial.phases
         return
     raise SkillPlanError(f"{skill.name}: the {side} hand cannot withdraw: {failure}")
+
+
+def _leg(
+    skill: ScriptedSkill,
+    plan: MotionPlan,
+    site: str,
+    side: str,
+    name: str,
+    start: np.ndarray,
+    end: np.ndarray,
+    rot: np.ndarray,
+    rot_end: np.ndarray | None,
+    fingers: np.ndarray,
+) -> None:
+    points = line_waypoints(skill.kinematics, plan.end, site, start, end, rot, [arm_group(side)], rot_end=rot_end)
+    hand = skill.description.group_indices(hand_group(side))
+    for q in points:
+        q[hand] = fingers
+    plan.go(f"{name} ({side})", points, speed=HOME_SPEED)
 
 
 class GoHome(ScriptedSkill):

@@ -29,18 +29,29 @@ def preferred_sides(point: np.ndarray) -> tuple[str, ...]:
     return ("right", "left") if point[1] <= 0.0 else ("left", "right")
 
 
-def can_reach(world: WorldModel, kinematics: Kinematics, side: str, points: Sequence[np.ndarray]) -> bool:
-    """Whether the ``side`` hand reaches every point (3,) from above (a top grasp), each IK seeded
-    with the previous solution."""
-    q = world.joint_positions()
-    rot = top_grasp_rotation(np.array([1.0, 0.0, 0.0, 0.0]))
+def can_reach(
+    world: WorldModel,
+    kinematics: Kinematics,
+    side: str,
+    points: Sequence[np.ndarray],
+    rotations: Sequence[np.ndarray] | None = None,
+    lean: bool = False,
+) -> bool:
+    """Whether the ``side`` hand reaches every point (3,) with one of ``rotations`` (3, 3) (default:
+    a top grasp, fingers along +x), bending the waist too when ``lean``; each IK is seeded with
+    the previous solution."""
     site = world.grasp_site(side)
-    for point in points:
-        result = kinematics.solve(q, {site: Pose(np.asarray(point, float), rot)}, [arm_group(side)], restarts=5)
-        if result.position_error[site] > REACH_TOLERANCE_M:
-            return False
-        q = result.q
-    return True
+    groups = [*(["waist"] if lean else []), arm_group(side)]
+    for rot in rotations if rotations is not None else [top_grasp_rotation(np.array([1.0, 0.0, 0.0, 0.0]))]:
+        q = world.joint_positions()
+        for point in points:
+            result = kinematics.solve(q, {site: Pose(np.asarray(point, float), rot)}, groups, restarts=2)
+            if result.position_error[site] > REACH_TOLERANCE_M:
+                break
+            q = result.q
+        else:
+            return True
+    return False
 
 
 def choose_side(
@@ -49,13 +60,15 @@ def choose_side(
     points: Sequence[np.ndarray],
     *,
     need_empty: bool = True,
+    rotations: Sequence[np.ndarray] | None = None,
+    lean: bool = False,
 ) -> str | None:
     """The first hand (nearest side first) that is empty when ``need_empty`` and reaches every
-    point (3,) from above; None when neither does."""
+    point (3,) with one of ``rotations``; None when neither does."""
     for side in preferred_sides(np.asarray(points[0])):
         if need_empty and not hand_is_empty(world, side):
             continue
-        if can_reach(world, kinematics, side, points):
+        if can_reach(world, kinematics, side, points, rotations, lean):
             return side
     return None
 
