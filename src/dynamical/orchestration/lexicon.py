@@ -29,7 +29,8 @@ OBJECT_NOUNS = {
 SURFACE_NOUNS = {"table": "table", "desk": "table", "tabletop": "table", "shelf": "shelf", "shelves": "shelf",
                  "rack": "shelf", "bookshelf": "shelf", "ledge": "shelf"}  # fmt: skip
 SURFACE_MODIFIERS = {"upper": "upper", "top": "upper", "higher": "upper", "high": "upper", "uppermost": "upper",
-                     "lower": "lower", "bottom": "lower", "low": "lower", "lowest": "lower"}  # fmt: skip
+                     "lower": "lower", "bottom": "lower", "low": "lower", "lowest": "lower",
+                     "middle": "middle", "centre": "middle", "center": "middle"}  # fmt: skip
 
 PRONOUNS = {"it", "that", "this", "them"}
 DETERMINERS = {"the", "a", "an", "that", "this", "your", "my", "its"}
