@@ -168,14 +168,18 @@ class Orchestrator:
             leader, followers = robots[0], robots[1:]
             for i, step in enumerate(bound):
                 destination = next((b.params.get("surface") for b in bound[i + 1 :] if "surface" in b.params), None)
-                followable = followers and "follower" in step.manifest.roles and "leader" in step.manifest.roles
+                followable = bool(followers) and "follower" in step.manifest.roles
                 coordination_id = None
                 if followable:
                     coordination += 1
                     coordination_id = f"c{coordination}"
                 leader_id = f"s{len(drafts) + 1}"
                 for robot_id in [leader, *(followers if followable else [])]:
-                    role = "independent" if not followable else ("leader" if robot_id == leader else "follower")
+                    role = "independent"
+                    if followable and robot_id != leader:
+                        role = "follower"
+                    elif followable and "leader" in step.manifest.roles:
+                        role = "leader"
                     workspace_id = self._workspace_of(robot_id, world)
                     params, location = self.workspaces.adapt(
                         step.manifest, step.params, workspace_id, world, destination

@@ -202,7 +202,8 @@ class ParserDecomposer:
         side = state.held.pop(obj)
         state.lifted.discard(obj)
         args = {"obj": obj, "surface": surface, **({"side": side} if side else {})}
-        text = f"place the {name_phrase(obj)} on the {name_phrase(surface)}"
+        # "held" is what tells place (put down what the hand holds) from pick_and_place (fetch it first).
+        text = f"put the held {name_phrase(obj)} down on the {name_phrase(surface)}"
         return [*steps, TaskStep(text=text, source=clause.text, action="place", args=args)]
 
     def _handover(self, clause: _Clause, state: _State) -> list[TaskStep]:
