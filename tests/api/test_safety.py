@@ -79,6 +79,7 @@ def test_zone_names_are_unique_per_robot(client: TestClient, keys: dict[str, str
         ({"zone": {**BOX, "center": [0, 0]}}, "center"),
         ({"zone": {**BOX, "radius": 1}}, "radius"),
         ({"zone": {**BOX, "center": [1e9, 0, 0]}}, "within"),
+        ({"zone": {**WALL, "normal": [1e308, 1e308, 0]}}, "normal"),
         ({"zone": {**BOX, "name": ""}}, "printable"),
         ({"zone": {**BOX, "name": "a\x00b"}}, "printable"),
         ({"robot_id": "ghost", "zone": BOX}, "no robot 'ghost'"),
