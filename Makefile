@@ -24,9 +24,11 @@ up: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 
+# The server's database tests also run on PostgreSQL: scripts/with-postgres installs it with apt
+# when missing, starts a throwaway cluster for the run and sets DYNAMICAL_TEST_POSTGRES_URL.
 test: $(STAMP)
 	$(BIN)/ruff check src tests
-	$(BIN)/pytest
+	scripts/with-postgres $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV)
