@@ -241,3 +241,39 @@ def filter_tick(
         k = ws.radii.shape[0]
         classify(changed, v, v_des, bounds, rules, coupled, x, qp_v_des, zone_a, zone_b, sep_a, sep_b, k, ws.found)
     return feasible, clipped, ok, exitflag, any_changed, safe, safe_margin, toward
+
+
+@numba.njit(cache=True)
+def observe_and_filter(
+    ws, q_ref, v_ref, persons, calm, separation_stop, q_meas, dq_meas, target_q, target_dq, target_tau, horizon,
+    extrapolate, has_target, q, v,
+):  # fmt: skip
+    """One tick's compiled work before the independent check, in one call: ``observe``, the
+    separation stop's hysteresis and the allowed speed, then ``filter_tick`` unless the robot
+    must brake anyway (``calm`` False: e-stop or watchdog; or a separation stop).
+
+    Returns (separation m, separation stop, speed scale, filtered, then ``filter_tick``'s
+    results, meaningless when not filtered)."""
+    distance = observe(ws, q_ref, persons)
+    stop = separation_stop
+    if not stop and distance < ws.static_distance:
+        stop = True
+    elif stop and distance > ws.static_distance + ws.resume_margin:
+        stop = False
+    # As Python's max(0.0, x) and min(x, 1.0), NaN included.
+    allowed = (distance - ws.static_distance) / ws.speed_time
+    allowed = allowed if allowed > 0.0 else 0.0
+    speed_scale = allowed / ws.max_speed
+    speed_scale = 1.0 if speed_scale > 1.0 else speed_scale
+    filtered = calm and not stop
+    feasible, clipped, ok, exitflag = False, False, False, 0
+    any_changed, safe, safe_margin, toward = False, False, False, 0.0
+    if filtered:
+        feasible, clipped, ok, exitflag, any_changed, safe, safe_margin, toward = filter_tick(
+            ws, q_ref, v_ref, q_meas, dq_meas, target_q, target_dq, target_tau, horizon, extrapolate, has_target,
+            speed_scale, allowed, q, v,
+        )  # fmt: skip
+    return (
+        distance, stop, speed_scale, filtered, feasible, clipped, ok, exitflag, any_changed, safe,
+        safe_margin, toward,
+    )  # fmt: skip

@@ -33,6 +33,10 @@ FIELDS = (
     "zone_margin",
     "deceleration",
     "handback_margin",
+    "static_distance",  # m: S_p's speed-independent terms (a separation stop below it)
+    "resume_margin",  # m: a separation stop ends above static_distance + resume_margin
+    "speed_time",  # s: T_r + T_s/2, allowed speed = (separation - static_distance) / speed_time
+    "max_speed",  # m/s: the Cartesian speed that speed_scale 1 stands for
 )
 
 
@@ -71,6 +75,10 @@ def filter_workspace(
     zone_margin,
     deceleration,
     handback_margin,
+    static_distance,
+    resume_margin,
+    speed_time,
+    max_speed,
 ):
     return FilterWorkspace(
         limits,
@@ -93,4 +101,8 @@ def filter_workspace(
         zone_margin,
         deceleration,
         handback_margin,
+        static_distance,
+        resume_margin,
+        speed_time,
+        max_speed,
     )

@@ -28,7 +28,7 @@ from dynamical.robot.protocol import JointCommand, RobotState
 from dynamical.safety.assurance import Supervisor, braking_step
 from dynamical.safety.config import SafetyConfig
 from dynamical.safety.estop import EStop
-from dynamical.safety.filter_step import filter_tick, observe
+from dynamical.safety.filter_step import observe_and_filter
 from dynamical.safety.filter_workspace import filter_workspace
 from dynamical.safety.hard_check import HardLimitCheck
 from dynamical.safety.intake import NOT_GIVEN, Target, first_non_finite, take_command
@@ -143,7 +143,8 @@ class SafetyKernel:
             self._limits_tuple, self._zone_arrays, self._buffers, self.qp.arrays, self.qp.addresses, self._changed,
             self._found, self._coupled, np.asarray(filter_points.radii, dtype=float), self._directions,
             chain.arrays, chain.frames, chain.axes, chain.positions, chain.jacobians, dt, self._time_constant,
-            self._zone_margin, self._deceleration, self._handback_margin,
+            self._zone_margin, self._deceleration, self._handback_margin, self._static_distance, self._resume_margin,
+            self._speed_time, self._max_cartesian_speed,
         )  # fmt: skip
         self.check = HardLimitCheck(
             description.q_min,
@@ -182,13 +183,12 @@ class SafetyKernel:
         lim, n = self.limits, self.description.n_joints
         braking_step(self.q_ref.copy(), self.v_ref.copy(), lim.q_min, lim.q_max, lim.a_max, self.dt)
         people = persons_array([Person(base=np.array([5.0, 5.0, 0.0]), top=np.array([5.0, 5.0, 1.8]))])
-        observe(self._workspace, self.q_ref.copy(), people)
         zeros = np.zeros(n)
         # The workspace's buffers are scratch, refilled every tick (kinematics and directions by
         # ``observe``, ``found`` by the classifier); the QP's warm start is cleared after.
-        filter_tick(
-            self._workspace, self.q_ref, zeros, self.q_ref, zeros, self.q_ref, zeros, zeros, 0.0, True, True, 1.0, 1.0,
-            np.empty(n), np.empty(n),
+        observe_and_filter(
+            self._workspace, self.q_ref.copy(), zeros, people, True, False, self.q_ref, zeros, self.q_ref, zeros, zeros,
+            0.0, True, True, np.empty(n), np.empty(n),
         )  # fmt: skip
         self.qp.lam[:] = 0.0
         self.check.warm_up(self.q_ref.copy())
@@ -249,16 +249,29 @@ class SafetyKernel:
             people = self._no_persons
         else:
             people = persons if isinstance(persons, np.ndarray) else persons_array(persons)
-        # The filter's kinematics at q_ref (into self.points' buffers) and the nearest person.
-        distance = observe(self._workspace, self.q_ref, people)
-        if self._separation_stop or distance < self._static_distance:  # else there is nothing to change
-            self._separation_events(distance)
-        allowed = max(0.0, (distance - self._static_distance) / self._speed_time)
-        speed_scale = min(allowed / self._max_cartesian_speed, 1.0)
+        estop, target = self.estop, self._target
+        if target is None:
+            target_q = target_dq = target_tau = self._zero
+            horizon = 0.0
+        else:
+            target_q, target_dq, target_tau = target.q, target.dq, target.tau
+            horizon = min(max(t - target.t, 0.0), self._max_horizon) if phase is WatchdogPhase.OK else 0.0
+        # Kinematics at q_ref (into self.points' buffers), the nearest person, the separation stop
+        # and, unless the robot must brake anyway, the filter: one compiled call.
+        q, v = np.empty(self._n), np.empty(self._n)  # new arrays: the driver keeps each tick's command
+        (
+            distance, separation_stop, speed_scale, filtered, feasible, tau_clipped, ok, exitflag,
+            any_changed, safe, safe_margin, toward,
+        ) = observe_and_filter(
+            self._workspace, self.q_ref, self.v_ref, people, estop.category < 0 and phase not in _FORCING_PHASES,
+            self._separation_stop, state.q, state.dq, target_q, target_dq, target_tau, horizon,
+            phase is WatchdogPhase.OK, target is not None, q, v,
+        )  # fmt: skip
+        if separation_stop != self._separation_stop:
+            self._separation_events(separation_stop, distance)
 
         reason = Rule.NONE
         tau = self._zero
-        estop = self.estop
         if estop.category == 1 and (np.abs(self.v_ref) <= STILL).all() and estop.stopped():
             # category 1: stopped by the last command, now power off
             self._event(Rule.ESTOP_POWER_OFF, -1, 1.0, 0.0, self.q_ref, self.q_ref)
@@ -266,15 +279,16 @@ class SafetyKernel:
         if off:
             q, v = self.q_ref, self._zero  # brakes hold; the drive is off
             mode = SafetyMode.ESTOP
-        elif estop.category >= 0 or phase in _FORCING_PHASES or self._separation_stop:
+        elif not filtered:  # e-stop, watchdog or separation stop: brake
             lim = self.limits
             q, v = braking_step(self.q_ref, self.v_ref, lim.q_min, lim.q_max, lim.a_max, self.dt)
             mode = SafetyMode.ESTOP if estop.category >= 0 else SafetyMode.PROTECTIVE_STOP
             if phase == WatchdogPhase.DECELERATE:
                 mode = SafetyMode.BRAKING
         else:
+            self._toward = toward
             q, v, tau, reason, mode = self._filtered(
-                state, phase, allowed, speed_scale, extrapolate=phase is WatchdogPhase.OK
+                q, v, phase, feasible, tau_clipped, ok, exitflag, any_changed, safe, safe_margin
             )
 
         if not off:  # the independent check (with the power off, the brakes hold)
@@ -352,24 +366,20 @@ class SafetyKernel:
 
     def _filtered(
         self,
-        state: RobotState,
+        q: np.ndarray,
+        v: np.ndarray,
         phase: WatchdogPhase,
-        allowed_speed: float,
-        speed_scale: float,
-        extrapolate: bool,
+        feasible: bool,
+        tau_clipped: bool,
+        ok: bool,
+        exitflag: int,
+        any_changed: bool,
+        safe: bool,
+        safe_margin: bool,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Rule, SafetyMode]:
+        """Runtime assurance and the filter's events, on the filter's result (q, v (n,) and the
+        flags ``filter_step.filter_tick`` returns)."""
         lim, dt, target = self.limits, self.dt, self._target
-        if target is None:
-            target_q = target_dq = target_tau = self._zero
-            horizon = 0.0
-        else:
-            target_q, target_dq, target_tau = target.q, target.dq, target.tau
-            horizon = min(max(self._t - target.t, 0.0), self._max_horizon) if extrapolate else 0.0
-        q, v = np.empty(self._n), np.empty(self._n)  # new arrays: the driver keeps each tick's command
-        feasible, tau_clipped, ok, exitflag, any_changed, safe, safe_margin, self._toward = filter_tick(
-            self._workspace, self.q_ref, self.v_ref, state.q, state.dq, target_q, target_dq, target_tau, horizon,
-            extrapolate, target is not None, speed_scale, allowed_speed, q, v,
-        )  # fmt: skip
         v_des = self._v_des
         use_braking, changed = self.supervisor.update(ok and safe, ok and safe_margin)
         if changed:
@@ -434,15 +444,14 @@ class SafetyKernel:
         if rule is not None:
             self._rule_event(rule, -1, float(self.watchdog.missing), 0.0, self.q_ref, self.q_ref)
 
-    def _separation_events(self, distance: float) -> None:
-        static = self._static_distance
-        if not self._separation_stop and distance < static:
-            self._separation_stop = True
+    def _separation_events(self, stop: bool, distance: float) -> None:
+        """The separation stop starts (braking takes over) or ends (``observe_and_filter`` decided)."""
+        self._separation_stop = stop
+        if stop:
             self.supervisor.force()
-            self._event(Rule.SEPARATION_STOP, -1, distance, static, self.q_ref, self.q_ref)
-        elif self._separation_stop and distance > static + self._resume_margin:
-            self._separation_stop = False
-            self._event(Rule.SEPARATION_RESUME, -1, distance, static, self.q_ref, self.q_ref)
+            self._event(Rule.SEPARATION_STOP, -1, distance, self._static_distance, self.q_ref, self.q_ref)
+        else:
+            self._event(Rule.SEPARATION_RESUME, -1, distance, self._static_distance, self.q_ref, self.q_ref)
 
     def _event(self, rule: Rule, joint: int, value: float, limit: float, before, after) -> None:
         self.interventions += 1
