@@ -4,8 +4,10 @@ The QP's cost is diagonal, so a joint that moves no monitored point (a finger, a
 is not coupled to any other: its optimum is its desired velocity clipped to its interval, exactly.
 Only the m "coupled" joints (waist and arms, for hands and wrists) go into the QP.
 
-Each step is one numba call: at 1 kHz, crossing from Python costs more than this arithmetic.
-``limits`` is the tuple (q_min, q_max, v_max, a_max, tau_max, kp, kv), each (n,).
+The kernel calls one function a tick, ``observe_and_filter`` (kinematics, separation, then
+prepare → QP → finish → classify): at 1 kHz, crossing from Python costs more than this
+arithmetic, more still with the cache cold after the physics step. ``limits`` is the tuple
+(q_min, q_max, v_max, a_max, tau_max, kp, kv), each (n,).
 """
 
 from __future__ import annotations

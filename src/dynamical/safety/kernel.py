@@ -13,6 +13,10 @@ Order inside one tick (1 kHz):
 6. every intervention becomes an event (on its first tick, with the command before and after).
 
 Both schedulers (the realtime process and the lock-step runner) call this same object.
+
+The arithmetic runs in three compiled calls a tick (``intake.take_command`` when a command
+arrives, ``filter_step.observe_and_filter``, the check's own ``hard_check._check``); the state
+machines (watchdog, e-stop, assurance hysteresis) and the events stay in Python.
 """
 
 from __future__ import annotations
