@@ -183,7 +183,7 @@ class SafetyKernel:
     def warm_up(self) -> None:
         """Load every compiled step once, so that no first call (a cache load of up to hundreds
         of ms) lands inside the 1 kHz loop: braking, the filter, the check, the classifier.
-        Works on copies; the kernel's state is unchanged."""
+        Works on copies and scratch buffers; the kernel's state is unchanged."""
         lim, n = self.limits, self.description.n_joints
         braking_step(self.q_ref.copy(), self.v_ref.copy(), lim.q_min, lim.q_max, lim.a_max, self.dt)
         people = persons_array([Person(base=np.array([5.0, 5.0, 0.0]), top=np.array([5.0, 5.0, 1.8]))])
