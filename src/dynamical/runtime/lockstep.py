@@ -13,7 +13,7 @@ import numpy as np
 
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.point_kinematics import MujocoPointKinematics
-from dynamical.robot.protocol import JointCommand
+from dynamical.robot.protocol import CameraFrame, JointCommand
 from dynamical.robot.sim_robot import SimObserver, SimRobot
 from dynamical.robot.world import WorldSpec
 from dynamical.runtime.bundle import ChannelBundle
@@ -93,6 +93,10 @@ class LockstepRuntime:
 
     def site_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         return self._robot.site_pose(name)
+
+    def read_camera(self, name: str, width: int = 320, height: int = 240) -> CameraFrame:
+        """What camera ``name`` sees now (rendering reads the simulation; it commands nothing)."""
+        return self._robot.read_camera(name, width, height)
 
     def observer(self) -> SimObserver:
         """Read-only ground truth of the simulated world, for world models and evaluation."""

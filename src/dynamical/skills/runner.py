@@ -8,12 +8,14 @@ executor against the realtime process.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from dynamical.robot.kinematics import Kinematics
+from dynamical.runtime.channels import EventRecord
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.audit import audit_commands
 from dynamical.safety.rules import Rule
@@ -103,6 +105,11 @@ class SkillRunner:
         self.catalog = catalog if catalog is not None else builtin_catalog()
         self.world = SimWorldModel(runtime.observer(), runtime.description)
         self.executor = Executor(runtime.link, runtime.description, runtime.control_period)
+        self.events: list[EventRecord] = []
+        """Every safety event the kernel raised while this runner ran skills (the link hands each
+        event out once: this is where they are kept)."""
+        self.watchers: list[Callable[[float], None]] = []
+        """Called after every control tick with the time (s): recorders, progress displays."""
         self._audited = 0
 
     def prepare(self, skill_id: str, params: dict[str, Any]) -> tuple[SkillManifest, ScriptedSkill]:
@@ -131,15 +138,17 @@ class SkillRunner:
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause="plan")
         resolved = dict(skill.params)
         timeout = timeout_s if timeout_s is not None else TIMEOUT_FACTOR * plan.duration + 2.0
-        events_before = len(self.runtime.link.events())
+        self._drain()
+        events_before = len(self.events)
         t0 = self.runtime.time
         self.executor.run(skill, timeout)
         period = self.runtime.control_period
         while self.executor.running:
-            self.runtime.run(period, self.executor.controller)
-        self.runtime.run(SETTLE_AFTER_S, self.executor.controller)
+            self.runtime.run(period, self._control)
+        self.runtime.run(SETTLE_AFTER_S, self._control)
         report = self.executor.history[-1]
-        events = self.runtime.link.events()[events_before:]
+        self._drain()
+        events = self.events[events_before:]
         holds = sum(1 for e in events if e.rule == Rule.HARD_LIMIT_HOLD)
         post = [
             PredicateOutcome(predicate=str(p), holds=r.holds, detail=r.detail)
@@ -173,6 +182,14 @@ class SkillRunner:
             driver_violations=violations,
             postconditions=post,
         )
+
+    def _drain(self) -> None:
+        self.events.extend(self.runtime.link.events())
+
+    def _control(self, t: float, link: object) -> None:
+        self.executor.tick(t)
+        for watcher in self.watchers:
+            watcher(t)
 
     def _q(self) -> np.ndarray:
         state = self.runtime.link.state()
