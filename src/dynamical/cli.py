@@ -486,6 +486,36 @@ def robot_info(
     console.print(f"end effectors: {desc.end_effectors}  cameras: {list(desc.cameras)}")
 
 
+@bench_app.command("demo")
+@user_errors
+def bench_demo_command(
+    ctx: typer.Context,
+    seeds: Annotated[int, typer.Option(min=1, help="Object layouts (seeds) to run the task on.")] = 20,
+    first_seed: Annotated[int, typer.Option(help="The first seed.")] = 0,
+    task: Annotated[
+        str, typer.Option(help="The task in plain language.")
+    ] = "pick up the red cube and place it on the shelf",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The task planned and run end to end on many seeds: success rate, as `dynamical demo` runs it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from dynamical.bench.demo import bench_demo
+    from dynamical.launch import load_description, load_world
+
+    settings = _settings(ctx)
+    world = load_world(settings)
+    if world is None:
+        raise ValueError("the demo needs a world with objects; the configured sim.world is 'none'")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, disable=as_json, transient=True) as progress:
+        bar = progress.add_task("bench demo", total=seeds)
+        result = bench_demo(
+            load_description(settings), world, seeds, first_seed, task, lambda _: progress.update(bar, advance=1)
+        )
+    _print_result(result, as_json, "bench demo")
+
+
 @app.command("eval")
 @user_errors
 def eval_command(
