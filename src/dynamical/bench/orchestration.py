@@ -205,7 +205,7 @@ def bench_route(embedder: SentenceEmbedder, seed: int = 1) -> RouteBenchResult:
     ms = np.array(latencies)
     return RouteBenchResult(
         skills=len(router.skill_ids),
-        training_sentences=len(router._train_y),
+        training_sentences=router.training_sentences,
         train_s=round(train_s, 3),
         retrain_s=round(retrain_s, 3),
         held_out_sentences=len(pairs),

@@ -74,6 +74,10 @@ class MoESkillRouter:
     def skill_ids(self) -> list[str]:
         return list(self._manifests)
 
+    @property
+    def training_sentences(self) -> int:
+        return len(self._train_y)
+
     def manifest(self, skill_id: str) -> SkillManifest:
         return self._manifests[skill_id]
 
@@ -115,12 +119,11 @@ class MoESkillRouter:
             optimiser.zero_grad()
             loss_fn(gate(xt), yt).backward()
             optimiser.step()
-        # Inference is a two-layer MLP on one vector: NumPy avoids torch's per-call overhead.
-        self._w1 = gate[0].weight.detach().numpy().T.copy()
-        self._b1 = gate[0].bias.detach().numpy().copy()
-        self._w2 = gate[2].weight.detach().numpy().T.copy()
-        self._b2 = gate[2].bias.detach().numpy().copy()
-        self._train_x, self._train_y = x, y
+        # Inference runs in torch on the embedder's single thread: NumPy's OpenBLAS would split these
+        # small products over two threads that spin against other work (measured: 16 ms vs 1.5 ms p50
+        # for the similarity product on a loaded two-core machine).
+        self._gate = gate.eval()
+        self._train_x, self._train_y = xt, y
         self.train_seconds = time.perf_counter() - start
         return self.train_seconds
 
@@ -131,12 +134,10 @@ class MoESkillRouter:
         """Route several texts with one embedding batch."""
         if not self._manifests:
             raise NoSkillMatchError("no skills are registered")
-        x = self.embedder.embed([normalize(t) or t for t in texts])
-        logits = np.maximum(x @ self._w1 + self._b1, 0.0) @ self._w2 + self._b2
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        similarity = x @ self._train_x.T
+        x = torch.from_numpy(self.embedder.embed([normalize(t) or t for t in texts]))
+        with torch.inference_mode():
+            probs = torch.softmax(self._gate(x), dim=1).numpy()
+            similarity = (x @ self._train_x.T).numpy()
         ids = self.skill_ids
         results = []
         for i, text in enumerate(texts):
