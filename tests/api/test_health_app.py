@@ -56,8 +56,9 @@ def test_health_reports_agents_and_pluggable_checks(api_settings: ApiSettings):
         assert not robots["thor_002"]["connected"]
 
 
-def test_health_is_503_when_the_schema_is_gone(api_settings: ApiSettings):
-    app = create_app(api_settings, prepare_database=False)
+def test_health_is_503_when_the_schema_is_gone(database_url: str, tmp_path):
+    # A database of its own: the shared test database must keep its schema.
+    app = create_app(ApiSettings(data_dir=tmp_path / "own", database_url=database_url))
     with TestClient(app) as client:
         assert client.get("/health").status_code == 200
         config = alembic_config()
