@@ -86,6 +86,8 @@ def test_zone_names_are_unique_per_robot(client: TestClient, keys: dict[str, str
         ({}, "zone"),
     ],
 )
+# safety.config.HalfSpaceZone normalises with numpy, which warns on the huge normal before it is refused.
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_invalid_zones_are_422(client: TestClient, keys: dict[str, str], body, problem: str, zone_events: ZoneRecorder):
     answer = client.post("/api/safety/zones", json=body, headers=auth(keys["admin"]))
     assert answer.status_code == 422, answer.text
