@@ -139,11 +139,19 @@ def _colour_from_name(name: str) -> str | None:
     return next((t for t in _tokens(name) if t in PALETTE), None)
 
 
-def _resting_on(position: np.ndarray, bottom: float, surfaces: list[SurfaceInfo]) -> str | None:
-    for surface in surfaces:
-        over = np.all(np.abs(position[:2] - np.array(surface.box.center[:2])) <= np.array(surface.box.half[:2]))
-        if over and abs(bottom - surface.top_m) <= REST_TOLERANCE_M:
-            return surface.board
+def _resting_on(
+    position: np.ndarray, bottom: float, surfaces: list[SurfaceInfo], touching: frozenset[str] = frozenset()
+) -> str | None:
+    """The board under the object that its bottom is on, or that it touches (a contact is more
+    reliable than a computed bottom for an object of many parts, such as the cup)."""
+    over = [
+        s for s in surfaces if np.all(np.abs(position[:2] - np.array(s.box.center[:2])) <= np.array(s.box.half[:2]))
+    ]
+    if not over:
+        return None
+    nearest = min(over, key=lambda s: abs(bottom - s.top_m))
+    if abs(bottom - nearest.top_m) <= REST_TOLERANCE_M or nearest.box.name in touching:
+        return nearest.board
     return None
 
 
@@ -155,7 +163,8 @@ def snapshot_from_world_model(world: WorldModel, name: str = "world") -> WorldSn
         # Names with the same box are one board (``shelf`` and ``shelf_lower``); the longest name is the board's.
         same = [n for n, o in raw.items() if np.allclose(o.center, s.center) and np.allclose(o.half, s.half)]
         board = max(same, key=lambda n: (len(n), n))
-        box = Box(name=board, center=tuple(map(float, s.center)), half=tuple(map(float, s.half)))
+        # The box carries the body's name: contacts are reported by body.
+        box = Box(name=s.body, center=tuple(map(float, s.center)), half=tuple(map(float, s.half)))
         surfaces.append(SurfaceInfo(name=surface_name, board=board, box=box))
     objects, holding = [], {}
     for obj_name in world.object_names():
@@ -166,7 +175,7 @@ def snapshot_from_world_model(world: WorldModel, name: str = "world") -> WorldSn
                 kind=_tokens(obj_name)[-1],
                 colour=_colour_from_name(obj_name),
                 position=tuple(map(float, state.pos)),
-                resting_on=_resting_on(state.pos, state.bottom, surfaces),
+                resting_on=_resting_on(state.pos, state.bottom, surfaces, state.touching),
             )
         )
         for side in SIDES:
