@@ -37,6 +37,8 @@ FIELDS = (
     "resume_margin",  # m: a separation stop ends above static_distance + resume_margin
     "speed_time",  # s: T_r + T_s/2, allowed speed = (separation - static_distance) / speed_time
     "max_speed",  # m/s: the Cartesian speed that speed_scale 1 stands for
+    "check",  # the independent check's own workspace (HardLimitCheck.workspace): carried here
+    # only so that ``tick_step`` runs the check in the same call; the filter never reads it
 )
 
 
@@ -79,6 +81,7 @@ def filter_workspace(
     resume_margin,
     speed_time,
     max_speed,
+    check,
 ):
     return FilterWorkspace(
         limits,
@@ -105,4 +108,5 @@ def filter_workspace(
         resume_margin,
         speed_time,
         max_speed,
+        check,
     )

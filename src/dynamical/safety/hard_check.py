@@ -93,7 +93,16 @@ class HardLimitCheck:
         shape = self._shape
         if q.shape != shape or dq.shape != shape or tau.shape != shape:
             return Violation(Rule.BAD_SHAPE, -1, float("nan"), float(shape[0]))
-        code, index, value, limit = _check(self._workspace, q, dq, tau, dq_prev)
+        return self.violation(*check_command(self._workspace, q, dq, tau, dq_prev))
+
+    @property
+    def workspace(self) -> _CheckWorkspace:
+        """This check's compiled data, for ``check_command`` run inside a larger compiled step."""
+        return self._workspace
+
+    @staticmethod
+    def violation(code: int, index: int, value: float, limit: float) -> Violation | None:
+        """``check_command``'s result as a Violation, None when the command passed."""
         return None if code == 0 else Violation(Rule(code), index, value, limit)
 
 
@@ -104,7 +113,7 @@ class _CheckWorkspaceType(types.StructRef):
 
 
 class _CheckWorkspace(structref.StructRefProxy):
-    """The check's limits, zones, clearances and chain (its own buffers), for ``_check``."""
+    """The check's limits, zones, clearances and chain (its own buffers), for ``check_command``."""
 
 
 _FIELDS = (
@@ -139,8 +148,9 @@ def _check_workspace(
 
 
 @numba.njit(cache=True)
-def _check(ws, q, dq, tau, dq_prev):
-    """The first violated limit as (rule code, index, value, limit); code 0 when none."""
+def check_command(ws, q, dq, tau, dq_prev):
+    """The first limit q, dq, tau (n,) violate (dq_prev (n,): the last command's velocity), as
+    (rule code, index, value, limit); code 0 when none. ws: a HardLimitCheck's ``workspace``."""
     q_min, q_max, v_max, a_max, tau_max = ws.limits
     dt, tol, radii, previous, current = ws.dt, ws.tol, ws.radii, ws.previous, ws.current
     box_center, box_half, plane_normal, plane_offset = ws.box_center, ws.box_half, ws.plane_normal, ws.plane_offset

@@ -32,15 +32,15 @@ from dynamical.robot.protocol import JointCommand, RobotState
 from dynamical.safety.assurance import Supervisor, braking_step
 from dynamical.safety.config import SafetyConfig
 from dynamical.safety.estop import EStop
-from dynamical.safety.filter_step import observe_and_filter
 from dynamical.safety.filter_workspace import filter_workspace
-from dynamical.safety.hard_check import HardLimitCheck
+from dynamical.safety.hard_check import HardLimitCheck, Violation
 from dynamical.safety.intake import NOT_GIVEN, Target, first_non_finite, take_command
 from dynamical.safety.kinematics import PointKinematics
 from dynamical.safety.limits import JointLimits
 from dynamical.safety.qp_filter import QPFilter
 from dynamical.safety.rules import EventSink, Rule, SafetyMode
 from dynamical.safety.separation import Person, persons_array
+from dynamical.safety.tick_step import tick_step
 from dynamical.safety.watchdog import Watchdog, WatchdogPhase
 from dynamical.safety.zones import ZoneSet
 
@@ -142,14 +142,6 @@ class SafetyKernel:
         self._deceleration = assurance.cartesian_deceleration
         self._handback_margin = assurance.handback_margin
         self._max_horizon = 2 * config.watchdog.max_command_age
-        chain = filter_points.chain
-        self._workspace = filter_workspace(
-            self._limits_tuple, self._zone_arrays, self._buffers, self.qp.arrays, self.qp.addresses, self._changed,
-            self._found, self._coupled, np.asarray(filter_points.radii, dtype=float), self._directions,
-            chain.arrays, chain.frames, chain.axes, chain.positions, chain.jacobians, dt, self._time_constant,
-            self._zone_margin, self._deceleration, self._handback_margin, self._static_distance, self._resume_margin,
-            self._speed_time, self._max_cartesian_speed,
-        )  # fmt: skip
         self.check = HardLimitCheck(
             description.q_min,
             description.q_max,
@@ -161,6 +153,14 @@ class SafetyKernel:
             dt,
             config.assurance.tolerance,
         )
+        chain = filter_points.chain
+        self._workspace = filter_workspace(
+            self._limits_tuple, self._zone_arrays, self._buffers, self.qp.arrays, self.qp.addresses, self._changed,
+            self._found, self._coupled, np.asarray(filter_points.radii, dtype=float), self._directions,
+            chain.arrays, chain.frames, chain.axes, chain.positions, chain.jacobians, dt, self._time_constant,
+            self._zone_margin, self._deceleration, self._handback_margin, self._static_distance, self._resume_margin,
+            self._speed_time, self._max_cartesian_speed, self.check.workspace,
+        )  # fmt: skip
         self.supervisor = Supervisor(config.assurance.handback_ticks)
         self.watchdog = Watchdog(config.watchdog)
         self.estop = EStop()
@@ -190,9 +190,11 @@ class SafetyKernel:
         zeros = np.zeros(n)
         # The workspace's buffers are scratch, refilled every tick (kinematics and directions by
         # ``observe``, ``found`` by the classifier); the QP's warm start is cleared after.
-        observe_and_filter(
-            self._workspace, self.q_ref.copy(), zeros, people, True, False, self.q_ref, zeros, self.q_ref, zeros, zeros,
-            0.0, True, True, np.empty(n), np.empty(n),
+        # Not nominal: the check, loaded with the rest of tick_step, does not run (its clearances
+        # stay as they are); check.warm_up below runs it on copies.
+        tick_step(
+            self._workspace, self.q_ref.copy(), zeros, people, True, False, False, self.q_ref, zeros, self.q_ref,
+            zeros, zeros, 0.0, True, True, np.empty(n), np.empty(n),
         )  # fmt: skip
         self.qp.lam[:] = 0.0
         self.check.warm_up(self.q_ref.copy())
@@ -265,12 +267,13 @@ class SafetyKernel:
         q, v = np.empty(self._n), np.empty(self._n)  # new arrays: the driver keeps each tick's command
         (
             distance, separation_stop, speed_scale, filtered, feasible, tau_clipped, ok, exitflag,
-            any_changed, safe, safe_margin, toward,
-        ) = observe_and_filter(
+            any_changed, safe, safe_margin, toward, checked, code, index, value, limit,
+        ) = tick_step(
             self._workspace, self.q_ref, self.v_ref, people, estop.category < 0 and phase not in _FORCING_PHASES,
-            self._separation_stop, state.q, state.dq, target_q, target_dq, target_tau, horizon,
-            phase is WatchdogPhase.OK, target is not None, q, v,
+            self._separation_stop, not self.supervisor.braking, state.q, state.dq, target_q, target_dq, target_tau,
+            horizon, phase is WatchdogPhase.OK, target is not None, q, v,
         )  # fmt: skip
+        filtered_q = q
         if separation_stop != self._separation_stop:
             self._separation_events(separation_stop, distance)
 
@@ -296,7 +299,12 @@ class SafetyKernel:
             )
 
         if not off:  # the independent check (with the power off, the brakes hold)
-            q, v, tau, reason = self._hard_check(q, v, tau, reason)
+            if checked and q is filtered_q:  # already run, inside tick_step, on this very command
+                violation = self.check.violation(code, index, value, limit)
+            else:
+                violation = self.check.check(q, v, tau, self.v_ref)
+            if violation is not None:
+                q, v, tau, reason = self._hold(violation, q)
         self.q_ref, self.v_ref = q, v
         # q, v and tau are never changed in place after this (the next tick makes new arrays).
         return KernelOutput(
@@ -404,12 +412,8 @@ class SafetyKernel:
         mode = SafetyMode.HOLD if phase == WatchdogPhase.HOLD or target is None else SafetyMode.RUNNING
         return q, v, self._tau.copy(), reason, mode  # copy: the buffer is refilled next tick
 
-    def _hard_check(
-        self, q: np.ndarray, v: np.ndarray, tau: np.ndarray, reason: Rule
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Rule]:
-        violation = self.check.check(q, v, tau, self.v_ref)
-        if violation is None:
-            return q, v, tau, reason
+    def _hold(self, violation: Violation, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, Rule]:
+        """The independent check refused the command q (n,): hold the last one that passed."""
         hold = self.q_ref.copy()
         self._rule_event(Rule.HARD_LIMIT_HOLD, violation.index, violation.value, violation.limit, q, hold)
         self._rule_event(violation.rule, violation.index, violation.value, violation.limit, q, hold)
