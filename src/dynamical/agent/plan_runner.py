@@ -69,24 +69,52 @@ def execution_order(plan: SkillExecutionPlan) -> list[PlanStep]:
     return order
 
 
+RunStep = Callable[[str, dict], SkillOutcome]
+"""Runs one skill with its parameters to the end and says how it went."""
+
+
 def run_plan(
     plan: SkillExecutionPlan,
     runner: SkillRunner,
     on_progress: Callable[[StepProgress], None] | None = None,
 ) -> PlanOutcome:
-    """Run every step of ``plan`` on ``runner``'s robot; stop at the first failure."""
+    """Run every step of ``plan`` on ``runner``'s lock-step robot; stop at the first failure."""
+    return run_steps(plan, runner.run, lambda: runner.runtime.time, on_progress)
+
+
+def run_steps(
+    plan: SkillExecutionPlan,
+    run_step: RunStep,
+    now: Callable[[], float],
+    on_progress: Callable[[StepProgress], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> PlanOutcome:
+    """Run every step of ``plan`` with ``run_step`` in dependency order; stop at the first failure
+    or when ``cancelled()`` says so between steps. ``now`` is the robot's clock (s)."""
     order = execution_order(plan)
-    start = runner.runtime.time
+    start = now()
     outcomes: list[SkillOutcome] = []
     failed: PlanStep | None = None
     for index, step in enumerate(order):
+        if cancelled():
+            failed = step
+            outcomes.append(
+                SkillOutcome(
+                    skill=step.skill_id,
+                    params=dict(step.parameters),
+                    success=False,
+                    failure="the plan was cancelled",
+                    cause="skill",
+                )
+            )
+            break
         if on_progress is not None:
             on_progress(
                 StepProgress(
                     step_id=step.step_id, index=index, total=len(order), skill_id=step.skill_id, status="running"
                 )
             )
-        outcome = runner.run(step.skill_id, dict(step.parameters))
+        outcome = run_step(step.skill_id, dict(step.parameters))
         outcomes.append(outcome)
         if on_progress is not None:
             status: StepStatus = "succeeded" if outcome.success else "failed"
@@ -109,7 +137,7 @@ def run_plan(
         steps=outcomes,
         failed_step=None if failed is None else failed.step_id,
         failure=None if failed is None else f"step {failed.step_id} ({failed.skill_id}): {outcomes[-1].failure}",
-        duration_s=runner.runtime.time - start,
+        duration_s=now() - start,
         interventions=sum(o.interventions for o in outcomes),
         hard_limit_holds=sum(o.hard_limit_holds for o in outcomes),
         driver_violations=sum(o.driver_violations for o in outcomes),

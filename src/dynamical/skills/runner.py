@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -67,6 +68,18 @@ class SkillOutcome(BaseModel):
     driver_violations: int = 0
     """Commands over a joint limit that reached the driver (the audit of what it received)."""
     postconditions: list[PredicateOutcome] = []
+
+
+@dataclass(frozen=True)
+class StartedSkill:
+    """A skill handed to the executor, waiting for ``SkillRunner.finish``."""
+
+    manifest: SkillManifest
+    skill: ScriptedSkill
+    planned_s: float
+    t0: float
+    """s, simulated time at the start."""
+    events_before: int
 
 
 def builtin_catalog() -> dict[str, SkillManifest]:
@@ -128,6 +141,23 @@ class SkillRunner:
         return manifest, skill
 
     def run(self, skill_id: str, params: dict[str, Any] | None = None, timeout_s: float | None = None) -> SkillOutcome:
+        """Start ``skill_id``, step the lock-step runtime until it ends and the robot settles, and
+        say how it went. A refusal (unknown parameters, no plan, a precondition) moves nothing."""
+        started = self.start(skill_id, params, timeout_s)
+        if isinstance(started, SkillOutcome):
+            return started
+        period = self.runtime.control_period
+        while self.executor.running:
+            self.runtime.run(period, self._control)
+        self.runtime.run(SETTLE_AFTER_S, self._control)
+        return self.finish(started)
+
+    def start(
+        self, skill_id: str, params: dict[str, Any] | None = None, timeout_s: float | None = None
+    ) -> StartedSkill | SkillOutcome:
+        """Check, plan and hand ``skill_id`` to the executor; the caller steps the robot (``run``
+        does, or an agent's control loop) and then calls ``finish``. A refusal comes back as an
+        outcome with a cause."""
         params = dict(params or {})
         try:
             manifest, skill = self.prepare(skill_id, params)
@@ -136,23 +166,30 @@ class SkillRunner:
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause="precondition")
         except (SkillPlanError, SkillParameterError) as exc:
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause="plan")
-        resolved = dict(skill.params)
         timeout = timeout_s if timeout_s is not None else TIMEOUT_FACTOR * plan.duration + 2.0
         self._drain()
-        events_before = len(self.events)
-        t0 = self.runtime.time
+        started = StartedSkill(
+            manifest=manifest,
+            skill=skill,
+            planned_s=plan.duration,
+            t0=self.runtime.time,
+            events_before=len(self.events),
+        )
         self.executor.run(skill, timeout)
-        period = self.runtime.control_period
-        while self.executor.running:
-            self.runtime.run(period, self._control)
-        self.runtime.run(SETTLE_AFTER_S, self._control)
+        return started
+
+    def finish(self, started: StartedSkill) -> SkillOutcome:
+        """The outcome of a started skill once the executor is done with it."""
+        if self.executor.running:
+            raise RuntimeError(f"{started.manifest.id} is still running")
         report = self.executor.history[-1]
+        resolved = dict(started.skill.params)
         self._drain()
-        events = self.events[events_before:]
+        events = self.events[started.events_before :]
         holds = sum(1 for e in events if e.rule == Rule.HARD_LIMIT_HOLD)
         post = [
             PredicateOutcome(predicate=str(p), holds=r.holds, detail=r.detail)
-            for p in bind_all(manifest.postconditions, resolved)
+            for p in bind_all(started.manifest.postconditions, resolved)
             for r in [check(p, self.world, self.kinematics)]
         ]
         violations = self._audit()
@@ -170,13 +207,13 @@ class SkillRunner:
             broken = next(p for p in post if not p.holds)
             failure, cause = f"postcondition {broken.predicate} does not hold: {broken.detail}", "postcondition"
         return SkillOutcome(
-            skill=skill_id,
+            skill=started.manifest.id,
             params=resolved,
             success=failure is None,
             failure=failure,
             cause=cause,
-            duration_s=self.runtime.time - t0,
-            planned_s=plan.duration,
+            duration_s=self.runtime.time - started.t0,
+            planned_s=started.planned_s,
             interventions=report.interventions,
             hard_limit_holds=holds,
             driver_violations=violations,
