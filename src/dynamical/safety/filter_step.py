@@ -4,9 +4,10 @@ The QP's cost is diagonal, so a joint that moves no monitored point (a finger, a
 is not coupled to any other: its optimum is its desired velocity clipped to its interval, exactly.
 Only the m "coupled" joints (waist and arms, for hands and wrists) go into the QP.
 
-The kernel calls one function a tick, ``observe_and_filter`` (kinematics, separation, then
-prepare → QP → finish → classify): at 1 kHz, crossing from Python costs more than this
-arithmetic, more still with the cache cold after the physics step. ``limits`` is the tuple
+The kernel reaches all of it through one compiled call a tick (``tick_step``, which runs
+``observe_and_filter``: kinematics, separation, then prepare → QP → finish → classify): at
+1 kHz, crossing from Python costs more than this arithmetic, more still with the cache cold
+after the physics step. ``limits`` is the tuple
 (q_min, q_max, v_max, a_max, tau_max, kp, kv), each (n,).
 """
 

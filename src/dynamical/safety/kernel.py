@@ -14,9 +14,10 @@ Order inside one tick (1 kHz):
 
 Both schedulers (the realtime process and the lock-step runner) call this same object.
 
-The arithmetic runs in three compiled calls a tick (``intake.take_command`` when a command
-arrives, ``filter_step.observe_and_filter``, the check's own ``hard_check._check``); the state
-machines (watchdog, e-stop, assurance hysteresis) and the events stay in Python.
+The arithmetic runs in one compiled call a tick, ``tick_step.tick_step`` (kinematics,
+separation, filter, and the independent check when the filter's command is the one sent), plus
+``intake.take_command`` when a command arrives and the check alone when braking or holding; the
+state machines (watchdog, e-stop, assurance hysteresis) and the events stay in Python.
 """
 
 from __future__ import annotations
