@@ -1,0 +1,404 @@
+"""The agent's end of the agent link: a WebSocket to the platform server that never holds the robot hostage.
+
+The robot does not need the server to stay safe. The client reconnects forever with exponential
+backoff (and jitter, so a fleet does not reconnect in lock-step after a server restart); while it
+is away the safety kernel keeps running, safety events, step progress and plan results queue up
+and go out on the next connection, and a running plan either finishes or (the default) is
+cancelled after ``link_loss_stop_s`` so that nobody is left without a way to stop the robot
+remotely. Plans run in a worker thread (``RobotAgent.execute`` blocks); everything else runs in
+one asyncio loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
+
+import dynamical
+from dynamical.agent.messages import (
+    MAX_MESSAGE_BYTES,
+    Cancel,
+    CommandResult,
+    Deploy,
+    Estop,
+    ExecutePlan,
+    Heartbeat,
+    Hello,
+    PlanResult,
+    ProtocolError,
+    Reset,
+    SafetyEvents,
+    SafetyEventWire,
+    ServerMessage,
+    StateReport,
+    StepProgressReport,
+    Welcome,
+    Zones,
+    _Message,
+    decode_server,
+    encode,
+)
+from dynamical.agent.plan_runner import StepProgress
+from dynamical.agent.robot_agent import RobotAgent
+from dynamical.orchestration.plan import SkillExecutionPlan
+from dynamical.safety.config import BoxZone, HalfSpaceZone
+
+log = logging.getLogger(__name__)
+AGENT_PATH = "/ws/agent"
+API_KEY_HEADER = "X-API-Key"
+
+
+@runtime_checkable
+class ZoneAware(Protocol):
+    """An agent whose safety kernel takes keep-out zones at run time."""
+
+    def set_zones(self, zones: list[BoxZone | HalfSpaceZone]) -> None: ...
+
+
+class RobotIdentity(BaseModel):
+    """What the agent says about its robot in ``hello``."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    profile: str
+    kind: Literal["simulated", "hardware"]
+    embodiment: str | None = None
+    capabilities: list[str]
+
+
+class LinkConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    server: str = Field(description="http(s):// or ws(s):// URL of the platform server")
+    api_key: str = Field(min_length=1, description="an operate-scope key")
+    state_hz: float = Field(30.0, gt=0, le=200)
+    heartbeat_s: float = Field(1.0, gt=0)
+    backoff_initial_s: float = Field(0.5, gt=0)
+    backoff_max_s: float = Field(10.0, gt=0)
+    link_loss_stop_s: float | None = Field(
+        2.0, ge=0, description="cancel a running plan after the link is down this long; None: let it finish"
+    )
+    outbox_limit: int = Field(100_000, gt=0, description="messages kept for the server while it is away")
+    cache_dir: Path | None = Field(None, description="where deployed skill artifacts are stored")
+
+
+def agent_url(server: str) -> str:
+    """The WebSocket URL of the agent endpoint of ``server`` (http → ws, https → wss)."""
+    parts = urlsplit(server.strip())
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
+    if scheme is None or not parts.netloc:
+        raise ValueError(f"the server must be an http(s):// or ws(s):// URL, got {server!r}")
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + AGENT_PATH, "", ""))
+
+
+class AgentLinkClient:
+    """Connects ``agent`` to the server and keeps it connected; ``run()`` blocks until ``stop()``."""
+
+    def __init__(self, agent: RobotAgent, identity: RobotIdentity, config: LinkConfig) -> None:
+        self.agent = agent
+        self.identity = identity
+        self.config = config
+        self.url = agent_url(config.server)
+        self.connected = threading.Event()
+        self.connections = 0
+        """Successful handshakes so far (tests and logs read it)."""
+        self.dropped = 0
+        """Messages dropped because the outbox was full while the server was away."""
+        self._outbox: deque[bytes] = deque()
+        self._outbox_lock = threading.Lock()
+        self._running: str | None = None
+        self._worker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._down_since: float | None = time.monotonic()
+        self._stopped_for_link_loss = False
+
+    # ---- public ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until ``stop()``; the caller's thread becomes the link's event loop."""
+        asyncio.run(self._main())
+
+    def stop(self) -> None:
+        """Leave the loop. The running plan, if any, is the caller's to cancel (``agent.cancel()``)."""
+        self._stop.set()
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    @property
+    def running_request(self) -> str | None:
+        return self._running
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait for the running plan's worker to end; True when none runs."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+            return not worker.is_alive()
+        return True
+
+    # ---- the loop -------------------------------------------------------------------------
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        watcher = asyncio.create_task(self._watch_robot())
+        try:
+            await self._connect_forever()
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+
+    async def _connect_forever(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                async with connect(
+                    self.url,
+                    additional_headers={API_KEY_HEADER: self.config.api_key},
+                    max_size=MAX_MESSAGE_BYTES,
+                    open_timeout=5,
+                    ping_interval=5,
+                    ping_timeout=10,
+                ) as ws:
+                    attempt = 0
+                    await self._session(ws)
+            except InvalidStatus as exc:
+                code = exc.response.status_code
+                why = "the API key was refused" if code in (401, 403) else f"HTTP {code}"
+                log.error("server %s refused the agent link: %s", self.url, why)
+            except InvalidURI as exc:
+                log.error("bad server URL %s: %s", self.url, exc)
+            except (OSError, ConnectionClosed, TimeoutError, ProtocolError) as exc:
+                if self.connected.is_set() or attempt == 0:
+                    log.warning("agent link to %s down: %s", self.url, exc or type(exc).__name__)
+            finally:
+                if self.connected.is_set():
+                    self.connected.clear()
+                    self._down_since = time.monotonic()
+            if self._stop.is_set():
+                return
+            delay = min(self.config.backoff_max_s, self.config.backoff_initial_s * 2**attempt)
+            delay *= random.uniform(0.8, 1.2)  # jitter: a fleet must not reconnect all at once
+            attempt += 1
+            await self._sleep(delay)
+
+    async def _sleep(self, seconds: float) -> None:
+        assert self._wake is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+
+    async def _session(self, ws: ClientConnection) -> None:
+        world = await asyncio.to_thread(self.agent.world_snapshot)
+        hello = Hello(
+            robot_id=self.agent.robot_id,
+            world=world,
+            running_request_id=self._running,
+            agent_version=dynamical.__version__,
+            **self.identity.model_dump(),
+        )
+        await ws.send(encode(hello))
+        self.connections += 1
+        self.connected.set()
+        self._down_since = None
+        self._stopped_for_link_loss = False
+        log.info("agent link up: %s as robot %s", self.url, self.agent.robot_id)
+        sender = asyncio.create_task(self._send_forever(ws))
+        receiver = asyncio.create_task(self._receive_forever(ws))
+        stopper = asyncio.create_task(self._wake_on_stop())
+        done, pending = await asyncio.wait({sender, receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+    async def _wake_on_stop(self) -> None:
+        assert self._wake is not None
+        await self._wake.wait()  # only stop() sets it
+
+    async def _send_forever(self, ws: ClientConnection) -> None:
+        period = 1.0 / self.config.state_hz
+        next_beat = 0.0
+        while True:
+            started = time.monotonic()
+            state = await asyncio.to_thread(self.agent.state)
+            await ws.send(encode(StateReport(state=state)))
+            while (data := self._peek_outbox()) is not None:
+                await ws.send(data)
+                self._pop_outbox(data)  # only once sent: a send that fails keeps it for the next link
+            if started >= next_beat:
+                await ws.send(encode(Heartbeat(t_wall=time.time())))
+                next_beat = started + self.config.heartbeat_s
+            await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+
+    async def _receive_forever(self, ws: ClientConnection) -> None:
+        async for data in ws:
+            if isinstance(data, str):
+                log.warning("ignoring a text frame from the server: the link speaks msgpack")
+                continue
+            try:
+                message = decode_server(data)
+            except ProtocolError as exc:
+                log.error("ignoring a message from the server: %s", exc)
+                continue
+            await self._handle(message)
+
+    # ---- what the server asks ---------------------------------------------------------------
+
+    async def _handle(self, message: ServerMessage) -> None:
+        if isinstance(message, Welcome):
+            log.info("server %s speaks version %s", self.url, message.server_version)
+        elif isinstance(message, ExecutePlan):
+            self._start_plan(message.request_id, message.plan)
+        elif isinstance(message, Cancel):
+            if message.request_id is not None and message.request_id != self._running:
+                self._reply(message.command_id, False, f"execution {message.request_id} is not running here")
+            else:
+                ok = await asyncio.to_thread(self.agent.cancel)
+                self._reply(message.command_id, ok, "cancelled" if ok else "nothing was running")
+        elif isinstance(message, Estop):
+            await self._call(
+                message.command_id, f"e-stop category {message.category}", self.agent.estop, message.category
+            )
+        elif isinstance(message, Reset):
+            await self._call(message.command_id, "reset", self.agent.reset)
+        elif isinstance(message, Zones):
+            if isinstance(self.agent, ZoneAware):
+                await self._call(message.command_id, f"{len(message.zones)} zones", self.agent.set_zones, message.zones)
+            else:
+                self._reply(message.command_id, False, "this robot's kernel does not take zones at run time")
+        elif isinstance(message, Deploy):
+            ok, detail = await asyncio.to_thread(self._store_artifact, message)
+            self._reply(message.command_id, ok, detail)
+
+    async def _call(self, command_id: str, what: str, func: Callable[..., object], *args: object) -> None:
+        try:
+            await asyncio.to_thread(func, *args)
+        except Exception as exc:  # the answer says what went wrong; the link stays up
+            log.exception("%s failed", what)
+            self._reply(command_id, False, f"{what} failed: {type(exc).__name__}: {exc}")
+        else:
+            self._reply(command_id, True, what)
+
+    def _reply(self, command_id: str, ok: bool, detail: str) -> None:
+        self._queue(CommandResult(command_id=command_id, ok=ok, detail=detail))
+
+    def _store_artifact(self, message: Deploy) -> tuple[bool, str]:
+        if hashlib.sha256(message.artifact).hexdigest() != message.sha256:
+            return False, "artifact damaged in transit (sha256 mismatch)"
+        if self.config.cache_dir is None:
+            return False, "this agent has no skill cache directory"
+        folder = self.config.cache_dir / "skills" / message.skill_id
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{message.version}.dskill"
+        partial = target.with_suffix(".partial")
+        partial.write_bytes(message.artifact)
+        os.replace(partial, target)  # a reader never sees half an artifact
+        return True, f"stored {message.skill_id}@{message.version} ({len(message.artifact)} bytes)"
+
+    # ---- plans ------------------------------------------------------------------------------
+
+    def _start_plan(self, request_id: str, plan: SkillExecutionPlan) -> None:
+        if self._running is not None:
+            self._queue(PlanResult(request_id=request_id, error=f"the robot is running execution {self._running}"))
+            return
+        self._running = request_id
+        self._worker = threading.Thread(
+            target=self._execute, args=(request_id, plan), name=f"plan-{request_id[:8]}", daemon=True
+        )
+        self._worker.start()
+
+    def _execute(self, request_id: str, plan: SkillExecutionPlan) -> None:
+        def progress(step: StepProgress) -> None:
+            self._queue(StepProgressReport(request_id=request_id, progress=step, t_wall=time.time()))
+
+        result: PlanResult
+        try:
+            outcome = self.agent.execute(plan, progress)
+            cancelled = not outcome.success and any(s.failure == "the plan was cancelled" for s in outcome.steps)
+            result = PlanResult(request_id=request_id, outcome=outcome, cancelled=cancelled)
+        except Exception as exc:  # a plan that cannot run is an answer, never a dead agent
+            log.exception("execution %s failed to run", request_id)
+            result = PlanResult(request_id=request_id, error=f"{type(exc).__name__}: {exc}")
+        try:
+            result = result.model_copy(update={"world": self.agent.world_snapshot()})
+        except Exception:
+            log.exception("no world snapshot after execution %s", request_id)
+        # Events of this plan go out before its result, tagged with its id.
+        self._drain_events()
+        self._running = None
+        self._queue(result)
+        log.info("execution %s ended: %s", request_id, "ok" if result.outcome and result.outcome.success else "failed")
+
+    # ---- the robot, connected or not ------------------------------------------------------------
+
+    async def _watch_robot(self) -> None:
+        """Drain safety events at the state rate and apply the link-loss policy, link or no link."""
+        period = 1.0 / self.config.state_hz
+        while True:
+            await asyncio.to_thread(self._drain_events)
+            grace = self.config.link_loss_stop_s
+            down = self._down_since
+            if (
+                grace is not None
+                and down is not None
+                and self._running is not None
+                and not self._stopped_for_link_loss
+                and time.monotonic() - down >= grace
+            ):
+                self._stopped_for_link_loss = True
+                log.warning(
+                    "link down for %.1f s: cancelling execution %s; the robot holds, its safety kernel runs",
+                    time.monotonic() - down,
+                    self._running,
+                )
+                await asyncio.to_thread(self.agent.cancel)
+            await asyncio.sleep(period)
+
+    def _drain_events(self) -> None:
+        reports = self.agent.drain_events()
+        if not reports:
+            return
+        names = self._joint_names()
+        events = [SafetyEventWire.from_report(r, names, self._running) for r in reports]
+        self._queue(SafetyEvents(events=events))
+
+    def _joint_names(self) -> list[str]:
+        names = getattr(self, "_names", None)
+        if names is None:
+            names = self._names = list(self.agent.state().joint_names)
+        return names
+
+    def _queue(self, message: _Message) -> None:
+        data = encode(message)
+        with self._outbox_lock:
+            if len(self._outbox) >= self.config.outbox_limit:
+                self._outbox.popleft()
+                self.dropped += 1
+            self._outbox.append(data)
+
+    def _peek_outbox(self) -> bytes | None:
+        with self._outbox_lock:
+            return self._outbox[0] if self._outbox else None
+
+    def _pop_outbox(self, data: bytes) -> None:
+        with self._outbox_lock:
+            if self._outbox and self._outbox[0] is data:
+                self._outbox.popleft()
