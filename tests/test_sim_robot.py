@@ -107,3 +107,13 @@ def test_unknown_names_are_clear(sim):
         sim.body_pose("purple_cube")
     with pytest.raises(UnknownNameError, match="no camera 'rear'"):
         sim.read_camera("rear")
+
+
+def test_body_bottom_of_the_resting_cup_and_cube_is_the_table_top(humanoid, tabletop):
+    """A cylinder base and rotated boxes: each geom type's extent, not a bounding sphere."""
+    robot = SimRobot(humanoid, tabletop, seed=0)
+    try:
+        assert robot.body_bottom("red_cup") == pytest.approx(0.75, abs=1e-3)
+        assert robot.body_bottom("red_cube") == pytest.approx(0.75, abs=1e-3)
+    finally:
+        robot.close()

@@ -217,7 +217,8 @@ class SimRobot:
         m, d = self.model, self.data
         lowest = np.inf
         for g in np.flatnonzero(m.geom_bodyid == bid):
-            rot, size, kind = d.geom_xmat[g].reshape(3, 3), m.geom_size[g], m.geom_type[g]
+            # int(): a mujoco enum compares unequal to a numpy integer, which breaks `in (...)`.
+            rot, size, kind = d.geom_xmat[g].reshape(3, 3), m.geom_size[g], int(m.geom_type[g])
             if kind == mujoco.mjtGeom.mjGEOM_BOX:
                 extent = np.abs(rot[2]) @ size
             elif kind == mujoco.mjtGeom.mjGEOM_SPHERE:
