@@ -1,0 +1,56 @@
+"""The lock-step robot agent: plans run in the caller's thread while a background thread steps
+the robot at a multiple of real time; e-stop, reset, state and events."""
+
+import threading
+import time
+
+import pytest
+
+from dynamical.agent.robot_agent import AgentBusyError, LockstepRobotAgent, make_robot_agent
+from tests.agent.test_plan_runner import _plan, _step
+
+
+@pytest.fixture
+def agent(humanoid, tabletop):
+    robot = LockstepRobotAgent("thor_test", humanoid, tabletop, seed=5, speed=4.0)
+    robot.start()
+    yield robot
+    robot.stop()
+
+
+def test_state_reports_joints_safety_and_objects(agent, humanoid):
+    time.sleep(0.2)
+    state = agent.state()
+    assert state.robot_id == "thor_test" and state.joint_names == list(humanoid.joint_names)
+    assert len(state.q) == humanoid.n_joints and state.safety is not None and state.safety.mode == "RUNNING"
+    assert {o.name for o in state.objects} >= {"red_cube", "green_cube", "blue_cube", "red_cup"}
+    assert state.timing == {}  # lock-step tiers have no wall-clock timing to report
+    assert agent.world_snapshot().object("red_cube") is not None
+
+
+@pytest.mark.slow
+def test_a_plan_runs_and_an_estop_mid_motion_stops_it(agent):
+    outcome = agent.execute(_plan(_step("s1", "wave", {}, [])))
+    assert outcome.success, outcome.failure
+    results = {}
+    runner = threading.Thread(target=lambda: results.update(out=agent.execute(_plan(_step("s1", "wave", {}, [])))))
+    runner.start()
+    time.sleep(0.8)
+    with pytest.raises(AgentBusyError):
+        agent.execute(_plan(_step("s1", "go_home", {}, [])))
+    agent.estop(1)
+    runner.join(timeout=60)
+    assert not results["out"].success
+    time.sleep(0.3)
+    state = agent.state()
+    assert state.safety.mode == "ESTOP" and state.safety.estop_category == 1
+    assert max(abs(v) for v in state.dq) < 0.05  # stopped
+    assert any(e.rule == "ESTOP" for e in agent.drain_events())
+    agent.reset()
+    time.sleep(0.3)
+    assert agent.state().safety.mode == "RUNNING"
+
+
+def test_realtime_mode_is_refused_with_the_reason(humanoid, tabletop):
+    with pytest.raises(ValueError, match="lockstep"):
+        make_robot_agent("x", humanoid, tabletop, mode="realtime")
