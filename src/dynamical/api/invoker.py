@@ -1,0 +1,450 @@
+"""Invoke: request → plan → the robot's agent → result, persisted as an execution with its trace.
+
+The invoker owns executions while they run: the waiter of each, its progress, its trace spans.
+The database row is written when the request is accepted, when the plan is handed to the agent
+and when the result comes back, so ``GET /executions/{id}`` works from any server process and
+a result that arrives after a server restart (the agent queued it) still lands on its row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from opentelemetry import trace as otel
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Span, Status, StatusCode
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+
+from dynamical.agent.messages import Cancel, ExecutePlan, PlanResult, StepProgressReport, finite
+from dynamical.agent.plan_runner import StepProgress
+from dynamical.api.agent_link import AgentLinkHub, Connection, RobotNotConnectedError
+from dynamical.api.db import Database
+from dynamical.api.errors import ConflictError, NotFoundError
+from dynamical.api.models import Execution, Robot, SafetyEvent, utcnow
+from dynamical.api.planning import Planner, PlanSpec, Role
+from dynamical.api.schemas import SafetyEventOut
+from dynamical.api.tracing import tracer
+from dynamical.orchestration.plan import SkillExecutionPlan
+
+log = logging.getLogger(__name__)
+ExecutionStatus = Literal["planning", "running", "succeeded", "failed", "cancelled", "interrupted"]
+ACTIVE = ("planning", "running")
+CANCEL_GRACE_S = 5.0
+"""After a timeout, how long to wait for the cancelled plan's result before answering without it."""
+
+
+class InvokeRequest(PlanSpec):
+    wait: bool = Field(True, description="answer when the plan ends; false: 202 at once, poll the execution")
+    timeout_s: float = Field(300.0, gt=0, le=3600, description="cancel the plan if it runs longer")
+
+
+class SkillAction(BaseModel):
+    """What one step commanded and how it went."""
+
+    step_id: str
+    skill_id: str
+    parameters: dict[str, Any]
+    """As the skill resolved them (hand, object, target)."""
+    planned_s: float
+    """Duration of the commanded trajectory, s."""
+    duration_s: float
+    success: bool
+    failure: str | None
+    interventions: int
+    """Commands of this step the safety kernel changed."""
+    hard_limit_holds: int
+    postconditions: list[dict[str, Any]]
+
+
+class InvokeResponse(BaseModel):
+    success: bool
+    request_id: str
+    robot_id: str
+    role: Role
+    status: ExecutionStatus
+    actions: list[SkillAction]
+    skill_ids_used: list[str]
+    blend_weights: dict[str, dict[str, float]] = Field(description="per step: the router's top skills and weights")
+    safety_status: dict[str, Any] | None
+    safety_events: list[SafetyEventOut]
+    plan: SkillExecutionPlan
+    planning_time_ms: float = Field(description="request in → plan handed to the agent")
+    total_time_ms: float | None
+    error: str | None
+
+
+class InvokeAccepted(BaseModel):
+    request_id: str
+    robot_id: str
+    status: ExecutionStatus
+    plan: SkillExecutionPlan
+    planning_time_ms: float
+    execution_url: str
+
+
+class ExecutionOut(BaseModel):
+    request_id: str
+    robot_id: str | None
+    status: str
+    task_description: str | None
+    mode: str
+    role: str
+    progress: list[StepProgress]
+    """Step events heard so far (running, succeeded, failed), while the server has them in memory."""
+    steps_done: int
+    steps_total: int | None
+    plan: dict[str, Any] | None
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: Any
+    started_at: Any
+    finished_at: Any
+    planning_time_ms: float | None
+    total_time_ms: float | None
+
+
+class InvokerStats(BaseModel):
+    in_flight: int
+    executions_by_status: dict[str, int]
+    planning_time_ms: dict[str, float] = Field(description="p50, p95, p99, max over the last requests")
+    total_time_ms: dict[str, float]
+    samples: int
+    connected_robots: list[str]
+
+
+@dataclass
+class _Running:
+    request_id: str
+    robot_id: str
+    request: InvokeRequest
+    plan: SkillExecutionPlan
+    t0: float
+    planning_time_ms: float
+    root: Span
+    future: asyncio.Future[PlanResult]
+    progress: list[StepProgress] = field(default_factory=list)
+    step_spans: dict[str, Span] = field(default_factory=dict)
+
+
+class Invoker:
+    def __init__(self, db: Database, hub: AgentLinkHub, planner: Planner, provider: TracerProvider) -> None:
+        self.db = db
+        self.hub = hub
+        self.planner = planner
+        self.tracer = tracer(provider)
+        self.running: dict[str, _Running] = {}
+        self.planning_ms: deque[float] = deque(maxlen=2000)
+        self.total_ms: deque[float] = deque(maxlen=2000)
+        hub.progress_listeners.append(self._on_progress)
+        hub.result_listeners.append(self._on_result)
+
+    # ---- invoke -------------------------------------------------------------------------------
+
+    def choose_robot(self, robot_id: str | None) -> Connection:
+        """The connection to run on: the named robot (404 unknown, 409 not connected or busy) or an idle one."""
+        if robot_id is not None:
+            with self.db.session() as session:
+                if session.get(Robot, robot_id) is None:
+                    raise NotFoundError(f"no robot {robot_id!r}")
+            try:
+                connection = self.hub.connection(robot_id)
+            except RobotNotConnectedError as exc:
+                raise ConflictError(str(exc)) from None
+            busy = self._busy(robot_id)
+            if busy is not None:
+                raise ConflictError(f"robot {robot_id!r} is running execution {busy}")
+            return connection
+        if not self.hub.connections:
+            raise ConflictError("no robot agent is connected")
+        for connection in sorted(self.hub.connections.values(), key=lambda c: c.robot_id):
+            if self._busy(connection.robot_id) is None:
+                return connection
+        raise ConflictError("every connected robot is running an execution")
+
+    def _busy(self, robot_id: str) -> str | None:
+        mine = next((r.request_id for r in self.running.values() if r.robot_id == robot_id), None)
+        connection = self.hub.connections.get(robot_id)
+        return mine or (connection.running if connection is not None else None)
+
+    async def start(self, request: InvokeRequest, t0: float, t0_unix_ns: int) -> _Running:
+        """Plan ``request`` and hand it to a robot; raises 4xx errors before anything moves."""
+        connection = self.choose_robot(request.robot_id)
+        robot_id = connection.robot_id
+        request_id = str(uuid.uuid4())
+        root = self.tracer.start_span(
+            "invoke", start_time=t0_unix_ns, attributes={"request_id": request_id, "robot_id": robot_id}
+        )
+        await run_in_threadpool(self._create_row, request_id, robot_id, request)
+        try:
+            plan = await run_in_threadpool(
+                self.planner.plan, request, robot_id, connection.hello.embodiment, connection.world
+            )
+        except ValueError as exc:
+            await run_in_threadpool(self._finish_row, request_id, "failed", None, str(exc), None)
+            root.set_status(Status(StatusCode.ERROR, str(exc)))
+            await run_in_threadpool(root.end)
+            raise
+        # Claim the robot before the await below, so that a second request sees it busy.
+        future: asyncio.Future[PlanResult] = asyncio.get_running_loop().create_future()
+        running = _Running(request_id, robot_id, request, plan, t0, 0.0, root, future)
+        self.running[request_id] = running
+        self._plan_spans(running, t0_unix_ns)
+        try:
+            await connection.send(ExecutePlan(request_id=request_id, plan=plan))
+        except Exception as exc:
+            self.running.pop(request_id, None)
+            await run_in_threadpool(self._finish_row, request_id, "failed", None, f"agent unreachable: {exc}", None)
+            await run_in_threadpool(root.end)
+            raise ConflictError(f"robot {robot_id!r} went away before the plan reached it") from None
+        connection.running = request_id
+        running.planning_time_ms = (time.perf_counter() - t0) * 1e3
+        self.planning_ms.append(running.planning_time_ms)
+        root.set_attribute("planning_time_ms", running.planning_time_ms)
+        await run_in_threadpool(self._started_row, request_id, plan, running.planning_time_ms)
+        return running
+
+    async def wait(self, running: _Running) -> InvokeResponse:
+        """The result of ``running``; on ``timeout_s`` the plan is cancelled and the answer says so."""
+        try:
+            result = await asyncio.wait_for(asyncio.shield(running.future), running.request.timeout_s)
+        except TimeoutError:
+            log.warning(
+                "execution %s timed out after %.1f s: cancelling", running.request_id, running.request.timeout_s
+            )
+            try:
+                await self.hub.command(running.robot_id, lambda c: Cancel(command_id=c, request_id=running.request_id))
+                result = await asyncio.wait_for(asyncio.shield(running.future), CANCEL_GRACE_S)
+            except (TimeoutError, RobotNotConnectedError):
+                return await self._response(running, None, f"timed out after {running.request.timeout_s:g} s")
+            return await self._response(
+                running, result, f"timed out after {running.request.timeout_s:g} s; the plan was cancelled"
+            )
+        return await self._response(running, result, None)
+
+    async def _response(self, running: _Running, result: PlanResult | None, error: str | None) -> InvokeResponse:
+        outcome = result.outcome if result is not None else None
+        by_skill = {}
+        for step, skill in zip(running.plan.steps, outcome.steps if outcome else [], strict=False):
+            by_skill[step.step_id] = SkillAction(
+                step_id=step.step_id,
+                skill_id=skill.skill,
+                parameters=skill.params,
+                planned_s=skill.planned_s,
+                duration_s=skill.duration_s,
+                success=skill.success,
+                failure=skill.failure,
+                interventions=skill.interventions,
+                hard_limit_holds=skill.hard_limit_holds,
+                postconditions=[p.model_dump() for p in skill.postconditions],
+            )
+        success = bool(outcome is not None and outcome.success and error is None)
+        error = error or (result.error if result else None) or (outcome.failure if outcome else None)
+        status: ExecutionStatus = "succeeded" if success else ("cancelled" if result and result.cancelled else "failed")
+        connection = self.hub.connections.get(running.robot_id)
+        safety = connection.state.safety if connection is not None and connection.state is not None else None
+        events = await run_in_threadpool(self._events, running.request_id)
+        return InvokeResponse(
+            success=success,
+            request_id=running.request_id,
+            robot_id=running.robot_id,
+            role=running.request.role,
+            status=status,
+            actions=list(by_skill.values()),
+            skill_ids_used=[s.skill_id for s in running.plan.steps],
+            blend_weights={s.step_id: dict(zip(s.skill_ids, s.weights, strict=False)) for s in running.plan.steps},
+            safety_status=finite(safety.model_dump()) if safety is not None else None,
+            safety_events=events,
+            plan=running.plan,
+            planning_time_ms=round(running.planning_time_ms, 3),
+            total_time_ms=round((time.perf_counter() - running.t0) * 1e3, 3),
+            error=error,
+        )
+
+    # ---- what the agents report ---------------------------------------------------------------
+
+    def _on_progress(self, robot_id: str, report: StepProgressReport) -> None:
+        running = self.running.get(report.request_id)
+        if running is None:
+            return
+        progress = report.progress
+        running.progress.append(progress)
+        t_ns = int(report.t_wall * 1e9)
+        if progress.status == "running":
+            context = otel.set_span_in_context(running.root)
+            running.step_spans[progress.step_id] = self.tracer.start_span(
+                f"step {progress.step_id} {progress.skill_id}",
+                context=context,
+                start_time=t_ns,
+                attributes={"step_id": progress.step_id, "skill_id": progress.skill_id, "index": progress.index},
+            )
+        else:
+            span = running.step_spans.pop(progress.step_id, None)
+            if span is not None:
+                outcome = progress.outcome
+                if outcome is not None:
+                    span.set_attributes(
+                        {
+                            "success": outcome.success,
+                            "duration_s": outcome.duration_s,
+                            "planned_s": outcome.planned_s,
+                            "interventions": outcome.interventions,
+                        }
+                    )
+                    if not outcome.success:
+                        span.set_status(Status(StatusCode.ERROR, outcome.failure or "failed"))
+                span.end(end_time=t_ns)
+
+    async def _on_result(self, robot_id: str, result: PlanResult) -> None:
+        running = self.running.pop(result.request_id, None)
+        outcome = result.outcome
+        success = outcome is not None and outcome.success
+        status = "succeeded" if success else ("cancelled" if result.cancelled else "failed")
+        error = result.error or (outcome.failure if outcome is not None else None)
+        payload = result.model_dump(mode="json", exclude={"world"})
+        if running is None:
+            # A result of an execution this process did not start (a restart in between): store it.
+            await run_in_threadpool(self._finish_row, result.request_id, status, payload, error, None)
+            return
+        total_ms = (time.perf_counter() - running.t0) * 1e3
+        self.total_ms.append(total_ms)
+        for span in running.step_spans.values():
+            span.end()
+        running.root.set_attributes({"status": status, "total_time_ms": total_ms})
+        if not success:
+            running.root.set_status(Status(StatusCode.ERROR, error or status))
+        await run_in_threadpool(self._finish_row, result.request_id, status, finite(payload), error, total_ms)
+        await run_in_threadpool(running.root.end)  # writes the trace: it is stored before the waiter answers
+        if not running.future.done():
+            running.future.set_result(result)
+
+    # ---- reads --------------------------------------------------------------------------------
+
+    def execution(self, request_id: str) -> ExecutionOut:
+        with self.db.session() as session:
+            row = session.get(Execution, request_id)
+            if row is None:
+                raise NotFoundError(f"no execution {request_id!r}")
+            running = self.running.get(request_id)
+            progress = list(running.progress) if running is not None else []
+            total = len(row.plan["steps"]) if row.plan else None
+            done = sum(1 for p in progress if p.status in ("succeeded", "failed"))
+            if row.result and row.result.get("outcome"):
+                done = len(row.result["outcome"]["steps"])
+            return ExecutionOut(
+                request_id=row.request_id,
+                robot_id=row.robot_id,
+                status=row.status,
+                task_description=row.task_description,
+                mode=row.mode,
+                role=row.role,
+                progress=progress,
+                steps_done=done,
+                steps_total=total,
+                plan=row.plan,
+                result=row.result,
+                error=row.error,
+                created_at=row.created_at,
+                started_at=row.started_at,
+                finished_at=row.finished_at,
+                planning_time_ms=row.planning_time_ms,
+                total_time_ms=row.total_time_ms,
+            )
+
+    def stats(self) -> InvokerStats:
+        with self.db.session() as session:
+            counts = dict(session.execute(select(Execution.status, func.count()).group_by(Execution.status)).all())
+        return InvokerStats(
+            in_flight=len(self.running),
+            executions_by_status={str(k): int(v) for k, v in counts.items()},
+            planning_time_ms=_percentiles(self.planning_ms),
+            total_time_ms=_percentiles(self.total_ms),
+            samples=len(self.planning_ms),
+            connected_robots=sorted(self.hub.connections),
+        )
+
+    def interrupt_orphans(self) -> int:
+        """Executions left planning or running by a server that stopped: mark them interrupted (the
+        agent's queued result, when it reconnects, replaces that)."""
+        with self.db.session() as session:
+            rows = list(session.scalars(select(Execution).where(Execution.status.in_(ACTIVE))))
+            for row in rows:
+                row.status = "interrupted"
+                row.error = "the server stopped while it ran; the robot's result is stored when its agent reports it"
+            return len(rows)
+
+    # ---- spans and rows -----------------------------------------------------------------------
+
+    def _plan_spans(self, running: _Running, t0_ns: int) -> None:
+        """One span per orchestration layer, laid end to end from the orchestrator's timings."""
+        context = otel.set_span_in_context(running.root)
+        at = t0_ns
+        for layer in ("decompose", "route", "contract", "assign", "adapt", "tier"):
+            ms = running.plan.timings_ms.get(layer)
+            if ms is None:
+                continue
+            span = self.tracer.start_span(layer, context=context, start_time=at, attributes={"layer": layer})
+            at += int(ms * 1e6)
+            span.end(end_time=at)
+
+    def _create_row(self, request_id: str, robot_id: str, request: InvokeRequest) -> None:
+        with self.db.session() as session:
+            session.add(
+                Execution(
+                    request_id=request_id,
+                    robot_id=robot_id,
+                    role=request.role,
+                    mode=request.mode,
+                    task_description=request.task_description,
+                    goal=request.goal,
+                    status="planning",
+                    request=request.model_dump(mode="json"),
+                    created_at=utcnow(),
+                )
+            )
+
+    def _started_row(self, request_id: str, plan: SkillExecutionPlan, planning_ms: float) -> None:
+        with self.db.session() as session:
+            row = session.get(Execution, request_id)
+            if row is not None and row.status == "planning":
+                row.status, row.plan = "running", plan.model_dump(mode="json")
+                row.started_at, row.planning_time_ms = utcnow(), planning_ms
+
+    def _finish_row(
+        self, request_id: str, status: str, result: dict[str, Any] | None, error: str | None, total_ms: float | None
+    ) -> None:
+        with self.db.session() as session:
+            row = session.get(Execution, request_id)
+            if row is None:
+                log.warning("a result for execution %s, which this database does not hold", request_id)
+                return
+            row.status, row.result, row.error, row.finished_at = status, result, error, utcnow()
+            if total_ms is not None:
+                row.total_time_ms = total_ms
+
+    def _events(self, request_id: str) -> list[SafetyEventOut]:
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(SafetyEvent).where(SafetyEvent.request_id == request_id).order_by(SafetyEvent.id).limit(200)
+            )
+            return [SafetyEventOut.model_validate(e, from_attributes=True) for e in rows]
+
+
+def _percentiles(samples: deque[float]) -> dict[str, float]:
+    if not samples:
+        return {}
+    ordered = sorted(samples)
+
+    def rank(p: float) -> float:
+        # Nearest rank: the smallest sample with at least p of the samples at or below it.
+        return round(ordered[min(len(ordered) - 1, max(0, math.ceil(p * len(ordered)) - 1))], 3)
+
+    return {"p50": rank(0.5), "p95": rank(0.95), "p99": rank(0.99), "max": round(ordered[-1], 3)}
