@@ -1,0 +1,334 @@
+"""The platform commands of ``dynamical``: ``up``, ``agent``, ``invoke``, ``estop`` and ``bench api``.
+
+Kept apart from ``cli.py`` (which registers them) because they run processes and the network;
+imports are inside the commands so that ``dynamical --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+DEFAULT_ROBOT_ID = "thor_001"
+AGENT_KEY_FILE = "agent.key"
+# Module level: typer reads the annotations by name (this module postpones their evaluation).
+server_opt = Annotated[str, typer.Option("--server", envvar="DYNAMICAL_SERVER", help="URL of the platform server.")]
+key_opt = Annotated[
+    str | None,
+    typer.Option("--api-key", envvar="DYNAMICAL_API_KEY", help="API key of the server.", show_default=False),
+]
+
+
+def _server_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"http://{shown}:{port}"
+
+
+def agent_key(settings: Any, db: Any) -> str:
+    """The operate key the local agent uses, kept in the data directory (0600) across restarts;
+    a new one when the file is missing or its key was revoked."""
+    from dynamical.api.auth import AuthError, Scope, authenticate, create_api_key
+
+    path = Path(settings.data_dir) / AGENT_KEY_FILE
+    if path.exists():
+        key = path.read_text().strip()
+        try:
+            with db.session() as session:
+                authenticate(session, key)
+            return key
+        except AuthError:
+            pass
+    with db.session() as session:
+        key = create_api_key(session, Scope.OPERATE, "local robot agents (dynamical up)").key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def up(
+    settings_loader: Any,
+    port: int,
+    host: str,
+    data_dir: Path | None,
+    robot_id: str,
+    agent_mode: str,
+) -> None:
+    """Serve the API and run one agent for ``robot_id`` beside it until Ctrl-C."""
+    import uvicorn
+
+    from dynamical.api.auth import ensure_admin_key
+    from dynamical.api.bootstrap import init_database
+    from dynamical.api.db import Database
+    from dynamical.api.server import build_server
+    from dynamical.api.settings import ApiSettings
+
+    settings = ApiSettings.from_settings(settings_loader(), data_dir)
+    db = Database(settings.database_url)
+    try:
+        init_database(settings, db)
+        admin = ensure_admin_key(db)
+        key = agent_key(settings, db)
+    finally:
+        db.dispose()
+    url = _server_url(host, port)
+    console.print(f"Dynamical Edge platform server at [bold]{url}[/bold] (API docs {url}/docs)", highlight=False)
+    console.print(f"data directory {settings.data_dir}", highlight=False)
+    if admin is not None:
+        console.print("first start: an admin API key, shown only now (store it):", highlight=False)
+        typer.echo(admin.key)
+    app = build_server(settings, prepare_database=False)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=2**27))
+    agent: subprocess.Popen[bytes] | None = None
+
+    def start_agent() -> None:
+        nonlocal agent
+        # Only once the server accepts connections: the agent would connect at once anyway (it
+        # backs off and retries), this just keeps the first seconds of the log clean.
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        if server.should_exit:
+            return
+        command = [sys.executable, "-m", "dynamical.cli", "agent", "--robot-id", robot_id, "--server", url]
+        command += ["--mode", agent_mode, "--cache-dir", str(settings.data_dir / "agents" / robot_id)]
+        env = {**os.environ, "DYNAMICAL_API_KEY": key}
+        agent = subprocess.Popen(command, env=env, start_new_session=True)
+        console.print(f"robot agent {robot_id} started (pid {agent.pid}); Ctrl-C stops everything", highlight=False)
+
+    launcher = threading.Thread(target=start_agent, daemon=True)
+    launcher.start()
+    try:
+        server.run()  # returns on Ctrl-C / SIGTERM (uvicorn handles both)
+    finally:
+        launcher.join(timeout=5)
+        if agent is not None:
+            _stop_process(agent)
+        console.print("stopped")
+
+
+def _stop_process(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run_agent(
+    settings_loader: Any,
+    robot_id: str,
+    server: str,
+    api_key: str | None,
+    mode: str,
+    speed: float,
+    cache_dir: Path | None,
+    seed: int | None,
+) -> None:
+    """Run the robot agent for ``robot_id`` and keep it linked to ``server`` until SIGINT/SIGTERM."""
+    from dynamical.agent.link_client import AgentLinkClient, LinkConfig, RobotIdentity, agent_url
+    from dynamical.agent.robot_agent import make_robot_agent
+    from dynamical.launch import load_description, load_world
+    from dynamical.skills.builtin.catalog import EMBODIMENT, builtin_manifests
+
+    if not api_key:
+        raise ValueError("no API key: pass --api-key or set DYNAMICAL_API_KEY (an operate-scope key)")
+    agent_url(server)  # a bad URL is an error now, not a retry loop
+    settings = settings_loader()
+    description = load_description(settings)
+    world = load_world(settings)
+    if world is None:
+        raise ValueError(f"robot profile {settings.robot!r} has no simulated world; the agent needs one")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s agent %(levelname)s %(message)s")
+    robot = make_robot_agent(
+        robot_id,
+        description,
+        world,
+        settings.safety,
+        mode=mode,  # type: ignore[arg-type]
+        seed=settings.sim.seed if seed is None else seed,
+        speed=speed,
+    )
+    manifests = [m for m in builtin_manifests() if m.embodiment == EMBODIMENT]
+    identity = RobotIdentity(
+        name=robot_id,
+        profile=description.name,
+        kind="simulated",
+        embodiment=EMBODIMENT,
+        capabilities=[m.id for m in manifests],
+    )
+    client = AgentLinkClient(robot, identity, LinkConfig(server=server, api_key=api_key, cache_dir=cache_dir))
+
+    def leave(signum: int, _frame: object) -> None:
+        err_console.print(f"agent {robot_id}: {signal.Signals(signum).name}, stopping")
+        client.stop()
+
+    signal.signal(signal.SIGINT, leave)
+    signal.signal(signal.SIGTERM, leave)
+    robot.start()
+    err_console.print(f"agent {robot_id} ({mode}) linking to {server}", highlight=False)
+    try:
+        client.run()
+    finally:
+        # Leaving: the running plan stops where it is (the robot holds), then the robot shuts down.
+        robot.cancel()
+        client.wait_idle(10.0)
+        robot.stop()
+
+
+def invoke(server: str, api_key: str | None, task: str, robot_id: str | None, timeout_s: float, as_json: bool) -> bool:
+    """Invoke ``task``, show each step as it runs, print the result; True on success."""
+    from dynamical.api.client import ApiClient
+
+    with ApiClient(server, api_key, timeout_s=60.0) as client:
+        body = {"task_description": task, "robot_id": robot_id, "wait": False, "timeout_s": timeout_s}
+        accepted = client.post("/api/v1/robot/invoke_skill", body)
+        request_id = accepted["request_id"]
+        if not as_json:
+            steps = ", ".join(s["skill_id"] for s in accepted["plan"]["steps"])
+            err_console.print(
+                f"request {request_id} on {accepted['robot_id']}: {steps} "
+                f"(planned in {accepted['planning_time_ms']:.1f} ms)",
+                highlight=False,
+            )
+        shown = 0
+        deadline = time.monotonic() + timeout_s + 30
+        while True:
+            execution = client.get(f"/api/v1/robot/executions/{request_id}")
+            for event in execution["progress"][shown:]:
+                if not as_json:
+                    mark = {"running": "→", "succeeded": "✓", "failed": "✗"}.get(event["status"], "·")
+                    err_console.print(
+                        f"  {mark} {event['index'] + 1}/{event['total']} {event['skill_id']} {event['status']}",
+                        highlight=False,
+                    )
+            shown = len(execution["progress"])
+            if execution["status"] not in ("planning", "running"):
+                break
+            if time.monotonic() > deadline:
+                raise ValueError(f"execution {request_id} still {execution['status']} after {timeout_s:g} s")
+            time.sleep(0.2)
+    if as_json:
+        typer.echo(json.dumps(execution, indent=2, default=str))
+    else:
+        ok = execution["status"] == "succeeded"
+        colour = "green" if ok else "red"
+        console.print(
+            f"[{colour}]{execution['status']}[/{colour}] in {execution['total_time_ms'] or 0:.0f} ms"
+            + (f": {execution['error']}" if execution["error"] else ""),
+            highlight=False,
+        )
+    return execution["status"] == "succeeded"
+
+
+def estop(server: str, api_key: str | None, robot_id: str | None, category: int) -> bool:
+    from dynamical.api.client import ApiClient
+
+    with ApiClient(server, api_key) as client:
+        answer = client.post("/api/safety/estop", {"robot_id": robot_id, "category": category})
+    for robot in answer["robots"]:
+        mark = "[green]stopped[/green]" if robot["ok"] else "[red]NOT CONFIRMED[/red]"
+        console.print(f"{robot['robot_id']}: {mark} ({robot['detail']})", highlight=False)
+    return bool(answer["ok"])
+
+
+def register(app: typer.Typer, bench_app: typer.Typer, settings_of: Any, user_errors: Any) -> None:
+    """Add the platform commands to the ``dynamical`` app."""
+    default_server = "http://127.0.0.1:8000"
+
+    @app.command("up")
+    @user_errors
+    def up_command(
+        ctx: typer.Context,
+        port: Annotated[int, typer.Option(help="Port of the server.", min=1, max=65535)] = 8000,
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        data_dir: Annotated[
+            Path | None, typer.Option("--data-dir", help="Data directory (default: from the config).", file_okay=False)
+        ] = None,
+        robot_id: Annotated[str, typer.Option("--robot-id", help="Id of the simulated robot.")] = DEFAULT_ROBOT_ID,
+        agent_mode: Annotated[str, typer.Option("--agent-mode", help="lockstep or realtime.")] = "lockstep",
+    ) -> None:
+        """Run the platform server and one simulated robot agent; Ctrl-C stops both."""
+        up(lambda: settings_of(ctx), port, host, data_dir, robot_id, agent_mode)
+
+    @app.command("agent")
+    @user_errors
+    def agent_command(
+        ctx: typer.Context,
+        robot_id: Annotated[str, typer.Option("--robot-id", help="The robot's id on the platform.")],
+        server: server_opt = default_server,
+        api_key: key_opt = None,
+        mode: Annotated[str, typer.Option(help="lockstep (one process) or realtime.")] = "lockstep",
+        speed: Annotated[float, typer.Option(help="Simulated time per wall-clock second (lockstep).")] = 1.0,
+        cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where deployed skills go.")] = None,
+        seed: Annotated[int | None, typer.Option(help="Seed of the object layout (default: config).")] = None,
+    ) -> None:
+        """Run one robot agent linked to a platform server; it reconnects until stopped."""
+        run_agent(lambda: settings_of(ctx), robot_id, server, api_key, mode, speed, cache_dir, seed)
+
+    @app.command("invoke")
+    @user_errors
+    def invoke_command(
+        task: Annotated[str, typer.Argument(help='e.g. "pick up the red cube and place it on the shelf"')],
+        server: server_opt = default_server,
+        api_key: key_opt = None,
+        robot_id: Annotated[str | None, typer.Option("--robot-id", help="Default: any idle robot.")] = None,
+        timeout_s: Annotated[float, typer.Option("--timeout", help="Cancel the task after this many s.")] = 300.0,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the execution as JSON.")] = False,
+    ) -> None:
+        """Have a robot do a task through the server; shows progress; exit code 1 if it failed."""
+        if not invoke(server, api_key, task, robot_id, timeout_s, as_json):
+            raise typer.Exit(1)
+
+    @app.command("estop")
+    @user_errors
+    def estop_command(
+        server: server_opt = default_server,
+        api_key: key_opt = None,
+        robot_id: Annotated[str | None, typer.Option("--robot-id", help="Default: every connected robot.")] = None,
+        category: Annotated[int, typer.Option(help="Stop category 0, 1 or 2.", min=0, max=2)] = 1,
+    ) -> None:
+        """Emergency-stop robots through the server; exit code 1 unless every robot confirmed."""
+        if not estop(server, api_key, robot_id, category):
+            raise typer.Exit(1)
+
+    @bench_app.command("api")
+    @user_errors
+    def bench_api_command(
+        ctx: typer.Context,
+        requests: Annotated[int, typer.Option(help="Plan requests timed one at a time.", min=5)] = 200,
+        rate: Annotated[float, typer.Option(help="Sustained rate of plan requests, per s.", min=1)] = 50.0,
+        seconds: Annotated[float, typer.Option(help="How long to sustain it.", min=1)] = 20.0,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    ) -> None:
+        """Planning overhead and sustained plan-request load against a server started for the bench."""
+        from dynamical.bench.api import bench_api
+
+        result = bench_api(settings_of(ctx), requests=requests, rate=rate, seconds=seconds)
+        if as_json:
+            typer.echo(result.model_dump_json(indent=2))
+            return
+        from rich.table import Table
+
+        table = Table(title="bench api")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in result.model_dump().items():
+            table.add_row(key, f"{value:,.4g}" if isinstance(value, float) else str(value))
+        console.print(table)
