@@ -773,5 +773,10 @@ def robots_command(
     console.print(table)
 
 
+# dynamical up / agent / invoke / estop / bench api: the platform commands live in platform_cli.
+from dynamical.platform_cli import register as _register_platform  # noqa: E402
+
+_register_platform(app, bench_app, _settings, user_errors)
+
 if __name__ == "__main__":
     app()
