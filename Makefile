@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 up: $(STAMP)
-	$(BIN)/dynamical sim run --seconds 10
+	$(BIN)/dynamical up
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
