@@ -9,12 +9,28 @@ S_s is the robot's stopping distance for a linear deceleration from v_r over T_s
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
-import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Vector3 = tuple[float, float, float]
+# NaN compares false with every bound (a NaN half size passed "min(value) <= 0"), and an inf
+# coordinate turns the kernel's distances into NaN: zone numbers must be finite.
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Vector3 = tuple[Finite, Finite, Finite]
+
+
+def _not_blank(name: str) -> str:
+    if not name.strip():
+        raise ValueError("a zone needs a name (not blank)")
+    return name
+
+
+# A zone is named in the API and in audits: blank names are refused.
+ZoneName = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
+
+MAX_ZONES_LIMIT = 256
+"""Upper bound on ``SafetyConfig.max_zones``: the QP carries max_zones × points rows every tick."""
 
 
 class BoxZone(BaseModel):
@@ -22,7 +38,7 @@ class BoxZone(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["box"] = "box"
-    name: str
+    name: ZoneName
     center: Vector3
     half_size: Vector3
 
@@ -39,17 +55,23 @@ class HalfSpaceZone(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["halfspace"] = "halfspace"
-    name: str
+    name: ZoneName
     normal: Vector3
-    offset: float
+    offset: Finite
 
     @field_validator("normal")
     @classmethod
     def _unit(cls, value: Vector3) -> Vector3:
-        norm = float(np.linalg.norm(value))
-        if norm < 1e-9:
+        # Scaled by the largest component first: squaring a huge component (1e308) overflows to
+        # inf and the "unit" normal came out as zero, a zone that constrains nothing.
+        scale = max(abs(c) for c in value)
+        if scale == 0.0:
             raise ValueError("normal must not be zero")
-        return (value[0] / norm, value[1] / norm, value[2] / norm)
+        unit = [c / scale for c in value]
+        length = math.sqrt(sum(c * c for c in unit))  # in [1, sqrt(3)]: no overflow, no underflow
+        if scale * length < 1e-9:
+            raise ValueError("normal must not be zero (length below 1e-9)")
+        return (unit[0] / length, unit[1] / length, unit[2] / length)
 
 
 Zone = Annotated[BoxZone | HalfSpaceZone, Field(discriminator="kind")]
@@ -124,6 +146,18 @@ def _default_zones() -> list[BoxZone | HalfSpaceZone]:
 class SafetyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     zones: list[Zone] = Field(default_factory=_default_zones)
+    max_zones: int = Field(
+        16,
+        ge=1,
+        le=MAX_ZONES_LIMIT,
+        description="keep-out zones the kernel can hold at once, config and API together (fixes the QP's size)",
+    )
     separation: SeparationConfig = SeparationConfig()
     watchdog: WatchdogConfig = WatchdogConfig()
     assurance: AssuranceConfig = AssuranceConfig()
+
+    @model_validator(mode="after")
+    def _zones_fit(self) -> SafetyConfig:
+        if len(self.zones) > self.max_zones:
+            raise ValueError(f"{len(self.zones)} keep-out zones exceed max_zones={self.max_zones}")
+        return self
