@@ -7,6 +7,9 @@ gravity compensation included, after MuJoCo clamped them to the effort limits.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+
 import mujoco
 import numpy as np
 
@@ -214,35 +217,13 @@ class SimRobot:
     def body_bottom(self, body: str) -> float:
         """Lowest world height (m) of the body's geoms (boxes, cylinders, spheres, capsules)."""
         bid = self._id(mujoco.mjtObj.mjOBJ_BODY, body, "body")
-        m, d = self.model, self.data
-        lowest = np.inf
-        for g in np.flatnonzero(m.geom_bodyid == bid):
-            # int(): a mujoco enum compares unequal to a numpy integer, which breaks `in (...)`.
-            rot, size, kind = d.geom_xmat[g].reshape(3, 3), m.geom_size[g], int(m.geom_type[g])
-            if kind == mujoco.mjtGeom.mjGEOM_BOX:
-                extent = np.abs(rot[2]) @ size
-            elif kind == mujoco.mjtGeom.mjGEOM_SPHERE:
-                extent = size[0]
-            elif kind in (mujoco.mjtGeom.mjGEOM_CYLINDER, mujoco.mjtGeom.mjGEOM_CAPSULE):
-                axis = abs(rot[2, 2])  # the local z axis's vertical part
-                cap = size[0] if kind == mujoco.mjtGeom.mjGEOM_CAPSULE else 0.0
-                extent = axis * size[1] + np.sqrt(max(0.0, 1 - axis * axis)) * size[0] + cap * axis
-            else:
-                extent = m.geom_rbound[g]
-            lowest = min(lowest, float(d.geom_xpos[g][2] - extent))
-        return lowest
+        geoms = np.flatnonzero(self.model.geom_bodyid == bid)
+        return float(GeomBottoms(self.model, geoms)(self.data).min(initial=np.inf))
 
     def subtree(self, body: str) -> set[str]:
         """Names of ``body`` and every body below it in the kinematic tree."""
         root = self._id(mujoco.mjtObj.mjOBJ_BODY, body, "body")
-        names, parents = set(), self.model.body_parentid
-        for b in range(self.model.nbody):
-            walk = b
-            while walk > 0 and walk != root:
-                walk = parents[walk]
-            if walk == root:
-                names.add(self.model.body(b).name)
-        return names
+        return {self.model.body(b).name for b in subtree_ids(self.model, root)}
 
     def site_body(self, site: str) -> str:
         """Name of the body a site is attached to."""
@@ -253,6 +234,12 @@ class SimRobot:
         gid = self._id(mujoco.mjtObj.mjOBJ_GEOM, geom, "geom")
         body = self.model.body(self.model.geom_bodyid[gid]).name
         return self.data.geom_xpos[gid].copy(), self.model.geom_size[gid].copy(), body
+
+    def world_probe(self) -> WorldProbe:
+        """A vectorised reader of this world's objects for the realtime process's publication."""
+        if self.world is None:
+            raise UnknownNameError("this robot is not placed in a world: there are no objects to measure")
+        return WorldProbe(self.model, self.data, WorldIndex.of(self.model, self.description, self.world))
 
     def close(self) -> None:
         for renderer in self._renderers.values():
@@ -279,6 +266,199 @@ class SimRobot:
         if mocap < 0:
             raise ProfileError(f"world body {body!r} must be a mocap body")
         return mocap
+
+
+def subtree_ids(model: mujoco.MjModel, root: int) -> list[int]:
+    """Ids of body ``root`` and every body below it, in body-id order."""
+    parents = model.body_parentid
+    ids = []
+    for b in range(model.nbody):
+        walk = b
+        while walk > 0 and walk != root:
+            walk = parents[walk]
+        if walk == root:
+            ids.append(b)
+    return ids
+
+
+class GeomBottoms:
+    """Lowest world height of a fixed set of geoms: exact for boxes, spheres, cylinders and
+    capsules, the bounding sphere for anything else.
+
+    A geom's extent below its centre is |R_z| · a + sqrt(1 - R_zz²) · b + c, with R_z the world z
+    row of its rotation and (a, b, c) fixed by its type and size, computed once here: a box has
+    a = half sizes; a cylinder a = (0, 0, half length), b = radius; a capsule the same plus its
+    radius in a_z; a sphere c = radius; anything else c = bounding radius. Element-wise
+    arithmetic only, so a geom's value does not depend on which other geoms are in the set."""
+
+    def __init__(self, model: mujoco.MjModel, geoms: np.ndarray) -> None:
+        self.geoms = np.asarray(geoms, dtype=np.intp)
+        k = len(self.geoms)
+        size = model.geom_size[self.geoms]
+        kind = model.geom_type[self.geoms].astype(int)
+        self._a = np.zeros((k, 3))
+        self._b = np.zeros(k)
+        self._c = np.zeros(k)
+        box = kind == int(mujoco.mjtGeom.mjGEOM_BOX)
+        sphere = kind == int(mujoco.mjtGeom.mjGEOM_SPHERE)
+        cylinder = kind == int(mujoco.mjtGeom.mjGEOM_CYLINDER)
+        capsule = kind == int(mujoco.mjtGeom.mjGEOM_CAPSULE)
+        other = ~(box | sphere | cylinder | capsule)
+        self._a[box] = size[box]
+        self._c[sphere] = size[sphere, 0]
+        round_ = cylinder | capsule
+        self._a[round_, 2] = size[round_, 1] + np.where(capsule[round_], size[round_, 0], 0.0)
+        self._b[round_] = size[round_, 0]
+        self._c[other] = model.geom_rbound[self.geoms[other]]
+
+    def __call__(self, data: mujoco.MjData) -> np.ndarray:
+        """(k,) m, the lowest point of each geom now."""
+        rot_z = np.abs(data.geom_xmat[self.geoms, 6:9])  # (k, 3)
+        tilt = np.sqrt(np.maximum(0.0, 1.0 - rot_z[:, 2] * rot_z[:, 2]))
+        extent = (rot_z * self._a).sum(axis=1) + tilt * self._b + self._c
+        return data.geom_xpos[self.geoms, 2] - extent
+
+
+SIDES = ("left", "right")
+
+
+@dataclass(frozen=True)
+class WorldIndex:
+    """Which bodies a world-state publication covers, and in which order.
+
+    Both processes derive it from their own compiled model of the same RobotDescription and
+    WorldSpec (nothing is pickled across): ``objects`` in the WorldSpec's order; the hands' links
+    (the subtree of each grasp site's body, in body-id order); ``contact_bodies``, the bodies whose
+    contact with an object is published: the left hand's links, the right hand's, the surfaces'
+    bodies, then the objects, each body once. ``digest`` fingerprints all of it so that a reader
+    can refuse a publication made from other lists."""
+
+    objects: tuple[str, ...]
+    hands: dict[str, tuple[str, ...]]
+    """side → the hand's link bodies; empty for a side without a grasp site."""
+    surfaces: dict[str, str]
+    """surface name → its box geom (as in the WorldSpec)."""
+    contact_bodies: tuple[str, ...]
+
+    @classmethod
+    def of(cls, model: mujoco.MjModel, description: RobotDescription, world: WorldSpec) -> WorldIndex:
+        def body_id(name: str) -> int:
+            bid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name)
+            if bid < 0:
+                raise UnknownNameError(f"no body named {name!r} in the compiled world {world.name!r}")
+            return bid
+
+        hands: dict[str, tuple[str, ...]] = {}
+        for side in SIDES:
+            site = description.grasp_sites.get(f"hand_{side}")
+            if site is None:
+                hands[side] = ()
+                continue
+            sid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, site)
+            if sid < 0:
+                raise UnknownNameError(f"no site named {site!r} in the compiled model")
+            hands[side] = tuple(model.body(b).name for b in subtree_ids(model, int(model.site_bodyid[sid])))
+        surface_bodies = []
+        for geom in world.surfaces.values():
+            gid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, geom)
+            if gid < 0:
+                raise UnknownNameError(f"world {world.name!r}: no surface geom named {geom!r}")
+            surface_bodies.append(model.body(int(model.geom_bodyid[gid])).name)
+        objects = tuple(world.objects)
+        for name in objects:
+            body_id(name)
+        ordered = [*hands["left"], *hands["right"], *surface_bodies, *objects]
+        return cls(
+            objects=objects,
+            hands=hands,
+            surfaces=dict(world.surfaces),
+            contact_bodies=tuple(dict.fromkeys(ordered)),
+        )
+
+    @classmethod
+    def build(cls, description: RobotDescription, world: WorldSpec) -> WorldIndex:
+        """The index of ``world`` with ``description`` in it, from a freshly compiled model: what
+        the executive derives without a simulator of its own."""
+        return cls.of(build_model(description, world), description, world)
+
+    @property
+    def digest(self) -> int:
+        """A signed 64-bit fingerprint of every list above (BLAKE2b: the same on every run, unlike
+        ``hash``)."""
+        text = "\n".join(
+            [
+                ",".join(self.objects),
+                ",".join(self.hands["left"]),
+                ",".join(self.hands["right"]),
+                ",".join(f"{k}={v}" for k, v in self.surfaces.items()),
+                ",".join(self.contact_bodies),
+            ]
+        )
+        return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
+
+
+class WorldProbe:
+    """Measures the objects of a world on a compiled model and its data, in ``WorldIndex`` order,
+    with the same meaning as ``SimRobot``'s own readers (``body_pose``, ``body_velocity``,
+    ``body_bottom``, ``contacts``) restricted to the contact bodies.
+
+    Vectorised and allocation-light: the realtime process calls :meth:`measure` at the
+    publication rate inside its 1 kHz loop. Results land in the arrays below, overwritten on
+    every call."""
+
+    def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, index: WorldIndex) -> None:
+        self.model, self.data, self.index = model, data, index
+        body = {name: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name) for name in index.contact_bodies}
+        self._objects = np.array([body[name] for name in index.objects], dtype=np.intp)
+        k, m = len(index.objects), len(index.contact_bodies)
+        # Geom id → its body, its object's row and its body's contact column (-1: not listed),
+        # so a contact's two geoms index straight into the result.
+        row_of_body = np.full(model.nbody, -1, dtype=np.intp)
+        row_of_body[self._objects] = np.arange(k)
+        col_of_body = np.full(model.nbody, -1, dtype=np.intp)
+        col_of_body[[body[name] for name in index.contact_bodies]] = np.arange(m)
+        self._geom_body = model.geom_bodyid.astype(np.intp)
+        self._geom_row = row_of_body[self._geom_body]
+        self._geom_col = col_of_body[self._geom_body]
+        # Every object's geoms, grouped by object for np.minimum.reduceat.
+        order = np.argsort(self._geom_row, kind="stable")
+        order = order[self._geom_row[order] >= 0]
+        self._bottoms = GeomBottoms(model, order)
+        rows = self._geom_row[order]
+        self._has_geoms = np.isin(np.arange(k), rows)
+        self._starts = np.searchsorted(rows, np.arange(k)[self._has_geoms])
+        self._velocity = np.zeros(6)
+        self.pos = np.zeros((k, 3))
+        """(k, 3) m, world frame."""
+        self.quat = np.zeros((k, 4))
+        """(k, 4) wxyz."""
+        self.speed = np.zeros(k)
+        """(k,) linear speed of the body's origin, m/s."""
+        self.bottom = np.full(k, np.inf)
+        """(k,) height of the lowest point, m."""
+        self.touching = np.zeros((k, m), dtype=np.uint8)
+        """(k, m) 1 where contact body j touches object i."""
+
+    def measure(self) -> None:
+        """Read the objects' state now."""
+        model, data, objects = self.model, self.data, self._objects
+        self.pos[:] = data.xpos[objects]
+        self.quat[:] = data.xquat[objects]
+        velocity = self._velocity
+        for i, bid in enumerate(objects.tolist()):
+            mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_BODY, bid, velocity, 0)
+            self.speed[i] = np.linalg.norm(velocity[3:])  # (angular, linear): the linear part
+        if len(self._starts):
+            self.bottom[self._has_geoms] = np.minimum.reduceat(self._bottoms(data), self._starts)
+        touching = self.touching
+        touching[:] = 0
+        if data.ncon:
+            geoms = data.contact.geom  # (ncon, 2)
+            other = geoms[:, ::-1]
+            # Each contact counts both ways: geom 1's object touched by geom 2's body, and back.
+            row, col = self._geom_row[geoms], self._geom_col[other]
+            hit = (row >= 0) & (col >= 0) & (self._geom_body[geoms] != self._geom_body[other])
+            touching[row[hit], col[hit]] = 1
 
 
 class SimObserver:

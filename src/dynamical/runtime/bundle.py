@@ -1,4 +1,10 @@
-"""The four shared-memory channels of one robot, created together and attached by name."""
+"""The shared-memory channels of one robot, created together and attached by name.
+
+Four are always there (commands, state, status, events); a robot placed in a simulated world
+with objects also gets the world-state channel. Its shape and digest come from the
+``WorldIndex`` each side derives from its own compiled model: the names cross the process
+boundary, never the lists themselves.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,38 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from dynamical.runtime.channels import CommandRing, EventRing, StateSnapshot, StatusBlock
+from dynamical.robot.sim_robot import WorldIndex
+from dynamical.runtime.channels import CommandRing, EventRing, StateSnapshot, StatusBlock, WorldState
+
+
+class WorldChannelName(BaseModel):
+    """What a process needs to attach to the world-state channel."""
+
+    name: str
+    n_objects: int
+    n_bodies: int
+    """Contact bodies (columns of ``touching``)."""
+    digest: int
+    """The ``WorldIndex`` digest both sides must agree on."""
+
+    @classmethod
+    def for_index(cls, index: WorldIndex, name: str = "") -> WorldChannelName | None:
+        """The world channel for ``index``; None when the world has no objects to publish."""
+        if not index.objects:
+            return None
+        return cls(name=name, n_objects=len(index.objects), n_bodies=len(index.contact_bodies), digest=index.digest)
 
 
 class ChannelNames(BaseModel):
-    """What a process needs to attach to a robot's channels (picklable, for the spawn)."""
+    """What a process needs to attach to a robot's channels (plain JSON, for the spawn)."""
 
     commands: str
     state: str
     status: str
     events: str
     n_joints: int
+    world: WorldChannelName | None = None
+    """None for a robot without a world (or a world without objects)."""
 
 
 @dataclass
@@ -25,44 +52,75 @@ class ChannelBundle:
     state: StateSnapshot
     status: StatusBlock
     events: EventRing
+    world: WorldState | None = None
 
     @classmethod
-    def create(cls, n_joints: int, names: ChannelNames | None = None) -> ChannelBundle:
-        """New segments, named as given (the realtime process) or automatically (lock-step)."""
+    def create(
+        cls, n_joints: int, names: ChannelNames | None = None, world: WorldChannelName | None = None
+    ) -> ChannelBundle:
+        """New segments, named as given (the realtime process) or automatically (lock-step).
+
+        The world channel is made from ``names.world`` when names are given, else from ``world``
+        (its ``name`` ignored: lock-step picks a free one)."""
         if names is not None and names.n_joints != n_joints:
             raise ValueError(f"channel names are for {names.n_joints} joints, the robot has {n_joints}")
+        spec = names.world if names is not None else world
         return cls(
             commands=CommandRing.create(names.commands if names else None, n_joints),
             state=StateSnapshot.create(names.state if names else None, n_joints),
             status=StatusBlock.create(names.status if names else None, n_joints),
             events=EventRing.create(names.events if names else None, n_joints),
+            world=None
+            if spec is None
+            else WorldState.create(spec.name if names else None, spec.n_objects, spec.n_bodies, spec.digest),
         )
 
     @classmethod
     def attach(cls, names: ChannelNames) -> ChannelBundle:
         n = names.n_joints
+        world = names.world
         return cls(
             commands=CommandRing.attach(names.commands, n),
             state=StateSnapshot.attach(names.state, n),
             status=StatusBlock.attach(names.status, n),
             events=EventRing.attach(names.events, n),
+            world=None
+            if world is None
+            else WorldState.attach(world.name, world.n_objects, world.n_bodies, world.digest),
         )
 
     @property
     def names(self) -> ChannelNames:
+        world = self.world
         return ChannelNames(
             commands=self.commands.name,
             state=self.state.name,
             status=self.status.name,
             events=self.events.name,
             n_joints=self.commands.n_joints,
+            world=None
+            if world is None
+            else WorldChannelName(
+                name=world.name, n_objects=world.n_objects, n_bodies=world.n_bodies, digest=world.digest
+            ),
         )
 
+    def _channels(self) -> list[CommandRing | StateSnapshot | StatusBlock | EventRing | WorldState]:
+        channels: list[CommandRing | StateSnapshot | StatusBlock | EventRing | WorldState] = [
+            self.commands,
+            self.state,
+            self.status,
+            self.events,
+        ]
+        if self.world is not None:
+            channels.append(self.world)
+        return channels
+
     def close(self) -> None:
-        for channel in (self.commands, self.state, self.status, self.events):
+        for channel in self._channels():
             channel.close()
 
     def unlink(self) -> None:
         """Remove the segments (by the process that created them)."""
-        for channel in (self.commands, self.state, self.status, self.events):
+        for channel in self._channels():
             channel.unlink()

@@ -14,12 +14,12 @@ import numpy as np
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.point_kinematics import MujocoPointKinematics
 from dynamical.robot.protocol import CameraFrame, JointCommand
-from dynamical.robot.sim_robot import SimObserver, SimRobot
+from dynamical.robot.sim_robot import SimObserver, SimRobot, WorldIndex
 from dynamical.robot.world import WorldSpec
-from dynamical.runtime.bundle import ChannelBundle
+from dynamical.runtime.bundle import ChannelBundle, WorldChannelName
 from dynamical.runtime.clock import LockstepClock
 from dynamical.runtime.link import ExecutiveLink
-from dynamical.runtime.node import RealtimeNode
+from dynamical.runtime.node import WORLD_EVERY, RealtimeNode
 from dynamical.safety.config import SafetyConfig
 from dynamical.safety.kernel import KernelOutput, SafetyKernel
 
@@ -27,9 +27,12 @@ Controller = Callable[[float, ExecutiveLink], None]
 """Called at every control tick with the time (s) and the link: the executive's work."""
 
 
-def build_node(robot: SimRobot, safety: SafetyConfig, channels: ChannelBundle, safety_dt: float) -> RealtimeNode:
+def build_node(
+    robot: SimRobot, safety: SafetyConfig, channels: ChannelBundle, safety_dt: float, world_every: int = WORLD_EVERY
+) -> RealtimeNode:
     """The tier-0 node for a simulated robot: its kernel gets two kinematics instances (the
-    filter's and the independent check's) on the simulator's own model, so frames agree."""
+    filter's and the independent check's) on the simulator's own model, so frames agree.
+    ``world_every``: safety ticks between two world-state publications."""
     description = robot.description
     kernel = SafetyKernel(
         description,
@@ -40,7 +43,7 @@ def build_node(robot: SimRobot, safety: SafetyConfig, channels: ChannelBundle, s
         safety_dt,
     )
     substeps = round(safety_dt / robot.timestep)
-    return RealtimeNode(robot, kernel, channels, physics_substeps=substeps)
+    return RealtimeNode(robot, kernel, channels, physics_substeps=substeps, world_every=world_every)
 
 
 class LockstepRuntime:
@@ -60,7 +63,12 @@ class LockstepRuntime:
         self.description = description
         self._robot = SimRobot(description, world, timestep=1.0 / physics_hz, seed=seed)
         self._robot.received = []
-        self.channels = ChannelBundle.create(description.n_joints)
+        # The world channel too, as the realtime process has it: a ChannelWorldModel reads a
+        # lock-step robot exactly as it reads a realtime one.
+        world_channel = (
+            None if world is None else WorldChannelName.for_index(WorldIndex.of(self._robot.model, description, world))
+        )
+        self.channels = ChannelBundle.create(description.n_joints, world=world_channel)
         self._node = build_node(self._robot, safety, self.channels, 1.0 / safety_hz)
         self.clock = LockstepClock(1.0 / safety_hz)
         self.link = ExecutiveLink(self.channels, now=self.clock.now)
