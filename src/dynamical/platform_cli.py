@@ -67,6 +67,7 @@ def up(
     data_dir: Path | None,
     robot_id: str,
     agent_mode: str,
+    with_agent: bool = True,
 ) -> None:
     """Serve the API and run one agent for ``robot_id`` beside it until Ctrl-C."""
     import uvicorn
@@ -101,7 +102,7 @@ def up(
         # backs off and retries), this just keeps the first seconds of the log clean.
         while not server.started and not server.should_exit:
             time.sleep(0.05)
-        if server.should_exit:
+        if server.should_exit or not with_agent:
             return
         command = [sys.executable, "-m", "dynamical.cli", "agent", "--robot-id", robot_id, "--server", url]
         command += ["--mode", agent_mode, "--cache-dir", str(settings.data_dir / "agents" / robot_id)]
@@ -263,9 +264,10 @@ def register(app: typer.Typer, bench_app: typer.Typer, settings_of: Any, user_er
         ] = None,
         robot_id: Annotated[str, typer.Option("--robot-id", help="Id of the simulated robot.")] = DEFAULT_ROBOT_ID,
         agent_mode: Annotated[str, typer.Option("--agent-mode", help="lockstep or realtime.")] = "lockstep",
+        with_agent: Annotated[bool, typer.Option("--agent/--no-agent", help="Run the local robot agent.")] = True,
     ) -> None:
         """Run the platform server and one simulated robot agent; Ctrl-C stops both."""
-        up(lambda: settings_of(ctx), port, host, data_dir, robot_id, agent_mode)
+        up(lambda: settings_of(ctx), port, host, data_dir, robot_id, agent_mode, with_agent)
 
     @app.command("agent")
     @user_errors
