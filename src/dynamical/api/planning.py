@@ -39,7 +39,12 @@ from dynamical.skills.manifest import SKILL_ID_PATTERN
 
 Role = Literal["independent", "leader", "follower", "observer", "assistant"]
 Mode = Literal["autonomous", "direct", "blended", "sequential"]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*\S")]
+# Printable text (tabs and newlines allowed) with at least one visible character.
+_PRINTABLE = r"[^\x00-\x08\x0b-\x1f\x7f]"
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000, pattern=rf"^{_PRINTABLE}*[^\s\x00-\x1f\x7f]{_PRINTABLE}*$"),
+]
 RobotId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 SkillIdText = Annotated[str, StringConstraints(pattern=SKILL_ID_PATTERN)]
 
