@@ -7,7 +7,7 @@ real time and repeats bit for bit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from dynamical.runtime.bundle import ChannelBundle, WorldChannelName
 from dynamical.runtime.clock import LockstepClock
 from dynamical.runtime.link import ExecutiveLink
 from dynamical.runtime.node import WORLD_EVERY, RealtimeNode
-from dynamical.safety.config import SafetyConfig
+from dynamical.safety.config import BoxZone, HalfSpaceZone, SafetyConfig
 from dynamical.safety.kernel import KernelOutput, SafetyKernel
 
 Controller = Callable[[float, ExecutiveLink], None]
@@ -92,6 +92,11 @@ class LockstepRuntime:
     @property
     def time(self) -> float:
         return self._robot.time
+
+    def set_zones(self, zones: Sequence[BoxZone | HalfSpaceZone]) -> None:
+        """Replace the kernel's keep-out zones (config's included): they take effect at the next
+        safety tick, between two ticks as in the realtime process. See ``SafetyKernel.set_zones``."""
+        self._node.kernel.set_zones(zones)
 
     def set_mannequin_pose(self, x: float, y: float, yaw: float = 0.0) -> None:
         self._robot.set_mannequin_pose(x, y, yaw)

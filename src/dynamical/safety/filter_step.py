@@ -109,7 +109,7 @@ def prepare(prepare_args, buffers):
     for c in range(coupled.shape[0]):
         i = coupled[c]
         qp_v_des[c], qp_lower[c], qp_upper[c] = v_des[i], bounds[0, i], bounds[1, i]
-    is_box, center, half, normal, offset = zones
+    is_box, center, half, normal, offset, count = zones
     zone_rows(
         positions,
         jacobians,
@@ -119,6 +119,7 @@ def prepare(prepare_args, buffers):
         half,
         normal,
         offset,
+        count,
         zone_margin,
         deceleration,
         zone_a,
@@ -222,6 +223,11 @@ def filter_tick(
     feasible, clipped = prepare(prepare_args, buffers)
     v_des, bounds, rules, v_clip, qp_v_des = buffers[0], buffers[2], buffers[3], buffers[4], buffers[5]
     qp_lower, qp_upper, zone_a, zone_b, zone_room, sep_a, sep_b = buffers[6:]
+    # Only the active zones' rows (zones 0 .. count-1, k rows each): the QP, the recoverability
+    # test and the classifier never see the inactive ones (which are kept inert all the same).
+    k = ws.radii.shape[0]
+    rows = ws.zones[5][0] * k
+    zone_a, zone_b, zone_room = zone_a[:rows], zone_b[:rows], zone_room[:rows]
     ok, exitflag = False, 0
     if feasible:
         ok, exitflag, _ = solve_qp(qp, ws.addresses, qp_v_des, qp_lower, qp_upper, zone_a, zone_b, sep_a, sep_b)
@@ -241,7 +247,6 @@ def filter_tick(
         ws.handback_margin, changed, q, v,
     )  # fmt: skip
     if ok and any_changed:
-        k = ws.radii.shape[0]
         classify(changed, v, v_des, bounds, rules, coupled, x, qp_v_des, zone_a, zone_b, sep_a, sep_b, k, ws.found)
     return feasible, clipped, ok, exitflag, any_changed, safe, safe_margin, toward
 

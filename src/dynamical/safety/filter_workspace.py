@@ -14,7 +14,8 @@ from numba.experimental import structref
 
 FIELDS = (
     "limits",  # (q_min, q_max, v_max, a_max, tau_max, kp, kv), each (n,)
-    "zones",  # ZoneSet arrays: (is_box (z,), center (z, 3), half (z, 3), normal (z, 3), offset (z,))
+    "zones",  # ZoneSet.arrays: is_box (z,), center (z, 3), half (z, 3), normal (z, 3), offset (z,),
+    # count (1,) (z the capacity; zones from count on are inactive)
     "buffers",  # scratch refilled every tick, in the order ``filter_step.prepare`` unpacks
     "qp",  # QPFilter.arrays
     "addresses",  # QPFilter.addresses: (problem, workspace, result)

@@ -43,6 +43,18 @@ class Violation:
     limit: float
 
 
+@dataclass(frozen=True)
+class StagedZones:
+    """Zones as the check's arrays, built ahead of ``HardLimitCheck.apply_zones``."""
+
+    zones: list[BoxZone | HalfSpaceZone]
+    box_center: np.ndarray
+    box_half: np.ndarray
+    plane_normal: np.ndarray
+    plane_offset: np.ndarray
+    counts: np.ndarray
+
+
 class HardLimitCheck:
     """Checks q (n,), dq (n,), tau (n,) against raw limit arrays (n,) and zones."""
 
@@ -57,35 +69,79 @@ class HardLimitCheck:
         zones: Sequence[BoxZone | HalfSpaceZone],
         dt: float,
         tolerance: float,
+        capacity: int | None = None,
     ) -> None:
+        """capacity: the most zones ``apply_zones`` may bring (default: as many as ``zones``)."""
         self.limits = tuple(np.array(a, dtype=float) for a in (q_min, q_max, v_max, a_max, tau_max))
         self.points = points
         self.radii = np.asarray(points.radii, dtype=float)
         self._shape = self.limits[0].shape
         self.dt, self.tol = dt, tolerance
-        self.zones = list(zones)
-        boxes = [z for z in self.zones if isinstance(z, BoxZone)]
-        planes = [z for z in self.zones if isinstance(z, HalfSpaceZone)]
-        self.box_center = np.array([z.center for z in boxes], dtype=float).reshape(-1, 3)
-        self.box_half = np.array([z.half_size for z in boxes], dtype=float).reshape(-1, 3)
-        self.plane_normal = np.array([z.normal for z in planes], dtype=float).reshape(-1, 3)
-        self.plane_offset = np.array([z.offset for z in planes], dtype=float)
-        # Clearances (k, zones) at the last command that passed. A point that is already inside a
-        # zone (the robot was started there) may move out, never deeper.
-        self._previous = np.full((len(self.radii), len(self.zones)), np.inf)
+        # Zones live in arrays of a fixed capacity (boxes and half-spaces apart, each up to the
+        # capacity), so that new zones are copied in place between ticks (``apply_zones``).
+        self.capacity = len(zones) if capacity is None else capacity
+        cap = self.capacity
+        self.box_center, self.box_half = np.zeros((cap, 3)), np.zeros((cap, 3))
+        self.plane_normal, self.plane_offset = np.zeros((cap, 3)), np.zeros(cap)
+        self.counts = np.zeros(2, dtype=np.int64)  # active (boxes, half-spaces)
+        # Clearances (k, 2·capacity: box b in column b, half-space h in column capacity + h) at the
+        # last command that passed. A point that is already inside a zone (the robot was started
+        # there, or the zone was added around it) may move out, never deeper.
+        self._previous = np.full((len(self.radii), 2 * cap), np.inf)
         self._current = np.zeros_like(self._previous)
+        self.zones: list[BoxZone | HalfSpaceZone] = []
+        self._assign(self.stage_zones(zones))
         chain = points.chain
         self._workspace = _check_workspace(
             self.limits, dt, tolerance, self.radii, self.box_center, self.box_half, self.plane_normal,
-            self.plane_offset, self._previous, self._current, chain.arrays, chain.frames, chain.axes,
+            self.plane_offset, self.counts, self._previous, self._current, chain.arrays, chain.frames, chain.axes,
             chain.positions, chain.jacobians,
         )  # fmt: skip
 
+    def stage_zones(self, zones: Sequence[BoxZone | HalfSpaceZone]) -> StagedZones:
+        """This check's own arrays for zones (allocated here, outside the loop), for ``apply_zones``."""
+        if len(zones) > self.capacity:
+            raise ValueError(f"{len(zones)} keep-out zones exceed the capacity of {self.capacity}")
+        cap = self.capacity
+        staged = StagedZones(
+            list(zones), np.zeros((cap, 3)), np.zeros((cap, 3)), np.zeros((cap, 3)), np.zeros(cap),
+            np.zeros(2, dtype=np.int64),
+        )  # fmt: skip
+        for zone in zones:
+            if isinstance(zone, BoxZone):
+                b = staged.counts[0]
+                staged.box_center[b], staged.box_half[b] = zone.center, zone.half_size
+                staged.counts[0] += 1
+            elif isinstance(zone, HalfSpaceZone):
+                h = staged.counts[1]
+                staged.plane_normal[h], staged.plane_offset[h] = zone.normal, zone.offset
+                staged.counts[1] += 1
+            else:
+                raise TypeError(f"not a keep-out zone: {zone!r}")
+        return staged
+
+    def apply_zones(self, staged: StagedZones, q: np.ndarray) -> None:
+        """Check against staged's zones from now on; their baseline clearances are those at q
+        (n,), the last command that passed. In place: no allocation, the workspace unchanged."""
+        self._assign(staged)
+        _baseline(self._workspace, q)
+
+    def _assign(self, staged: StagedZones) -> None:
+        np.copyto(self.box_center, staged.box_center)
+        np.copyto(self.box_half, staged.box_half)
+        np.copyto(self.plane_normal, staged.plane_normal)
+        np.copyto(self.plane_offset, staged.plane_offset)
+        np.copyto(self.counts, staged.counts)
+        self._previous[:] = np.inf
+        self.zones = staged.zones
+
     def warm_up(self, q: np.ndarray) -> None:
-        """Run one check at q (n,) at rest, leaving no trace: loads the compiled code."""
+        """Run one check and one baseline at q (n,) at rest, leaving no trace: loads the compiled
+        code."""
         saved = self._previous.copy()
         zeros = np.zeros_like(q)
         self.check(q, zeros, zeros, zeros)
+        _baseline(self._workspace, q)  # what apply_zones runs, inside the loop
         self._previous[:] = saved
 
     def check(self, q: np.ndarray, dq: np.ndarray, tau: np.ndarray, dq_prev: np.ndarray) -> Violation | None:
@@ -121,12 +177,13 @@ _FIELDS = (
     "dt",
     "tol",
     "radii",  # (k,)
-    "box_center",  # (boxes, 3)
-    "box_half",  # (boxes, 3)
-    "plane_normal",  # (planes, 3)
-    "plane_offset",  # (planes,)
-    "previous",  # (k, zones) clearances at the last command that passed
-    "current",  # (k, zones) scratch
+    "box_center",  # (capacity, 3)
+    "box_half",  # (capacity, 3)
+    "plane_normal",  # (capacity, 3)
+    "plane_offset",  # (capacity,)
+    "counts",  # (2,) the active boxes and half-spaces: rows 0 .. count-1 of the arrays above
+    "previous",  # (k, 2·capacity) clearances at the last command that passed
+    "current",  # (k, 2·capacity) scratch
     "chain",  # the check's own Chain: arrays, frames, axes, positions, jacobians
     "frames",
     "axes",
@@ -138,13 +195,45 @@ structref.define_proxy(_CheckWorkspace, _CheckWorkspaceType, list(_FIELDS))
 
 @numba.njit(cache=True)
 def _check_workspace(
-    limits, dt, tol, radii, box_center, box_half, plane_normal, plane_offset, previous, current, chain, frames, axes,
-    positions, jacobians,
+    limits, dt, tol, radii, box_center, box_half, plane_normal, plane_offset, counts, previous, current, chain,
+    frames, axes, positions, jacobians,
 ):  # fmt: skip
     return _CheckWorkspace(
-        limits, dt, tol, radii, box_center, box_half, plane_normal, plane_offset, previous, current, chain, frames,
-        axes, positions, jacobians,
+        limits, dt, tol, radii, box_center, box_half, plane_normal, plane_offset, counts, previous, current, chain,
+        frames, axes, positions, jacobians,
     )  # fmt: skip
+
+
+@numba.njit(cache=True)
+def _box_gap(p, center, half, radius):
+    """Signed clearance of a sphere at p (3,) to a box: the distance outside, minus the depth inside."""
+    outside_sq, deepest = 0.0, -np.inf
+    for a in range(3):
+        d = abs(p[a] - center[a]) - half[a]
+        deepest = max(deepest, d)
+        if d > 0.0:
+            outside_sq += d * d
+    return (np.sqrt(outside_sq) if deepest > 0.0 else deepest) - radius
+
+
+@numba.njit(cache=True)
+def _plane_gap(p, normal, offset, radius):
+    return normal[0] * p[0] + normal[1] * p[1] + normal[2] * p[2] - offset - radius
+
+
+@numba.njit(cache=True)
+def _baseline(ws, q):
+    """The clearances at q (n,) as the baseline for the next command (after new zones)."""
+    boxes, planes = ws.counts[0], ws.counts[1]
+    if boxes + planes == 0:
+        return
+    forward(q, ws.chain, ws.frames, ws.axes, ws.positions, ws.jacobians, False)
+    positions, radii, previous, cap = ws.positions, ws.radii, ws.previous, ws.box_center.shape[0]
+    for i in range(positions.shape[0]):
+        for b in range(boxes):
+            previous[i, b] = _box_gap(positions[i], ws.box_center[b], ws.box_half[b], radii[i])
+        for h in range(planes):
+            previous[i, cap + h] = _plane_gap(positions[i], ws.plane_normal[h], ws.plane_offset[h], radii[i])
 
 
 @numba.njit(cache=True)
@@ -175,31 +264,20 @@ def check_command(ws, q, dq, tau, dq_prev):
     for i in range(n):
         if abs(tau[i]) > tau_max[i] + tol:
             return _CODES_EFFORT, i, tau[i], tau_max[i]
-    if box_center.shape[0] + plane_normal.shape[0] > 0:
+    boxes, planes, cap = ws.counts[0], ws.counts[1], box_center.shape[0]
+    if boxes + planes > 0:
         # Only now that q is known finite; without zones nothing below reads the positions.
         forward(q, ws.chain, ws.frames, ws.axes, ws.positions, ws.jacobians, False)
     positions = ws.positions
     for i in range(positions.shape[0]):
-        for b in range(box_center.shape[0]):
-            outside_sq, deepest = 0.0, -np.inf
-            for a in range(3):
-                d = abs(positions[i, a] - box_center[b, a]) - box_half[b, a]
-                deepest = max(deepest, d)
-                if d > 0.0:
-                    outside_sq += d * d
-            gap = (np.sqrt(outside_sq) if deepest > 0.0 else deepest) - radii[i]
+        for b in range(boxes):
+            gap = _box_gap(positions[i], box_center[b], box_half[b], radii[i])
             current[i, b] = gap
             if gap < -tol and gap < previous[i, b] - tol:
                 return _CODES_ZONE, i, gap, 0.0
-        for h in range(plane_normal.shape[0]):
-            z = box_center.shape[0] + h
-            gap = (
-                plane_normal[h, 0] * positions[i, 0]
-                + plane_normal[h, 1] * positions[i, 1]
-                + plane_normal[h, 2] * positions[i, 2]
-                - plane_offset[h]
-                - radii[i]
-            )
+        for h in range(planes):
+            z = cap + h
+            gap = _plane_gap(positions[i], plane_normal[h], plane_offset[h], radii[i])
             current[i, z] = gap
             if gap < -tol and gap < previous[i, z] - tol:
                 return _CODES_ZONE, i, gap, 0.0

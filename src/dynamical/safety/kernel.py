@@ -31,19 +31,19 @@ import numpy as np
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.protocol import JointCommand, RobotState
 from dynamical.safety.assurance import Supervisor, braking_step
-from dynamical.safety.config import SafetyConfig
+from dynamical.safety.config import BoxZone, HalfSpaceZone, SafetyConfig
 from dynamical.safety.estop import EStop
 from dynamical.safety.filter_workspace import filter_workspace
-from dynamical.safety.hard_check import HardLimitCheck, Violation
+from dynamical.safety.hard_check import HardLimitCheck, StagedZones, Violation
 from dynamical.safety.intake import NOT_GIVEN, Target, first_non_finite, take_command
 from dynamical.safety.kinematics import PointKinematics
 from dynamical.safety.limits import JointLimits
-from dynamical.safety.qp_filter import QPFilter
+from dynamical.safety.qp_filter import INF, QPFilter
 from dynamical.safety.rules import EventSink, Rule, SafetyMode
 from dynamical.safety.separation import Person, persons_array
 from dynamical.safety.tick_step import tick_step
 from dynamical.safety.watchdog import Watchdog, WatchdogPhase
-from dynamical.safety.zones import ZoneSet
+from dynamical.safety.zones import ZoneSet, inactive_rows
 
 STILL = 1e-9  # rad/s: below this every joint counts as stopped
 REARM_TICKS = 50  # a rule idle this long raises a new event when it intervenes again
@@ -99,16 +99,13 @@ class SafetyKernel:
         self.points = filter_points
         self.events = events
         n, k = description.n_joints, len(filter_points.names)
-        self.zones = ZoneSet(config.zones)
-        self._zone_arrays = (
-            self.zones.is_box,
-            self.zones.center,
-            self.zones.half,
-            self.zones.normal,
-            self.zones.offset,
-        )
+        self._k = k
+        # Room for config.max_zones zones, of which the first len(zones) are active: the QP keeps
+        # its dimensions when zones change at run time (``set_zones``).
+        self.zones = ZoneSet(config.zones, config.max_zones)
+        self._zone_arrays = self.zones.arrays
         self._coupled = np.asarray(filter_points.coupled, dtype=np.int64)
-        m, m_zone = len(self._coupled), len(config.zones) * k
+        m, m_zone = len(self._coupled), config.max_zones * k
         self.qp = QPFilter(m, m_ge=m_zone, m_le=k)
         # Buffers the compiled steps fill every tick (no allocation in the loop).
         self._bounds, self._rules = np.zeros((2, n)), np.zeros((2, n), dtype=np.int64)
@@ -121,6 +118,7 @@ class SafetyKernel:
         self._v_des, self._tau = np.zeros(n), np.zeros(n)
         self._changed = np.zeros(n, dtype=np.bool_)
         self._found = np.zeros((max(Rule) + 1, 4))
+        inactive_rows(len(self.zones) * k, self._zone_a, self._zone_b, self._zone_room, INF)
         self._buffers = (
             self._v_des, self._tau, self._bounds, self._rules, self._v_clip, self._qp_v_des, self._qp_lower,
             self._qp_upper, self._zone_a, self._zone_b, self._zone_room, self._sep_a, self._sep_b,
@@ -153,6 +151,7 @@ class SafetyKernel:
             config.zones,
             dt,
             config.assurance.tolerance,
+            capacity=config.max_zones,
         )
         chain = filter_points.chain
         self._workspace = filter_workspace(
@@ -175,6 +174,10 @@ class SafetyKernel:
         self._max_command_age = config.watchdog.max_command_age
         self._last_seq = 0
         self._separation_stop = False
+        # Zone updates: set_zones stores the newest here (any thread); the tick applies it at its
+        # start and records it as applied. Each field has one writer, so no update is lost.
+        self._pending_zones: _ZoneUpdate | None = None
+        self._applied_zones: _ZoneUpdate | None = None
         # Per rule code, the last tick it intervened (None: never). A list: IntEnum keys hash in Python.
         self._last_active: list[int | None] = [None] * len(Rule)
         self.interventions = 0
@@ -233,6 +236,31 @@ class SafetyKernel:
         self._event(Rule.RESET, -1, 0.0, 0.0, self.q_ref, self.q_ref)
         return True
 
+    def set_zones(self, zones: Sequence[BoxZone | HalfSpaceZone]) -> None:
+        """Replace the keep-out zones (all of them: config's included) from the next tick on.
+
+        Validated and prepared here (the allocation happens in this call, not in the loop); the
+        next tick copies them in at its start, so every tick runs wholly on the old or wholly on
+        the new set, for the filter and the independent check alike. Safe from another thread
+        than the loop's. Nothing else changes: stops stay latched, the watchdog, the braking
+        hysteresis and the events go on. A zone that already contains a safety point is handled
+        as any zone the robot is in: it may move out, never deeper (the filter's rows, braking
+        if the filter cannot, the check's hold). Raises ValueError for invalid zones or more
+        than ``config.max_zones``; the zones in force stay as they were."""
+        checked = _validated_zones(zones, self.zones.capacity)
+        update = _ZoneUpdate(checked, ZoneSet(checked, self.zones.capacity), self.check.stage_zones(checked))
+        self._pending_zones = update  # one reference store: the tick sees the whole update or none
+
+    def _apply_zones(self, update: _ZoneUpdate) -> None:
+        """At the start of a tick: copy the staged zones into the arrays the compiled steps hold."""
+        self.zones.assign(update.filter)
+        inactive_rows(len(update.zones) * self._k, self._zone_a, self._zone_b, self._zone_room, INF)
+        self.qp.lam[:] = 0.0  # the warm start's rows meant other zones
+        self.check.apply_zones(update.check, self.q_ref)  # baseline: the last command sent
+        self._applied_zones = update
+        count, capacity = float(len(update.zones)), float(self.zones.capacity)
+        self._event(Rule.ZONES_CHANGED, -1, count, capacity, self.q_ref, self.q_ref)
+
     # ---- the tick ----
 
     def tick(
@@ -247,6 +275,9 @@ class SafetyKernel:
         # Written for the common case (a running robot, nothing to report): at 1 kHz, with the
         # cache cold after the physics step, each Python line costs a fraction of a µs.
         self._t, self._tick = t, tick
+        pending = self._pending_zones
+        if pending is not self._applied_zones:
+            self._apply_zones(pending)
         got_command = self._accept(command, t)
         phase = self.watchdog.tick(got_command)
         if phase is not WatchdogPhase.OK:
@@ -465,6 +496,33 @@ class SafetyKernel:
     def _event(self, rule: Rule, joint: int, value: float, limit: float, before, after) -> None:
         self.interventions += 1
         self.events.append(self._t, self._tick, int(rule), joint, value, limit, np.asarray(before), np.asarray(after))
+
+
+@dataclass(frozen=True, slots=True)
+class _ZoneUpdate:
+    """New zones, staged for the filter and, apart, for the independent check."""
+
+    zones: list[BoxZone | HalfSpaceZone]
+    filter: ZoneSet
+    check: StagedZones
+
+
+def _validated_zones(zones: Sequence[BoxZone | HalfSpaceZone], capacity: int) -> list[BoxZone | HalfSpaceZone]:
+    """Fresh, validated copies: pydantic models are mutable and ``model_construct`` skips the
+    validators, so what the caller holds proves nothing; the kernel checks again."""
+    if isinstance(zones, (str, bytes)) or not isinstance(zones, Sequence):
+        raise TypeError(f"zones must be a sequence of BoxZone or HalfSpaceZone, not {type(zones).__name__}")
+    if len(zones) > capacity:
+        raise ValueError(
+            f"{len(zones)} keep-out zones exceed this kernel's capacity of {capacity} (safety.max_zones); "
+            "the zones in force are unchanged"
+        )
+    checked: list[BoxZone | HalfSpaceZone] = []
+    for zone in zones:
+        if not isinstance(zone, (BoxZone, HalfSpaceZone)):
+            raise TypeError(f"not a keep-out zone: {zone!r}")
+        checked.append(type(zone).model_validate(zone.model_dump()))
+    return checked
 
 
 def _floats(value: object) -> np.ndarray:

@@ -34,6 +34,8 @@ class Rule(IntEnum):
     ESTOP_POWER_OFF = 20
     RESET = 21
     QP_INFEASIBLE = 22
+    ZONES_CHANGED = 23
+    """Not an intervention: new keep-out zones took effect (value: how many; limit: capacity)."""
 
 
 class SafetyMode(IntEnum):

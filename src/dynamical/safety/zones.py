@@ -17,16 +17,24 @@ from dynamical.safety.config import BoxZone, HalfSpaceZone
 
 
 class ZoneSet:
-    """The zones as flat arrays for the compiled row builder."""
+    """The zones as flat arrays of a fixed capacity for the compiled row builder.
 
-    def __init__(self, zones: Sequence[BoxZone | HalfSpaceZone]) -> None:
+    Zones 0 .. count-1 are active, the rest are ignored: the filter's QP is sized for the
+    capacity once, so a new set of zones changes data, never dimensions (``assign`` copies a
+    staged set in place, between ticks, without allocating)."""
+
+    def __init__(self, zones: Sequence[BoxZone | HalfSpaceZone], capacity: int | None = None) -> None:
+        self.capacity = len(zones) if capacity is None else capacity
+        if len(zones) > self.capacity:
+            raise ValueError(f"{len(zones)} keep-out zones exceed the capacity of {self.capacity}")
         self.zones = list(zones)
-        count = len(self.zones)
-        self.is_box = np.zeros(count, dtype=np.bool_)
-        self.center = np.zeros((count, 3))
-        self.half = np.zeros((count, 3))
-        self.normal = np.zeros((count, 3))
-        self.offset = np.zeros(count)
+        capacity = self.capacity
+        self.is_box = np.zeros(capacity, dtype=np.bool_)
+        self.center = np.zeros((capacity, 3))
+        self.half = np.zeros((capacity, 3))
+        self.normal = np.zeros((capacity, 3))
+        self.offset = np.zeros(capacity)
+        self.count = np.array([len(self.zones)], dtype=np.int64)  # an array: written in place
         for z, zone in enumerate(self.zones):
             if isinstance(zone, BoxZone):
                 self.is_box[z] = True
@@ -34,18 +42,34 @@ class ZoneSet:
             else:
                 self.normal[z], self.offset[z] = zone.normal, zone.offset
 
+    @property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """(is_box, center, half, normal, offset, count) for ``zone_rows``: the same memory every
+        time, so the compiled filter holding them sees every ``assign``."""
+        return self.is_box, self.center, self.half, self.normal, self.offset, self.count
+
+    def assign(self, other: ZoneSet) -> None:
+        """Take other's zones (same capacity) into these arrays, in place."""
+        if other.capacity != self.capacity:
+            raise ValueError(f"zone capacity {other.capacity} != {self.capacity}")
+        for mine, theirs in zip(self.arrays, other.arrays, strict=True):
+            np.copyto(mine, theirs)
+        self.zones = other.zones
+
     def __len__(self) -> int:
         return len(self.zones)
 
 
 @numba.njit(cache=True)
 def zone_rows(
-    positions, jacobians, radii, is_box, center, half, normal, offset, margin, deceleration, rows, lower, room
+    positions, jacobians, radii, is_box, center, half, normal, offset, count, margin, deceleration, rows, lower, room
 ):
+    """Rows z·k + i (zone z, point i) of the active zones (z < count[0]); the other rows are
+    left as they are: zeros with no bound (``inactive_rows``), which the QP ignores."""
     k = positions.shape[0]
     n = jacobians.shape[2]
     direction = np.zeros(3)
-    for z in range(is_box.shape[0]):
+    for z in range(count[0]):
         for i in range(k):
             r = z * k + i
             if is_box[z]:
@@ -69,3 +93,11 @@ def zone_rows(
             left = distance - radii[i] - margin
             room[r] = left
             lower[r] = -np.sqrt(2.0 * deceleration * left) if left > 0.0 else 0.0
+
+
+def inactive_rows(start: int, rows: np.ndarray, lower: np.ndarray, room: np.ndarray, unbounded: float) -> None:
+    """Make rows start.. inert: a zero row (DAQP skips it, the assurance test sees no approach)
+    with no lower bound (never reported as acting) and unlimited room."""
+    rows[start:] = 0.0
+    lower[start:] = -unbounded
+    room[start:] = unbounded
