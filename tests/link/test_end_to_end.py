@@ -1,0 +1,189 @@
+"""Server and agent as separate processes, as ``dynamical up --no-agent`` and ``dynamical agent``:
+the seed task through the API (cube on the shelf, execution and trace stored), e-stop during
+motion, the server killed mid-task (the agent survives and the robot stops), and a restart (the
+agent reconnects and delivers the result it kept)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dynamical.orchestration import default_world_snapshot
+
+pytestmark = pytest.mark.slow
+SEED_TASK = "pick up the red cube and place it on the shelf"
+ROBOT = "thor_001"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Platform:
+    data_dir: Path
+    port: int
+    log: Path
+    server: subprocess.Popen[bytes] | None = None
+    agent: subprocess.Popen[bytes] | None = None
+    admin_key: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start_server(self) -> None:
+        command = [sys.executable, "-m", "dynamical.cli", "up", "--no-agent", "--port", str(self.port)]
+        command += ["--data-dir", str(self.data_dir)]
+        out = open(self.log, "ab")  # noqa: SIM115 (the process owns it)
+        self.server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert self.server.poll() is None, self.log.read_text()
+            time.sleep(0.3)
+        else:
+            raise AssertionError("server did not start: " + self.log.read_text())
+        if not self.admin_key:
+            self.admin_key = re.search(r"^(dyn_[0-9a-f]{10}_\S+)$", self.log.read_text(), re.M).group(1)  # type: ignore[union-attr]
+
+    def start_agent(self) -> None:
+        key = (self.data_dir / "agent.key").read_text().strip()
+        command = [sys.executable, "-m", "dynamical.cli", "agent", "--robot-id", ROBOT, "--server", self.url]
+        out = open(self.data_dir / "agent.log", "ab")  # noqa: SIM115
+        self.agent = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "DYNAMICAL_API_KEY": key}
+        )
+
+    def kill_server(self) -> None:
+        assert self.server is not None
+        self.server.kill()  # no goodbye: the agent must notice by itself
+        self.server.wait()
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"X-API-Key": self.admin_key}, timeout=120)
+
+    def wait_connected(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            robots = httpx.get(f"{self.url}/health", timeout=5).json()["agents"]
+            if any(r["robot_id"] == ROBOT for r in robots):
+                return
+            time.sleep(0.3)
+        raise AssertionError("the agent did not connect")
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    p = Platform(data_dir=tmp_path / "data", port=_free_port(), log=tmp_path / "server.log")
+    try:
+        yield p
+    finally:
+        for process in (p.agent, p.server):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def _state(client: httpx.Client) -> dict:
+    answer = client.get(f"/api/v1/robots/{ROBOT}/state")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["state"]
+
+
+def _wait_status(client: httpx.Client, request_id: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        execution = client.get(f"/api/v1/robot/executions/{request_id}").json()
+        if execution["status"] not in ("planning", "running", "interrupted"):
+            return execution
+        time.sleep(0.3)
+    raise AssertionError(f"execution {request_id} did not end")
+
+
+def _moving(state: dict) -> float:
+    return max(abs(v) for v in state["dq"])
+
+
+def test_seed_task_estop_server_crash_and_reconnect(platform: Platform) -> None:
+    platform.start_server()
+    platform.start_agent()
+    platform.wait_connected()
+    with platform.client() as client:
+        # The seed task through the API.
+        answer = client.post("/api/v1/robot/invoke_skill", json={"task_description": SEED_TASK, "timeout_s": 120})
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        assert result["success"], result["error"]
+        assert [a["skill_id"] for a in result["actions"]] == ["grasp", "lift", "place"]
+        assert result["planning_time_ms"] > 0
+        shelf = default_world_snapshot().surface("shelf").box
+        cube = next(o for o in _state(client)["objects"] if o["name"] == "red_cube")
+        for axis in (0, 1):
+            assert abs(cube["pos"][axis] - shelf.center[axis]) <= shelf.half[axis]
+        assert 0 < cube["pos"][2] - (shelf.center[2] + shelf.half[2]) < 0.1
+        trace = client.get(f"/api/v1/traces/{result['request_id']}").json()
+        names = [s["name"] for s in trace["spans"]]
+        assert {"invoke", "decompose", "route", "assign", "adapt", "tier"} <= set(names)
+        assert sum(n.startswith("step ") for n in names) == 3
+        with sqlite3.connect(platform.data_dir / "dynamical.db") as db:
+            row = db.execute(
+                "select status, plan is not null from executions where request_id=?", (result["request_id"],)
+            )
+            assert row.fetchone() == ("succeeded", 1)
+            assert db.execute("select count(*) from spans").fetchone()[0] >= 10
+
+        # E-stop through the API while the robot moves.
+        accepted = client.post("/api/v1/robot/invoke_skill", json={"task_description": "wave", "wait": False})
+        assert accepted.status_code == 202, accepted.text
+        time.sleep(1.5)
+        assert _moving(_state(client)) > 0.01
+        stopped = client.post("/api/safety/estop", json={"robot_id": ROBOT, "category": 1}).json()
+        assert stopped["ok"], stopped
+        execution = _wait_status(client, accepted.json()["request_id"])
+        assert execution["status"] in ("failed", "cancelled")
+        time.sleep(1.0)
+        state = _state(client)
+        assert state["safety"]["mode"] == "ESTOP"
+        assert _moving(state) < 1e-3
+        assert client.post("/api/safety/reset", json={"robot_id": ROBOT}).json()["ok"]
+
+        # The server dies mid-task.
+        accepted = client.post("/api/v1/robot/invoke_skill", json={"task_description": "wave", "wait": False})
+        assert accepted.status_code == 202, accepted.text
+        request_id = accepted.json()["request_id"]
+        time.sleep(1.5)
+    platform.kill_server()
+    time.sleep(6.0)  # past the agent's link-loss grace: it cancels the plan, the robot holds
+    assert platform.agent is not None and platform.agent.poll() is None, "the agent died with the server"
+
+    # The server comes back: the agent reconnects and hands over the result it kept.
+    platform.start_server()
+    platform.wait_connected()
+    with platform.client() as client:
+        execution = _wait_status(client, request_id)
+        assert execution["status"] in ("failed", "cancelled")
+        assert _moving(_state(client)) < 1e-3
+    log = (platform.data_dir / "agent.log").read_text()
+    assert "cancelling execution" in log
