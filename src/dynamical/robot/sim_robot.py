@@ -8,6 +8,7 @@ gravity compensation included, after MuJoCo clamped them to the effort limits.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 import mujoco
@@ -320,6 +321,7 @@ class GeomBottoms:
 
 
 SIDES = ("left", "right")
+_BODY = mujoco.mjtObj.mjOBJ_BODY
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,7 @@ class WorldProbe:
         self.model, self.data, self.index = model, data, index
         body = {name: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name) for name in index.contact_bodies}
         self._objects = np.array([body[name] for name in index.objects], dtype=np.intp)
+        self._object_ids = self._objects.tolist()
         k, m = len(index.objects), len(index.contact_bodies)
         # Geom id → its body, its object's row and its body's contact column (-1: not listed),
         # so a contact's two geoms index straight into the result.
@@ -442,12 +445,13 @@ class WorldProbe:
     def measure(self) -> None:
         """Read the objects' state now."""
         model, data, objects = self.model, self.data, self._objects
-        self.pos[:] = data.xpos[objects]
-        self.quat[:] = data.xquat[objects]
-        velocity = self._velocity
-        for i, bid in enumerate(objects.tolist()):
-            mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_BODY, bid, velocity, 0)
-            self.speed[i] = np.linalg.norm(velocity[3:])  # (angular, linear): the linear part
+        np.take(data.xpos, objects, axis=0, out=self.pos)
+        np.take(data.xquat, objects, axis=0, out=self.quat)
+        velocity, linear, speed = self._velocity, self._velocity[3:], self.speed
+        for i, bid in enumerate(self._object_ids):
+            mujoco.mj_objectVelocity(model, data, _BODY, bid, velocity, 0)  # (angular, linear)
+            # What np.linalg.norm computes for a vector, without its checks: the same bits.
+            speed[i] = math.sqrt(linear.dot(linear))
         if len(self._starts):
             self.bottom[self._has_geoms] = np.minimum.reduceat(self._bottoms(data), self._starts)
         touching = self.touching

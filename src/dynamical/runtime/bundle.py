@@ -105,7 +105,8 @@ class ChannelBundle:
             ),
         )
 
-    def _channels(self) -> list[CommandRing | StateSnapshot | StatusBlock | EventRing | WorldState]:
+    def segments(self) -> list[CommandRing | StateSnapshot | StatusBlock | EventRing | WorldState]:
+        """Every channel of the bundle."""
         channels: list[CommandRing | StateSnapshot | StatusBlock | EventRing | WorldState] = [
             self.commands,
             self.state,
@@ -117,10 +118,10 @@ class ChannelBundle:
         return channels
 
     def close(self) -> None:
-        for channel in self._channels():
+        for channel in self.segments():
             channel.close()
 
     def unlink(self) -> None:
         """Remove the segments (by the process that created them)."""
-        for channel in self._channels():
+        for channel in self.segments():
             channel.unlink()

@@ -117,6 +117,25 @@ def _open_existing(name: str) -> SharedMemory:
         return SharedMemory(name=name)
 
 
+def unlink_segment(name: str) -> bool:
+    """Remove the segment ``name`` if it exists (what its dead creator left behind); True when
+    one was removed."""
+    try:
+        shm = _open_existing(name)
+    except FileNotFoundError:
+        return False
+    try:
+        if sys.version_info < (3, 13):
+            # SharedMemory.unlink unregisters the name; this attach never registered it.
+            resource_tracker.register(shm._name, "shared_memory")  # type: ignore[attr-defined]
+        shm.unlink()
+    except FileNotFoundError:  # removed by someone else meanwhile
+        return False
+    finally:
+        shm.close()
+    return True
+
+
 def create_segment(name: str | None, kind: str, layout: Layout, n_joints: int, capacity: int) -> SharedMemory:
     """Create a zeroed segment for ``kind`` and write its header; ``name`` None picks a free name."""
     try:
@@ -1053,15 +1072,11 @@ class WorldState(MappedSegment):
     ) -> None:
         """Publish one measurement (realtime side only); shapes as in :class:`WorldSample`."""
         k, m = self.n_objects, self.n_bodies
-        for what, value, shape in (
-            ("pos", pos, (k, 3)),
-            ("quat", quat, (k, 4)),
-            ("speed", speed, (k,)),
-            ("bottom", bottom, (k,)),
-            ("touching", touching, (k, m)),
-        ):
-            if np.shape(value) != shape:
-                raise ValueError(f"{what} has shape {np.shape(value)}, expected {shape}")
+        if (pos.shape, quat.shape, speed.shape, bottom.shape, touching.shape) != ((k, 3), (k, 4), (k,), (k,), (k, m)):
+            raise ValueError(
+                f"world arrays have shapes {pos.shape}, {quat.shape}, {speed.shape}, {bottom.shape}, "
+                f"{touching.shape}; expected {(k, 3)}, {(k, 4)}, {(k,)}, {(k,)}, {(k, m)}"
+            )
         seq = self._seq
         s = (int(seq[0]) + 1) | 1
         seq[0] = s

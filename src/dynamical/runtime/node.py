@@ -8,7 +8,8 @@ publishes state and status. Events go straight from the kernel into the shared e
 Two publications run at a fraction of the tick rate, on different ticks so that no tick pays for
 both: the world state (objects' poses, speeds, bottoms, contacts; when the channels have a world
 channel) every ``world_every`` ticks, and the running audit of the commands the driver received
-half a cadence later. Both cost tens of µs; at 1 kHz a tick has 1000.
+every ``AUDIT_EVERY`` ticks, half a world cadence off. Each costs tens of µs; at 1 kHz a tick has
+1000.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from dynamical.safety.separation import Person, persons_array
 
 WORLD_EVERY = 10
 """Ticks between two world-state publications: 100 Hz at a 1 kHz tick."""
+AUDIT_EVERY = 50
+"""Ticks between two audits of the driver's commands: 20 Hz at a 1 kHz tick."""
 
 
 class RealtimeNode:
@@ -60,9 +63,12 @@ class RealtimeNode:
                     f"{channels.world.n_bodies} contact bodies (digest {channels.world.digest}); this robot's world "
                     f"has {shape[0]} and {shape[1]} (digest {index.digest})"
                 )
-        # Twice the cadence of room: the flush below empties it every ``world_every`` ticks, so a
-        # full buffer (which audits at once, on whatever tick) never happens in a running loop.
-        self.audit = StreamAudit(robot.description, kernel.dt, batch=2 * world_every)
+        # The audit is read once per skill, not per control tick: a batch every AUDIT_EVERY ticks,
+        # half a world cadence off the publications so that no tick does both. Twice the cadence
+        # of room: a full buffer (which audits at once, on whatever tick) never happens.
+        self.audit_every = max(AUDIT_EVERY, world_every)
+        self._audit_phase = world_every // 2
+        self.audit = StreamAudit(robot.description, kernel.dt, batch=2 * self.audit_every)
         if self._probe is not None:  # readers get the world before the first tick
             self.publish_world(0, robot.time)
         self._estop_seq, _, _ = channels.status.pending_estop()
@@ -135,10 +141,11 @@ class RealtimeNode:
             estop_latched_t=self._estop_latched_t,
             reason=int(out.reason),
         )
-        phase = self.ticks % self.world_every
-        if phase == 0 and self._probe is not None:
-            self.publish_world(tick, t)
-        elif phase == self.world_every // 2:
+        ticks = self.ticks
+        if ticks % self.world_every == 0:
+            if self._probe is not None:
+                self.publish_world(tick, t)
+        elif ticks % self.audit_every == self._audit_phase:
             self.audit.flush()
             status.write_audit(self.audit.totals)
         return out

@@ -3,7 +3,9 @@
 The realtime process holds only the driver (with the simulator, when simulated) and the safety
 kernel, ticking at 1 kHz on absolute deadlines, with SCHED_FIFO and a frozen GC when the OS
 allows. It creates the shared-memory channels, so they (and the events in them) outlive an
-executive that dies; the executive attaches to them. With no commands the kernel's watchdog holds,
+executive that dies; the executive attaches to them. In a simulated world with objects it also
+publishes the objects' state at ``world_hz`` (the world channel), whose object and body lists
+both processes derive from the same robot and world files. With no commands the kernel's watchdog holds,
 brakes and then stops the robot: the realtime process needs nobody to stay safe. An orphaned
 realtime process (its executive gone) powers the drives off and exits after a timeout.
 """
@@ -20,9 +22,10 @@ from multiprocessing.connection import Connection
 from pydantic import BaseModel
 
 from dynamical.robot.description import RobotDescription
-from dynamical.robot.sim_robot import SimRobot
+from dynamical.robot.sim_robot import SimRobot, WorldIndex
 from dynamical.robot.world import WorldSpec
-from dynamical.runtime.bundle import ChannelBundle, ChannelNames
+from dynamical.runtime.bundle import ChannelBundle, ChannelNames, WorldChannelName
+from dynamical.runtime.channels import unlink_segment
 from dynamical.runtime.clock import RealtimeClock
 from dynamical.runtime.link import ExecutiveLink
 from dynamical.runtime.lockstep import build_node
@@ -48,6 +51,11 @@ class RealtimeConfig(BaseModel):
     priority: int = 80
     cpu: int | None = None
     orphan_timeout_s: float = 10.0
+    world_hz: float = 100.0
+    """World-state publications per second (rounded to a whole number of safety ticks)."""
+    mannequin: tuple[float, float, float] | None = None
+    """(x m, y m, yaw rad) where the simulated mannequin stands from the start; None leaves it
+    where the world's MJCF puts it."""
 
 
 def realtime_main(config_json: str, ready: Connection | None = None) -> None:
@@ -65,10 +73,13 @@ def _realtime_loop(config: RealtimeConfig, ready: Connection | None) -> None:
     description = RobotDescription.load(config.robot).with_limit_scales(config.velocity_scale, config.effort_scale)
     world = WorldSpec.load(config.world) if config.world else None
     robot = SimRobot(description, world, timestep=1.0 / config.physics_hz, seed=config.seed)
+    if config.mannequin is not None:
+        robot.set_mannequin_pose(*config.mannequin)
     channels = ChannelBundle.create(description.n_joints, config.channels)
     period = 1.0 / config.safety_hz
     timing = TimingRecorder.create_shared("safety", period, segment_name=config.timing_segment)
-    node = build_node(robot, config.safety, channels, period)
+    world_every = max(2, round(config.safety_hz / config.world_hz))
+    node = build_node(robot, config.safety, channels, period, world_every=world_every)
     clock = RealtimeClock(period, realtime=config.realtime, priority=config.priority, cpu=config.cpu)
     parent = os.getppid()
     orphaned_since = math.nan
@@ -110,14 +121,29 @@ def _realtime_loop(config: RealtimeConfig, ready: Connection | None) -> None:
 class RealtimeProcess:
     """Starts, stops and restarts the realtime process; gives the executive its link."""
 
-    def __init__(self, config_without_names: dict, n_joints: int, startup_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        config_without_names: dict,
+        n_joints: int,
+        startup_timeout_s: float = 60.0,
+        world_index: WorldIndex | None = None,
+    ) -> None:
+        """``world_index``: the objects and contact bodies the world channel carries; derived here
+        from the configured robot and world when None and the config names a world."""
         token = secrets.token_hex(4)
+        self.token = token
+        """Every segment of this robot is named ``de_<token>_...``."""
+        world = config_without_names.get("world")
+        if world_index is None and world:
+            world_index = WorldIndex.build(RobotDescription.load(config_without_names["robot"]), WorldSpec.load(world))
+        self.world_index = world_index
         self.names = ChannelNames(
             commands=f"de_{token}_cmd",
             state=f"de_{token}_state",
             status=f"de_{token}_status",
             events=f"de_{token}_events",
             n_joints=n_joints,
+            world=None if world_index is None else WorldChannelName.for_index(world_index, f"de_{token}_world"),
         )
         self.timing_segment = f"de_{token}_timing"
         self.config = RealtimeConfig(**config_without_names, channels=self.names, timing_segment=self.timing_segment)
@@ -131,6 +157,18 @@ class RealtimeProcess:
     @property
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
+
+    @property
+    def exitcode(self) -> int | None:
+        """The realtime process's exit code once it has ended (negative: killed by that signal)."""
+        return None if self.process is None else self.process.exitcode
+
+    def segment_names(self) -> list[str]:
+        """Every shared-memory segment this robot's realtime process creates."""
+        names = [self.names.commands, self.names.state, self.names.status, self.names.events, self.timing_segment]
+        if self.names.world is not None:
+            names.append(self.names.world.name)
+        return names
 
     def start(self) -> ExecutiveLink:
         """Spawn the realtime process and wait for its first tick; returns the executive's link."""
@@ -150,8 +188,8 @@ class RealtimeProcess:
         try:
             kind, message = receive.recv()
         except EOFError:
-            self.process.join(1.0)
-            raise RuntimeError(f"the realtime process exited at start (code {self.process.exitcode})") from None
+            self.stop(1.0)  # removes whatever segments it had made
+            raise RuntimeError(f"the realtime process exited at start (code {self.exitcode})") from None
         if kind != "ready":
             self.stop()
             raise RuntimeError(f"the realtime process failed to start: {message}")
@@ -180,12 +218,17 @@ class RealtimeProcess:
                 self.process.kill()
                 self.process.join()
         # The realtime process removed its segments as it left; we only let go of our mappings.
+        # One that was killed (or crashed in a way its ``finally`` never ran) left them behind:
+        # remove those, so that nothing outlives the robot in /dev/shm.
         if self._timing is not None:
             self._timing.close()
             self._timing = None
         if self.channels is not None:
             self.channels.close()
             self.channels = None
+        if self.process is not None and self.process.exitcode != 0:
+            for name in self.segment_names():
+                unlink_segment(name)
 
     def restart(self) -> ExecutiveLink:
         self.stop()

@@ -1,22 +1,29 @@
-"""Run one skill by id on a lock-step simulated robot: check its preconditions, play it through
-the executor at 200 Hz into the safety kernel, check its postconditions, and say what happened.
+"""Run one skill by id: check its preconditions, play it through the executor at 200 Hz into the
+safety kernel, check its postconditions, and say what happened.
 
-This is the path that evaluation and the one-process demo take; the robot agent runs the same
-executor against the realtime process.
+A ``SkillRunner`` runs on a ``SkillHost``: the link to tier 0, the clock, the control period, a
+world model and the driver audit. ``lockstep_host`` makes one of a ``LockstepRuntime`` (the
+path evaluation and the one-process demo take, and the only one ``run`` can step); the realtime
+robot agent makes one of the realtime process's channels and steps the executor from its own
+200 Hz control thread (``start``, ``control_tick``, ``finish``).
 """
 
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from dynamical.robot.description import RobotDescription
 from dynamical.robot.kinematics import Kinematics
 from dynamical.runtime.channels import EventRecord
+from dynamical.runtime.link import ExecutiveLink
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.audit import audit_commands
 from dynamical.safety.rules import Rule
@@ -33,6 +40,8 @@ SETTLE_AFTER_S = 0.5
 """s the robot holds still after a skill before its postconditions are checked (objects settle)."""
 TIMEOUT_FACTOR = 3.0
 """A skill may take this many times its planned duration (plus 2 s) before it is timed out."""
+START_ATTEMPTS = 10
+"""Plans made before a start gives up waiting for the executor's hold to stop moving (see ``start``)."""
 
 
 class PreconditionError(SkillsError):
@@ -59,15 +68,69 @@ class SkillOutcome(BaseModel):
     failure: str | None = None
     cause: FailureCause | None = None
     duration_s: float = 0.0
-    """s of simulated time from start to the end of the run (0 when refused)."""
+    """s on the host's clock from start to the end of the run (0 when refused): simulated time
+    in lock-step, wall-clock time on the realtime robot."""
     planned_s: float = 0.0
     interventions: int = 0
     """Safety kernel interventions during the run."""
     hard_limit_holds: int = 0
     """Times the kernel's independent check had to replace a command by a hold."""
     driver_violations: int = 0
-    """Commands over a joint limit that reached the driver (the audit of what it received)."""
+    """Commands over a joint limit that reached the driver (the audit of what it received: in
+    lock-step over the driver's own record, on the realtime robot the realtime process's running
+    audit)."""
     postconditions: list[PredicateOutcome] = []
+
+
+@dataclass(frozen=True)
+class SkillHost:
+    """Where skills run: what a ``SkillRunner`` needs of a robot, whichever scheduler steps it."""
+
+    description: RobotDescription
+    link: ExecutiveLink
+    now: Callable[[], float]
+    """s, the clock skills are timed on (the executor's ``tick`` gets times on it)."""
+    control_period: float
+    """s between two control ticks."""
+    world: WorldModel
+    driver_violations: Callable[[], int]
+    """Commands over a limit the driver has received since the robot started (lifetime count)."""
+
+
+def lockstep_host(runtime: LockstepRuntime) -> SkillHost:
+    """The host of a lock-step runtime: simulated time, the simulator as the world, and the audit
+    of every command the simulated driver recorded."""
+
+    def driver_violations() -> int:
+        # Over the whole stream each time: an acceleration needs the command before.
+        rows = [c for _, c, power in runtime.received if power]
+        if not rows:
+            return 0
+        q = np.array([c.q for c in rows])
+        dq = np.array([c.dq for c in rows])
+        tau = np.array([c.tau for c in rows])
+        return audit_commands(runtime.description, q, dq, tau, runtime.clock.period).violations
+
+    return SkillHost(
+        description=runtime.description,
+        link=runtime.link,
+        now=lambda: runtime.time,
+        control_period=runtime.control_period,
+        world=SimWorldModel(runtime.observer(), runtime.description),
+        driver_violations=driver_violations,
+    )
+
+
+@dataclass(frozen=True)
+class PlannedSkill:
+    """A skill checked and planned, not handed to the executor yet."""
+
+    manifest: SkillManifest
+    skill: ScriptedSkill
+    planned_s: float
+    timeout_s: float
+    q_start: np.ndarray
+    """(n,) the joint targets the plan starts from."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +141,7 @@ class StartedSkill:
     skill: ScriptedSkill
     planned_s: float
     t0: float
-    """s, simulated time at the start."""
+    """s, the host's clock at the start."""
     events_before: int
 
 
@@ -105,25 +168,29 @@ def bind_all(predicates: list[Predicate], params: dict[str, Any]) -> list[Predic
 
 
 class SkillRunner:
-    """Runs skills one after another on one lock-step runtime (one episode, one world)."""
+    """Runs skills one after another on one robot (one episode, one world)."""
 
     def __init__(
         self,
-        runtime: LockstepRuntime,
+        host: LockstepRuntime | SkillHost,
         kinematics: Kinematics,
         catalog: dict[str, SkillManifest] | None = None,
     ) -> None:
-        self.runtime = runtime
+        """``host``: a ``SkillHost``, or a ``LockstepRuntime`` (its ``lockstep_host``)."""
+        self.runtime: LockstepRuntime | None = host if isinstance(host, LockstepRuntime) else None
+        """The lock-step runtime ``run`` steps; None on a host stepped by someone else."""
+        self.host = lockstep_host(host) if isinstance(host, LockstepRuntime) else host
         self.kinematics = kinematics
         self.catalog = catalog if catalog is not None else builtin_catalog()
-        self.world = SimWorldModel(runtime.observer(), runtime.description)
-        self.executor = Executor(runtime.link, runtime.description, runtime.control_period)
+        self.world = self.host.world
+        self.executor = Executor(self.host.link, self.host.description, self.host.control_period)
         self.events: list[EventRecord] = []
         """Every safety event the kernel raised while this runner ran skills (the link hands each
         event out once: this is where they are kept)."""
         self.watchers: list[Callable[[float], None]] = []
         """Called after every control tick with the time (s): recorders, progress displays."""
-        self._audited = 0
+        # Violations from before this runner (another episode's) are not its skills' doing.
+        self._audited = self.host.driver_violations()
 
     def prepare(self, skill_id: str, params: dict[str, Any]) -> tuple[SkillManifest, ScriptedSkill]:
         """The skill built, its choices made and its preconditions checked.
@@ -143,40 +210,81 @@ class SkillRunner:
     def run(self, skill_id: str, params: dict[str, Any] | None = None, timeout_s: float | None = None) -> SkillOutcome:
         """Start ``skill_id``, step the lock-step runtime until it ends and the robot settles, and
         say how it went. A refusal (unknown parameters, no plan, a precondition) moves nothing."""
+        runtime = self.runtime
+        if runtime is None:
+            raise RuntimeError("run() steps a lock-step runtime; this runner's host is stepped by its own control loop")
         started = self.start(skill_id, params, timeout_s)
         if isinstance(started, SkillOutcome):
             return started
-        period = self.runtime.control_period
+        period = self.host.control_period
         while self.executor.running:
-            self.runtime.run(period, self._control)
-        self.runtime.run(SETTLE_AFTER_S, self._control)
+            runtime.run(period, self._control)
+        runtime.run(SETTLE_AFTER_S, self._control)
         return self.finish(started)
 
-    def start(
-        self, skill_id: str, params: dict[str, Any] | None = None, timeout_s: float | None = None
-    ) -> StartedSkill | SkillOutcome:
-        """Check, plan and hand ``skill_id`` to the executor; the caller steps the robot (``run``
-        does, or an agent's control loop) and then calls ``finish``. A refusal comes back as an
-        outcome with a cause."""
+    def plan(
+        self,
+        skill_id: str,
+        params: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
+        q_start: np.ndarray | None = None,
+    ) -> PlannedSkill | SkillOutcome:
+        """Check and plan ``skill_id`` from ``q_start`` (n,) (default: the target the executor
+        holds). Moves nothing and leaves the executor alone, so it may run beside a control loop
+        that ticks it. A refusal comes back as an outcome with a cause."""
         params = dict(params or {})
+        q0 = self._hold_target() if q_start is None else np.asarray(q_start, dtype=float).copy()
         try:
             manifest, skill = self.prepare(skill_id, params)
-            plan = skill.prepare(self.executor.last_command if self.executor.last_command is not None else self._q())
+            plan = skill.prepare(q0)
         except PreconditionError as exc:
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause="precondition")
         except (SkillPlanError, SkillParameterError) as exc:
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause="plan")
         timeout = timeout_s if timeout_s is not None else TIMEOUT_FACTOR * plan.duration + 2.0
+        return PlannedSkill(manifest=manifest, skill=skill, planned_s=plan.duration, timeout_s=timeout, q_start=q0)
+
+    def launch(self, planned: PlannedSkill) -> StartedSkill:
+        """Hand a planned skill to the executor (it moves from the next control tick on)."""
         self._drain()
         started = StartedSkill(
-            manifest=manifest,
-            skill=skill,
-            planned_s=plan.duration,
-            t0=self.runtime.time,
+            manifest=planned.manifest,
+            skill=planned.skill,
+            planned_s=planned.planned_s,
+            t0=self.host.now(),
             events_before=len(self.events),
         )
-        self.executor.run(skill, timeout)
+        self.executor.run(planned.skill, planned.timeout_s)
         return started
+
+    def start(
+        self,
+        skill_id: str,
+        params: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
+        lock: AbstractContextManager[Any] | None = None,
+    ) -> StartedSkill | SkillOutcome:
+        """Check, plan and hand ``skill_id`` to the executor; the caller steps the robot (``run``
+        does, or an agent's control loop) and then calls ``finish``. A refusal comes back as an
+        outcome with a cause.
+
+        ``lock`` guards the executor against a control loop ticking it from another thread: it is
+        held to read the executor's hold and to launch, never while planning (IK takes tens of
+        ms, longer than the watchdog lets a control loop pause). Should the hold move while the
+        plan was made (a stopping robot settling), the skill is planned again from the new hold."""
+        guard = lock if lock is not None else nullcontext()
+        for attempt in range(START_ATTEMPTS):
+            with guard:
+                q0 = self._hold_target()
+            planned = self.plan(skill_id, params, timeout_s, q0)
+            if isinstance(planned, SkillOutcome):
+                return planned
+            with guard:
+                # Past the last attempt the executor re-plans from its hold itself, under the lock.
+                if attempt == START_ATTEMPTS - 1 or np.allclose(self._hold_target(), q0, atol=1e-6, rtol=0.0):
+                    return self.launch(planned)
+            time.sleep(self.host.control_period)
+        raise AssertionError("unreachable: the last attempt launches")
 
     def finish(self, started: StartedSkill) -> SkillOutcome:
         """The outcome of a started skill once the executor is done with it."""
@@ -212,7 +320,7 @@ class SkillRunner:
             success=failure is None,
             failure=failure,
             cause=cause,
-            duration_s=self.runtime.time - started.t0,
+            duration_s=self.host.now() - started.t0,
             planned_s=started.planned_s,
             interventions=report.interventions,
             hard_limit_holds=holds,
@@ -220,27 +328,28 @@ class SkillRunner:
             postconditions=post,
         )
 
-    def _drain(self) -> None:
-        self.events.extend(self.runtime.link.events())
-
-    def _control(self, t: float, link: object) -> None:
+    def control_tick(self, t: float) -> None:
+        """One control tick at ``t`` (s, the host's clock): the executor, then the watchers."""
         self.executor.tick(t)
         for watcher in self.watchers:
             watcher(t)
 
-    def _q(self) -> np.ndarray:
-        state = self.runtime.link.state()
-        return state.q.copy() if state is not None else self.runtime.description.home.copy()
+    def _drain(self) -> None:
+        self.events.extend(self.host.link.events())
+
+    def _control(self, t: float, link: object) -> None:
+        self.control_tick(t)
+
+    def _hold_target(self) -> np.ndarray:
+        """(n,) where the next skill starts from: the executor's last target, else the measured
+        joints, else (nothing measured yet) the rest pose."""
+        if self.executor.last_command is not None:
+            return self.executor.last_command.copy()
+        state = self.host.link.state()
+        return state.q.copy() if state is not None else self.host.description.home.copy()
 
     def _audit(self) -> int:
-        """Limit violations among the driver's commands since the last audit (the audit runs over
-        the whole stream: accelerations need the command before)."""
-        rows = [c for _, c, power in self.runtime.received if power]
-        if not rows:
-            return 0
-        q = np.array([c.q for c in rows])
-        dq = np.array([c.dq for c in rows])
-        tau = np.array([c.tau for c in rows])
-        total = audit_commands(self.runtime.description, q, dq, tau, self.runtime.clock.period).violations
+        """Limit violations among the driver's commands since the last audit."""
+        total = self.host.driver_violations()
         new, self._audited = total - self._audited, total
         return new

@@ -1,7 +1,9 @@
 """What skills know of the world: objects, surfaces and the robot's hands.
 
 `WorldModel` is the interface; `SimWorldModel` reads the simulator's ground truth through a
-read-only observer. Perception will provide another implementation later.
+read-only observer (the simulator in this process, lock-step); `ChannelWorldModel`
+(``channel_world.py``) reads the same ground truth from the world-state channel the realtime
+process publishes. Perception will provide another implementation later.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import numpy as np
 
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.errors import UnknownNameError
-from dynamical.robot.sim_robot import SimObserver
+from dynamical.robot.sim_robot import SIDES, SimObserver
 
-SIDES = ("left", "right")
+__all__ = ["SIDES", "ObjectState", "SimWorldModel", "Surface", "WorldModel"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,9 @@ class ObjectState:
     bottom: float
     """Height of its lowest point, m."""
     touching: frozenset[str]
-    """Bodies in contact with it."""
+    """Bodies in contact with it. Every body for ``SimWorldModel``; the ``WorldIndex``'s contact
+    bodies (hands' links, surfaces' bodies, objects) for ``ChannelWorldModel``: the predicates
+    only ever ask about those."""
 
 
 @dataclass(frozen=True)
