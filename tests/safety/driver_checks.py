@@ -60,3 +60,19 @@ def clearance(zone: BoxZone | HalfSpaceZone, p: np.ndarray) -> float:
 
 def rules(events: list) -> list[Rule]:
     return [Rule(e.rule) for e in events]
+
+
+def zone_gaps(description: RobotDescription, q: np.ndarray, zone: BoxZone | HalfSpaceZone) -> np.ndarray:
+    """(N, k) each safety point's clearance to ``zone`` (minus its radius) at every row of q
+    (N, n), with MuJoCo's own kinematics (not the kernel's): negative inside."""
+    model = build_model(description)
+    data = mujoco.MjData(model)
+    qpos = JointIndex.of(model, description).qpos
+    sites = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, name) for name in description.safety_points]
+    radii = np.array(list(description.safety_points.values()))
+    gaps = np.empty((len(q), len(sites)))
+    for row, q_row in enumerate(q):
+        data.qpos[qpos] = q_row
+        mujoco.mj_kinematics(model, data)
+        gaps[row] = [clearance(zone, p) for p in data.site_xpos[sites]]
+    return gaps - radii

@@ -159,7 +159,8 @@ def test_qp_through_daqps_c_api_matches_its_python_api_and_warm_starts():
 
 def test_warm_up_compiles_every_path_the_kernel_takes(humanoid, tabletop):
     """A compiled step first met inside the 1 kHz loop stalls it for hundreds of ms: after
-    warm-up, e-stops, braking, zones, people and bad commands must find everything compiled."""
+    warm-up, e-stops, braking, zones (and zone updates), people and bad commands must find
+    everything compiled."""
     import numba
 
     import dynamical.safety as safety_package
@@ -191,5 +192,9 @@ def test_warm_up_compiles_every_path_the_kernel_takes(humanoid, tabletop):
         rt.run(0.5, lambda t, link: link.send(humanoid.home))
         rt.link.reset()
         rt.set_mannequin_pose(4.0, 4.0)
+        # New zones (applied at a tick's start, the check's baseline computed there), then none.
+        rt.set_zones([*SafetyConfig().zones, BoxZone(name="box", center=(0.4, -0.3, 0.9), half_size=(0.1,) * 3)])
         rt.run(0.5, lambda t, link: link.send(demo_targets(humanoid, t)))
+        rt.set_zones([])
+        rt.run(0.1, lambda t, link: link.send(demo_targets(humanoid, t)))
         assert signatures() == before

@@ -124,6 +124,13 @@ class HardLimitCheck:
         """Check against staged's zones from now on; their baseline clearances are those at q
         (n,), the last command that passed. In place: no allocation, the workspace unchanged."""
         self._assign(staged)
+        self.rebaseline(q)
+
+    def rebaseline(self, q: np.ndarray) -> None:
+        """Take the clearances at q (n,) as those of the last command that passed: the pose the
+        kernel starts from (or resumes from after a reset) becomes the reference, so a point
+        found inside a zone may move out but never deeper (with no baseline every command
+        would be refused, and the robot held there for good)."""
         _baseline(self._workspace, q)
 
     def _assign(self, staged: StagedZones) -> None:

@@ -166,6 +166,7 @@ class SafetyKernel:
         self.estop = EStop()
         self.q_ref = description.home.copy()
         self.v_ref = np.zeros(n)
+        self.check.rebaseline(self.q_ref)
         # Two target buffers: a new command is taken into the one not in use.
         self._targets = (Target.empty(n), Target.empty(n))
         self._target: Target | None = None
@@ -217,6 +218,7 @@ class SafetyKernel:
         self.q_ref = np.minimum(np.maximum(state.q, self.limits.q_min), self.limits.q_max)
         self.v_ref = np.zeros_like(self.q_ref)
         self._target = None
+        self.check.rebaseline(self.q_ref)  # the zone clearances of this pose are the reference
 
     def request_estop(self, category: int, t: float) -> None:
         if self.estop.trigger(category, t):
