@@ -122,9 +122,13 @@ class HardLimitCheck:
 
     def apply_zones(self, staged: StagedZones, q: np.ndarray) -> None:
         """Check against staged's zones from now on; their baseline clearances are those at q
-        (n,), the last command that passed. In place: no allocation, the workspace unchanged."""
-        self._assign(staged)
-        self.rebaseline(q)
+        (n,), the last command that passed. In place: no allocation, the workspace unchanged;
+        one compiled call (it runs inside a tick)."""
+        _load(
+            self._workspace, staged.box_center, staged.box_half, staged.plane_normal, staged.plane_offset,
+            staged.counts, q,
+        )  # fmt: skip
+        self.zones = staged.zones
 
     def rebaseline(self, q: np.ndarray) -> None:
         """Take the clearances at q (n,) as those of the last command that passed: the pose the
@@ -148,7 +152,9 @@ class HardLimitCheck:
         saved = self._previous.copy()
         zeros = np.zeros_like(q)
         self.check(q, zeros, zeros, zeros)
-        _baseline(self._workspace, q)  # what apply_zones runs, inside the loop
+        # What apply_zones runs, inside the loop: here with the same zones again.
+        same = (self.box_center, self.box_half, self.plane_normal, self.plane_offset, self.counts)
+        _load(self._workspace, *(a.copy() for a in same), q)
         self._previous[:] = saved
 
     def check(self, q: np.ndarray, dq: np.ndarray, tau: np.ndarray, dq_prev: np.ndarray) -> Violation | None:
@@ -226,6 +232,18 @@ def _box_gap(p, center, half, radius):
 @numba.njit(cache=True)
 def _plane_gap(p, normal, offset, radius):
     return normal[0] * p[0] + normal[1] * p[1] + normal[2] * p[2] - offset - radius
+
+
+@numba.njit(cache=True)
+def _load(ws, box_center, box_half, plane_normal, plane_offset, counts, q):
+    """New zones into ws's arrays (same shapes), with their baseline clearances at q (n,)."""
+    ws.box_center[:, :] = box_center
+    ws.box_half[:, :] = box_half
+    ws.plane_normal[:, :] = plane_normal
+    ws.plane_offset[:] = plane_offset
+    ws.counts[:] = counts
+    ws.previous[:, :] = np.inf
+    _baseline(ws, q)
 
 
 @numba.njit(cache=True)

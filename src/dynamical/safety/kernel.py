@@ -38,12 +38,12 @@ from dynamical.safety.hard_check import HardLimitCheck, StagedZones, Violation
 from dynamical.safety.intake import NOT_GIVEN, Target, first_non_finite, take_command
 from dynamical.safety.kinematics import PointKinematics
 from dynamical.safety.limits import JointLimits
-from dynamical.safety.qp_filter import INF, QPFilter
+from dynamical.safety.qp_filter import QPFilter
 from dynamical.safety.rules import EventSink, Rule, SafetyMode
 from dynamical.safety.separation import Person, persons_array
 from dynamical.safety.tick_step import tick_step
 from dynamical.safety.watchdog import Watchdog, WatchdogPhase
-from dynamical.safety.zones import ZoneSet, inactive_rows
+from dynamical.safety.zones import INACTIVE, ZoneSet, inactive_rows
 
 STILL = 1e-9  # rad/s: below this every joint counts as stopped
 REARM_TICKS = 50  # a rule idle this long raises a new event when it intervenes again
@@ -112,13 +112,14 @@ class SafetyKernel:
         self._v_clip = np.zeros(n)
         self._qp_v_des, self._qp_lower, self._qp_upper = np.zeros(m), np.zeros(m), np.zeros(m)
         self._zone_a, self._zone_b, self._zone_room = np.zeros((m_zone, m)), np.zeros(m_zone), np.zeros(m_zone)
+        self._zone_buffers = (self._zone_a, self._zone_b, self._zone_room)
         self._sep_a, self._sep_b = np.zeros((k, m)), np.zeros(k)
         self._toward = 0.0
         self._directions = np.zeros((k, 3))
         self._v_des, self._tau = np.zeros(n), np.zeros(n)
         self._changed = np.zeros(n, dtype=np.bool_)
         self._found = np.zeros((max(Rule) + 1, 4))
-        inactive_rows(len(self.zones) * k, self._zone_a, self._zone_b, self._zone_room, INF)
+        inactive_rows(len(self.zones) * k, self._zone_a, self._zone_b, self._zone_room, INACTIVE)
         self._buffers = (
             self._v_des, self._tau, self._bounds, self._rules, self._v_clip, self._qp_v_des, self._qp_lower,
             self._qp_upper, self._zone_a, self._zone_b, self._zone_room, self._sep_a, self._sep_b,
@@ -202,6 +203,8 @@ class SafetyKernel:
             zeros, zeros, 0.0, True, True, np.empty(n), np.empty(n),
         )  # fmt: skip
         self.qp.lam[:] = 0.0
+        # What a zone update runs at a tick's start: the same zones again, onto themselves.
+        self.zones.assign(ZoneSet(self.zones.zones, self.zones.capacity), self._zone_buffers, self.qp.lam)
         self.check.warm_up(self.q_ref.copy())
         take_command(zeros, NOT_GIVEN, NOT_GIVEN, 0.0, zeros, np.nan, zeros.copy(), zeros.copy(), zeros.copy())
         first_non_finite(zeros)
@@ -255,9 +258,7 @@ class SafetyKernel:
 
     def _apply_zones(self, update: _ZoneUpdate) -> None:
         """At the start of a tick: copy the staged zones into the arrays the compiled steps hold."""
-        self.zones.assign(update.filter)
-        inactive_rows(len(update.zones) * self._k, self._zone_a, self._zone_b, self._zone_room, INF)
-        self.qp.lam[:] = 0.0  # the warm start's rows meant other zones
+        self.zones.assign(update.filter, self._zone_buffers, self.qp.lam)
         self.check.apply_zones(update.check, self.q_ref)  # baseline: the last command sent
         self._applied_zones = update
         count, capacity = float(len(update.zones)), float(self.zones.capacity)

@@ -48,12 +48,16 @@ class ZoneSet:
         time, so the compiled filter holding them sees every ``assign``."""
         return self.is_box, self.center, self.half, self.normal, self.offset, self.count
 
-    def assign(self, other: ZoneSet) -> None:
-        """Take other's zones (same capacity) into these arrays, in place."""
+    def assign(self, other: ZoneSet, rows: tuple[np.ndarray, np.ndarray, np.ndarray], warm_start: np.ndarray) -> None:
+        """Take other's zones (same capacity) into these arrays, in place, with the filter's zone
+        rows past the active zones made inert and the QP's warm start cleared (its rows meant
+        other zones): rows, the (zone_a, zone_b, zone_room) buffers, k rows a zone.
+
+        One compiled call: this runs inside a tick, where each numpy call from Python costs
+        microseconds with the cache cold."""
         if other.capacity != self.capacity:
             raise ValueError(f"zone capacity {other.capacity} != {self.capacity}")
-        for mine, theirs in zip(self.arrays, other.arrays, strict=True):
-            np.copyto(mine, theirs)
+        load_zones(self.arrays, other.arrays, rows[0], rows[1], rows[2], warm_start, INACTIVE)
         self.zones = other.zones
 
     def __len__(self) -> int:
@@ -95,9 +99,29 @@ def zone_rows(
             lower[r] = -np.sqrt(2.0 * deceleration * left) if left > 0.0 else 0.0
 
 
-def inactive_rows(start: int, rows: np.ndarray, lower: np.ndarray, room: np.ndarray, unbounded: float) -> None:
+INACTIVE = 1e30
+"""Bound and room of an inactive row: DAQP's infinity (no bound at all)."""
+
+
+@numba.njit(cache=True)
+def inactive_rows(start, rows, lower, room, unbounded):
     """Make rows start.. inert: a zero row (DAQP skips it, the assurance test sees no approach)
     with no lower bound (never reported as acting) and unlimited room."""
-    rows[start:] = 0.0
+    rows[start:, :] = 0.0
     lower[start:] = -unbounded
     room[start:] = unbounded
+
+
+@numba.njit(cache=True)
+def load_zones(arrays, staged, rows, lower, room, warm_start, unbounded):
+    """Copy staged (``ZoneSet.arrays``) into arrays, in place; rows past the active zones' inert
+    (``inactive_rows``); warm_start (the QP's multipliers) cleared."""
+    is_box, center, half, normal, offset, count = arrays
+    is_box[:] = staged[0]
+    center[:, :] = staged[1]
+    half[:, :] = staged[2]
+    normal[:, :] = staged[3]
+    offset[:] = staged[4]
+    count[:] = staged[5]
+    inactive_rows(count[0] * (rows.shape[0] // is_box.shape[0]), rows, lower, room, unbounded)
+    warm_start[:] = 0.0
