@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from dynamical.runtime.lockstep import LockstepRuntime
+from dynamical.safety.audit import audit_commands
 from dynamical.safety.config import BoxZone, HalfSpaceZone, SafetyConfig
 from dynamical.safety.rules import Rule, SafetyMode
 from tests.conftest import FAR
@@ -114,7 +115,8 @@ def test_zones_set_at_run_time_act_exactly_as_configured_ones(humanoid, tabletop
 def test_a_zone_appearing_around_a_moving_hand_takes_the_braking_path(humanoid, tabletop):
     """As for any zone violation the filter cannot undo in one tick: no solution, the braking
     controller takes over, the independent check refuses to go deeper and holds; then the
-    filter takes the hand out and hands back."""
+    filter takes the hand out and hands back. (A site that adds zones where hands are moving
+    gets these holds; the server may want to refuse such zones.)"""
     _, controller = lift(humanoid)
     with runtime_with(humanoid, tabletop) as rt:
         rt.run(0.4, controller)
@@ -127,7 +129,8 @@ def test_a_zone_appearing_around_a_moving_hand_takes_the_braking_path(humanoid, 
         rt.set_zones([*FLOOR, around])
         rt.run(1.0, controller)
         events = rt.link.events()
-        _, q_after, _, _ = driver_arrays(rt.received[added_at - 1 :])
+        received = rt.received
+        _, q_after, _, _ = driver_arrays(received[added_at - 1 :])
 
     first = rules(events)
     assert first[:5] == [
@@ -143,6 +146,12 @@ def test_a_zone_appearing_around_a_moving_hand_takes_the_braking_path(humanoid, 
     assert gaps[0] < 0.0, "the zone contains the hand when it arrives"
     assert gaps.min() >= gaps[0] - 1e-6, "never deeper than where the zone found it"
     assert gaps[-1] > 0.0, "and out again"
+    # The check's hold stops at once, as every hold of the check does: the one command over a
+    # limit is that step to zero velocity (0.9 rad/s in a tick), and nothing else.
+    _, q, dq, tau = driver_arrays(received)
+    audit = audit_commands(humanoid, q, dq, tau, 0.001)
+    assert (audit.violations, audit.acceleration) == (1, 1)
+    assert np.abs(dq[added_at]).max() == 0.0
 
 
 @pytest.mark.parametrize("stop", ["estop", "watchdog"])
