@@ -271,6 +271,7 @@ def test_invalid_zones_are_refused_by_the_kernel_too(humanoid, tabletop):
         {"kind": "box", "name": "b", "center": (0, 0, 0), "half_size": (1, 0, 1)},
         {"kind": "box", "name": "", "center": (0, 0, 0), "half_size": (1, 1, 1)},
         {"kind": "box", "name": "  ", "center": (0, 0, 0), "half_size": (1, 1, 1)},
+        {"kind": "box", "name": "a\x00b", "center": (0, 0, 0), "half_size": (1, 1, 1)},
         {"kind": "halfspace", "name": "h", "normal": (0, 0, 0), "offset": 0},
         {"kind": "halfspace", "name": "h", "normal": (1e-300, 0, 0), "offset": 0},
         {"kind": "halfspace", "name": "h", "normal": (0, 0, -math.inf), "offset": 0},
@@ -287,6 +288,7 @@ def test_zone_validation(fields):
 def test_huge_half_space_normals_normalise_instead_of_vanishing():
     # Squaring 1e308 overflows: the normal used to come out as (0, 0, 0) and pass.
     assert HalfSpaceZone(name="h", normal=(0.0, 0.0, 1e308), offset=0.0).normal == (0.0, 0.0, 1.0)
-    x, y, z = HalfSpaceZone(name="h", normal=(1e308, -1e308, 0.0), offset=0.0).normal
+    x, y, z = HalfSpaceZone(name="h", normal=(1e308, -1e308, 0.0), offset=0.0).normal  # any direction
     assert (x, y, z) == pytest.approx((math.sqrt(0.5), -math.sqrt(0.5), 0.0))
     assert HalfSpaceZone(name="h", normal=(3.0, 0.0, 4.0), offset=0.0).normal == pytest.approx((0.6, 0.0, 0.8))
+    assert HalfSpaceZone(name="h", normal=(0.0, -2e-9, 0.0), offset=0.0).normal == (0.0, -1.0, 0.0)

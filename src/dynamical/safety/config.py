@@ -20,14 +20,14 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 Vector3 = tuple[Finite, Finite, Finite]
 
 
-def _not_blank(name: str) -> str:
-    if not name.strip():
-        raise ValueError("a zone needs a name (not blank)")
+def _printable(name: str) -> str:
+    if not name.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        raise ValueError("a zone's name must be printable characters, not blank")
     return name
 
 
-# A zone is named in the API and in audits: blank names are refused.
-ZoneName = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
+# A zone is named in the API, in logs and in audits: blank names and control characters are refused.
+ZoneName = Annotated[str, AfterValidator(_printable)]
 
 MAX_ZONES_LIMIT = 256
 """Upper bound on ``SafetyConfig.max_zones``: the QP carries max_zones × points rows every tick."""
@@ -62,8 +62,8 @@ class HalfSpaceZone(BaseModel):
     @field_validator("normal")
     @classmethod
     def _unit(cls, value: Vector3) -> Vector3:
-        # Scaled by the largest component first: squaring a huge component (1e308) overflows to
-        # inf and the "unit" normal came out as zero, a zone that constrains nothing.
+        # Scaled by the largest component first: squaring a huge component (1e308) overflowed to
+        # inf and the "unit" normal came out as zero, a zone that constrained nothing.
         scale = max(abs(c) for c in value)
         if scale == 0.0:
             raise ValueError("normal must not be zero")
