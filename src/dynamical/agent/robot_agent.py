@@ -1,15 +1,23 @@
 """The robot behind an agent: run plans, stop, report state. What the agent link talks to.
 
-``RobotAgent`` is the interface. ``LockstepRobotAgent`` holds the simulation, the safety kernel
-and the executive in this process and steps them in a background thread, paced to the wall clock
-(``speed`` × real time): the same kernel and executor as the two-process runtime, for tests and
-single-process demos. Plans run in the caller's thread: each step is started under the lock,
-and the stepping thread plays it.
+``RobotAgent`` is the interface, with two implementations over the same kernel and executor:
+
+- ``RealtimeRobotAgent``, the robot as deployed: the realtime process (driver, simulator, safety
+  kernel at 1 kHz) and, in this process, the executive's 200 Hz control thread, talking only
+  through shared memory. Skills see the world through the world-state channel the realtime
+  process publishes.
+- ``LockstepRobotAgent`` holds the simulation, the safety kernel and the executive in this
+  process and steps them in a background thread, paced to the wall clock (``speed`` × real
+  time): for tests and single-process demos.
+
+Plans run in the caller's thread: each step is planned there and handed to the executor under
+the lock; the stepping (or control) thread plays it.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,12 +32,18 @@ from dynamical.orchestration.world import WorldSnapshot, snapshot_from_world_mod
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.kinematics import Kinematics
 from dynamical.robot.scene import build_model
+from dynamical.robot.sim_robot import WorldIndex
 from dynamical.robot.world import WorldSpec
 from dynamical.runtime.channels import EventRecord, StatusSample
+from dynamical.runtime.clock import RealtimeClock
+from dynamical.runtime.link import ExecutiveLink
 from dynamical.runtime.lockstep import LockstepRuntime
+from dynamical.runtime.realtime_process import RealtimeProcess
+from dynamical.runtime.timing import TimingRecorder
 from dynamical.safety.config import SafetyConfig
 from dynamical.safety.rules import Rule, SafetyMode
-from dynamical.skills.runner import SETTLE_AFTER_S, SkillOutcome, SkillRunner
+from dynamical.skills.channel_world import ChannelWorldModel, static_surfaces
+from dynamical.skills.runner import SETTLE_AFTER_S, SkillHost, SkillOutcome, SkillRunner, builtin_catalog
 
 AgentMode = Literal["realtime", "lockstep"]
 
@@ -79,6 +93,9 @@ class RobotStateReport(BaseModel):
     objects: list[ObjectPose]
     busy: bool
     """Whether a plan is running."""
+    fault: str | None = None
+    """Why the robot cannot run plans now (its realtime process died or stopped responding);
+    None when it can."""
 
 
 class SafetyEventReport(BaseModel):
@@ -282,6 +299,385 @@ class LockstepRobotAgent:
             return snapshot_from_world_model(self.runner.world, self.world_spec.name)
 
 
+class AgentNotStartedError(RuntimeError):
+    """The agent was asked for something that needs its robot running; call ``start()`` first."""
+
+
+HEALTH_EVERY = 10
+"""Control ticks between two checks that the realtime process lives (50 ms at 200 Hz)."""
+SWITCH_INTERVAL_S = 1e-3
+"""s, the interpreter's thread switch interval while a realtime agent runs (default 5 ms)."""
+
+
+class RealtimeRobotAgent:
+    """The robot as deployed: the realtime process and this process's 200 Hz control thread.
+
+    ``start`` spawns the realtime process (simulator, driver and safety kernel at 1 kHz; the
+    world state published at ``world_hz``) and a control thread that ticks the executor on a
+    ``RealtimeClock`` (absolute deadlines). The control thread does nothing slow: a plan step is
+    checked and planned (IK) in the caller's thread, outside the lock, and only handed to the
+    executor under it; the thread never waits longer than one executor call for the lock.
+
+    The control thread runs at normal priority: SCHED_FIFO would come with the process-wide GC
+    freeze that ``enter_realtime`` makes, wrong for a process that also serves the agent link;
+    the kernel's watchdog covers a late control tick. The interpreter's switch interval is
+    lowered to 1 ms while the agent runs, so a busy planning thread holds the GIL for at most a
+    fifth of a control period.
+
+    If the realtime process dies, the control thread notices within ``HEALTH_EVERY`` ticks, the
+    running step fails with the reason, ``state().fault`` says it, and later steps are refused;
+    ``stop`` still cleans up (the dead process's segments included). The process does not restart
+    on its own: a robot that lost its safety tier waits for a person (``stop`` then ``start``).
+    """
+
+    def __init__(
+        self,
+        robot_id: str,
+        description: RobotDescription,
+        world: WorldSpec,
+        safety: SafetyConfig | None = None,
+        *,
+        seed: int = 0,
+        control_hz: float = 200.0,
+        safety_hz: float = 1000.0,
+        world_hz: float = 100.0,
+        realtime: bool = True,
+        mannequin: tuple[float, float, float] | None = (4.0, 4.0, 0.0),
+        startup_timeout_s: float = 60.0,
+        stall_timeout_s: float = 0.5,
+    ) -> None:
+        """``mannequin``: (x m, y m, yaw rad) where the simulated person stands (away from the
+        robot by default, as for the lock-step agent); ``realtime``: ask the OS for SCHED_FIFO in
+        the realtime process (it falls back with a warning); ``stall_timeout_s``: a realtime
+        process whose status has not changed for this long is reported as not responding."""
+        if not control_hz > 0:
+            raise ValueError(f"control_hz must be > 0, got {control_hz}")
+        self.robot_id = robot_id
+        self.description = description
+        self.world_spec = world
+        self.control_period = 1.0 / control_hz
+        self.stall_timeout_s = stall_timeout_s
+        velocity_scale, effort_scale = _limit_scales(description)
+        # The realtime process compiles the same files; the index and the surfaces come from our
+        # own compile of them, and the world channel's digest proves that the two agree.
+        model = build_model(description, world)
+        self._index = WorldIndex.of(model, description, world)
+        self._surfaces = static_surfaces(model, world)
+        self.process = RealtimeProcess(
+            dict(
+                robot=str(description.profile_path),
+                world=str(world.path) if world.path is not None else world.name,
+                seed=seed,
+                safety_hz=safety_hz,
+                velocity_scale=velocity_scale,
+                effort_scale=effort_scale,
+                safety=safety or SafetyConfig(),
+                realtime=realtime,
+                world_hz=world_hz,
+                mannequin=mannequin,
+            ),
+            description.n_joints,
+            startup_timeout_s=startup_timeout_s,
+            world_index=self._index,
+        )
+        self.kinematics = Kinematics(build_model(description), description)
+        self.catalog = builtin_catalog()
+        self.startup_timeout_s = startup_timeout_s
+        self.runner: SkillRunner | None = None
+        self._link: ExecutiveLink | None = None
+        self._control_timing = TimingRecorder("control", self.control_period)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._busy = threading.Lock()
+        self._cancelled = False
+        self._reported = 0
+        self._dead: str | None = None
+        self._switch_interval: float | None = None
+        self._last_tick = -1
+        self._last_tick_seen = math.nan
+
+    # ---- lifecycle ----
+
+    def start(self) -> None:
+        """Spawn the realtime process, wait for its first tick, start the control thread."""
+        if self._thread is not None:
+            return
+        link = self.process.start()
+        try:
+            self._link = link
+            self._dead, self._reported, self._last_tick = None, 0, -1
+            self._control_timing = TimingRecorder("control", self.control_period)
+            world = ChannelWorldModel(link.channels, self.description, self._index, self._surfaces)
+            host = SkillHost(
+                description=self.description,
+                link=link,
+                now=time.monotonic,
+                control_period=self.control_period,
+                world=world,
+                driver_violations=self._driver_violations,
+            )
+            self.runner = SkillRunner(host, self.kinematics, self.catalog)
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL_S))
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._control_loop, name=f"{self.robot_id}-control", daemon=True)
+            self._thread.start()
+            self._power_up(link)
+        except BaseException:
+            self.stop()  # no realtime process (nor its shared memory) outlives a failed start
+            raise
+
+    def _power_up(self, link: ExecutiveLink) -> None:
+        """Wait for the kernel to take our commands and clear its start-up stop.
+
+        Until the control thread's first command arrives, the realtime process has nobody
+        commanding it, and its watchdog does what it must: hold, brake, then latch a protective
+        stop (100 ms by default; spawning and attaching can take longer). The robot has not moved
+        since it was powered up, so the agent gives the explicit reset that clears that stop,
+        once, here: the reset a person would give after switching a robot on."""
+        deadline = time.monotonic() + self.startup_timeout_s
+        status = link.status()
+        while status is None or status.last_command_seq == 0:
+            if time.monotonic() > deadline or self._dead is not None:
+                raise TimeoutError(f"the realtime process took no command within {self.startup_timeout_s} s")
+            time.sleep(self.control_period)
+            status = link.status()
+        if status.mode != SafetyMode.RUNNING:
+            link.reset()
+            while (status := link.status()) is None or status.mode != SafetyMode.RUNNING:
+                if time.monotonic() > deadline or self._dead is not None:
+                    mode = "no status" if status is None else status.mode.name
+                    raise RuntimeError(f"the robot did not come up after its start-up reset ({mode})")
+                time.sleep(self.control_period)
+
+    def stop(self) -> None:
+        """Stop the control thread and the realtime process (drives off, brakes on) and remove the
+        shared memory. Idempotent."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+        self.process.stop()
+        self._link = None
+        self.runner = None
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+            self._switch_interval = None
+
+    @property
+    def fault(self) -> str | None:
+        """Why the robot cannot run plans now; None when it can (or has not started)."""
+        if self._dead is not None:
+            return self._dead
+        link = self._link
+        if link is None:
+            return None
+        if not self.process.alive:
+            return self._died()
+        status = link.status()
+        tick = -1 if status is None else status.tick
+        now = time.monotonic()
+        if tick != self._last_tick:
+            self._last_tick, self._last_tick_seen = tick, now
+        elif now - self._last_tick_seen > self.stall_timeout_s:
+            return f"the realtime process has not ticked for {now - self._last_tick_seen:.2f} s"
+        return None
+
+    def _died(self) -> str:
+        self._dead = f"the realtime process exited (code {self.process.exitcode}); the robot is stopped"
+        return self._dead
+
+    def _control_loop(self) -> None:
+        runner = self.runner
+        assert runner is not None
+        clock = RealtimeClock(self.control_period, realtime=False)
+        recorder = self._control_timing
+        ticks = 0
+        try:
+            while not self._stop.is_set():
+                info = clock.wait_next()
+                with self._lock:
+                    # The time is read inside the lock: a skill launched while this tick waited
+                    # for the lock started before it, never after.
+                    runner.control_tick(clock.now())
+                recorder.record(info.start, info.deadline, clock.now())
+                if clock.missed:
+                    recorder.add_missed(clock.missed)
+                    clock.missed = 0
+                ticks += 1
+                if ticks % HEALTH_EVERY == 0 and not self.process.alive:
+                    self._died()
+                    with self._lock:
+                        runner.executor.cancel()
+                    return
+        except Exception as exc:  # reported as the robot's fault: nothing commands it any more
+            self._dead = f"the control loop stopped: {type(exc).__name__}: {exc}"
+            raise
+        finally:
+            clock.close()
+
+    def _started(self) -> tuple[SkillRunner, ExecutiveLink]:
+        if self.runner is None or self._link is None:
+            raise AgentNotStartedError(f"robot {self.robot_id} is not running: call start() first")
+        return self.runner, self._link
+
+    def _driver_violations(self) -> int:
+        link = self._link
+        if link is None:
+            raise AgentNotStartedError(f"robot {self.robot_id} is not running: call start() first")
+        audit = link.channels.status.read_audit()
+        return 0 if audit is None else audit.violations  # None: nothing audited yet
+
+    # ---- plans ----
+
+    def execute(
+        self, plan: SkillExecutionPlan, on_progress: Callable[[StepProgress], None] | None = None
+    ) -> PlanOutcome:
+        self._started()
+        if not self._busy.acquire(blocking=False):
+            raise AgentBusyError(f"robot {self.robot_id} is running another plan")
+        try:
+            self._cancelled = False
+            return run_steps(plan, self._run_step, time.monotonic, on_progress, lambda: self._cancelled)
+        finally:
+            self._busy.release()
+
+    def _run_step(self, skill_id: str, params: dict[str, Any]) -> SkillOutcome:
+        runner, link = self._started()
+        fault = self.fault
+        if fault is None:
+            status = link.status()
+            if status is not None and status.mode in (SafetyMode.PROTECTIVE_STOP, SafetyMode.ESTOP):
+                # A latched stop clears only by an explicit reset: say so now rather than let the
+                # step time out against a robot that cannot move.
+                fault = (
+                    f"the safety kernel is in {status.mode.name} ({Rule(status.reason).name}); "
+                    "reset the robot before running a plan"
+                )
+        if fault is not None:
+            return SkillOutcome(skill=skill_id, params=params, success=False, failure=fault, cause="safety")
+        started = runner.start(skill_id, params, lock=self._lock)
+        if isinstance(started, SkillOutcome):
+            return started
+        while not self._stop.is_set() and self._dead is None:
+            with self._lock:
+                if not runner.executor.running:
+                    break
+            time.sleep(0.01)
+        # Settle on the robot's clock (the simulator's time), bounded on the wall clock in case
+        # the realtime process stalls.
+        state = link.state()
+        until = (state.t if state is not None else 0.0) + SETTLE_AFTER_S
+        give_up = time.monotonic() + SETTLE_AFTER_S + 2.0
+        while not self._stop.is_set() and self._dead is None and time.monotonic() < give_up:
+            state = link.state()
+            if state is not None and state.t >= until:
+                break
+            time.sleep(0.01)
+        if self._dead is not None or self._stop.is_set():
+            with self._lock:
+                runner.executor.cancel()
+            why = self._dead or "the agent was stopped"
+            resolved = dict(started.skill.params)
+            return SkillOutcome(skill=skill_id, params=resolved, success=False, failure=why, cause="safety")
+        with self._lock:
+            return runner.finish(started)
+
+    def cancel(self) -> bool:
+        """Stop the running step where it is (the robot holds) and skip the rest of the plan."""
+        runner, _ = self._started()
+        self._cancelled = True
+        with self._lock:
+            return runner.executor.cancel()
+
+    # ---- safety ----
+
+    def estop(self, category: int) -> None:
+        if category not in (0, 1, 2):
+            raise ValueError(f"e-stop category must be 0, 1 or 2, got {category}")
+        runner, link = self._started()
+        self._cancelled = True
+        with self._lock:
+            link.estop(category)
+            runner.executor.cancel()
+
+    def reset(self) -> None:
+        _, link = self._started()
+        with self._lock:
+            link.reset()
+
+    # ---- state ----
+
+    def state(self) -> RobotStateReport:
+        runner, link = self._started()
+        sample = link.state()
+        status = link.status()
+        world = runner.world
+        assert isinstance(world, ChannelWorldModel)
+        objects = world.sample()  # one publication: every object at one instant
+        n = self.description.n_joints
+        q = sample.q if sample is not None else np.full(n, np.nan)
+        dq = sample.dq if sample is not None else np.zeros(n)
+        return RobotStateReport(
+            robot_id=self.robot_id,
+            t=sample.t if sample is not None else objects.t,
+            joint_names=list(self.description.joint_names),
+            q=[float(x) for x in q],
+            dq=[float(x) for x in dq],
+            safety=None if status is None else _safety(status),
+            timing={
+                "safety": self.process.timing().model_dump(),
+                "control": self._control_timing.snapshot().model_dump(),
+            },
+            objects=[
+                ObjectPose(name=name, pos=objects.pos[i].tolist(), quat=objects.quat[i].tolist())
+                for i, name in enumerate(world.object_names())
+            ],
+            busy=self._busy.locked(),
+            fault=self.fault,
+        )
+
+    def drain_events(self) -> list[SafetyEventReport]:
+        """Safety events raised since the last call, oldest first."""
+        runner, _ = self._started()
+        with self._lock:
+            runner._drain()
+            new = runner.events[self._reported :]
+            self._reported = len(runner.events)
+        return [event_report(e, self.description.joint_names) for e in new]
+
+    def world_snapshot(self) -> WorldSnapshot:
+        runner, _ = self._started()
+        return snapshot_from_world_model(runner.world, self.world_spec.name)
+
+
+def _limit_scales(description: RobotDescription) -> tuple[float, float]:
+    """The (velocity, effort) scales that turn the profile on disk into ``description``: the
+    realtime process loads the robot from its profile and must end up with the same limits."""
+    base = RobotDescription.load(description.profile_path)
+    if base.joint_names != description.joint_names:
+        raise ValueError(f"the description of {description.name!r} has other joints than its profile")
+    scales = []
+    for what, mine, theirs in (
+        ("velocity", description.v_max, base.v_max),
+        ("effort", description.tau_max, base.tau_max),
+    ):
+        ratio = mine / theirs
+        if not np.allclose(ratio, ratio[0], rtol=1e-9, atol=0.0):
+            raise ValueError(
+                f"the {what} limits of {description.name!r} are not its profile's scaled by one factor; "
+                "the realtime process can only rebuild a description from its profile and two limit scales"
+            )
+        scales.append(float(ratio[0]))
+    for what in ("q_min", "q_max", "a_max", "home"):
+        if not np.array_equal(getattr(description, what), getattr(base, what)):
+            raise ValueError(
+                f"{what} of {description.name!r} differs from its profile's; the realtime process loads the profile"
+            )
+    return scales[0], scales[1]
+
+
 def _safety(status: StatusSample) -> SafetyStatus:
     return SafetyStatus(
         mode=SafetyMode(status.mode).name,
@@ -304,12 +700,12 @@ def make_robot_agent(
     seed: int = 0,
     speed: float = 1.0,
 ) -> RobotAgent:
-    """The robot agent for ``mode``. Only ``lockstep`` exists so far: the two-process realtime
-    agent needs the simulator's object states published by the realtime process (not built yet),
-    and asking for it says so."""
+    """The robot agent for ``mode``: ``realtime`` (the two processes, in real time) or
+    ``lockstep`` (one process, ``speed`` × real time)."""
     if mode == "lockstep":
         return LockstepRobotAgent(robot_id, description, world, safety, seed=seed, speed=speed)
-    raise ValueError(
-        f"agent mode {mode!r} is not available yet: skills read the world through the simulator, "
-        "which the realtime process does not publish to the executive yet; use mode='lockstep'"
-    )
+    if mode == "realtime":
+        if speed != 1.0:
+            raise ValueError(f"the realtime agent runs in real time; speed={speed} applies to mode='lockstep' only")
+        return RealtimeRobotAgent(robot_id, description, world, safety, seed=seed)
+    raise ValueError(f"unknown agent mode {mode!r}; use 'realtime' or 'lockstep'")
