@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from dynamical.agent.robot_agent import AgentBusyError, LockstepRobotAgent, make_robot_agent
+from dynamical.agent.robot_agent import AgentBusyError, LockstepRobotAgent, RealtimeRobotAgent, make_robot_agent
 from tests.agent.test_plan_runner import _plan, _step
 
 
@@ -51,6 +51,10 @@ def test_a_plan_runs_and_an_estop_mid_motion_stops_it(agent):
     assert agent.state().safety.mode == "RUNNING"
 
 
-def test_realtime_mode_is_refused_with_the_reason(humanoid, tabletop):
-    with pytest.raises(ValueError, match="lockstep"):
-        make_robot_agent("x", humanoid, tabletop, mode="realtime")
+def test_realtime_mode_gives_the_two_process_agent_and_refuses_what_it_cannot_do(humanoid, tabletop):
+    agent = make_robot_agent("x", humanoid, tabletop, mode="realtime")  # built, not started
+    assert isinstance(agent, RealtimeRobotAgent) and not agent.process.alive
+    with pytest.raises(ValueError, match="real time"):
+        make_robot_agent("x", humanoid, tabletop, mode="realtime", speed=4.0)
+    with pytest.raises(ValueError, match="unknown agent mode"):
+        make_robot_agent("x", humanoid, tabletop, mode="warp")  # type: ignore[arg-type]
