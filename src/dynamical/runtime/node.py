@@ -113,9 +113,8 @@ class RealtimeNode:
 
         self._robot.set_power(out.power_on)
         if out.power_on:
-            command = out.command
-            self._robot.write_command(command)
-            self.audit.add(command.q, command.dq, command.tau)
+            self._robot.write_command(out.command)
+            self.audit.add(out.command.q, out.command.dq, out.command.tau)
         if out.estop_category < 0:
             self._estop_latched_t = math.nan
         elif math.isnan(self._estop_latched_t):
