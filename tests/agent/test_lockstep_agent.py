@@ -7,6 +7,7 @@ import time
 import pytest
 
 from dynamical.agent.robot_agent import AgentBusyError, LockstepRobotAgent, RealtimeRobotAgent, make_robot_agent
+from dynamical.safety.config import SafetyConfig
 from tests.agent.test_plan_runner import _plan, _step
 
 
@@ -58,3 +59,24 @@ def test_realtime_mode_gives_the_two_process_agent_and_refuses_what_it_cannot_do
         make_robot_agent("x", humanoid, tabletop, mode="realtime", speed=4.0)
     with pytest.raises(ValueError, match="unknown agent mode"):
         make_robot_agent("x", humanoid, tabletop, mode="warp")  # type: ignore[arg-type]
+
+
+def test_zones_from_the_server_reach_the_kernel_within_100_ms(agent):
+    """At real-time pace: set_zones at wall time w0; the kernel's ZONES_CHANGED event (simulated
+    time, paced to the wall clock) must come within 0.1 s, and the configured floor stays."""
+    from dynamical.safety.config import BoxZone
+
+    agent.speed = 1.0
+    time.sleep(0.1)
+    agent.drain_events()
+    t0 = agent.state().t
+    agent.set_zones([BoxZone(kind="box", name="bin", center=(0.6, 0.4, 0.9), half_size=(0.05, 0.05, 0.05))])
+    deadline = time.monotonic() + 2.0
+    changed = []
+    while not changed and time.monotonic() < deadline:
+        changed = [e for e in agent.drain_events() if e.rule == "ZONES_CHANGED"]
+        time.sleep(0.005)
+    assert changed, "the kernel never took the zones"
+    assert changed[0].t - t0 <= 0.1
+    # The event's value is the number of zones in force: the configured floor and the new one.
+    assert changed[0].value == len(SafetyConfig().zones) + 1

@@ -40,7 +40,7 @@ from dynamical.runtime.link import ExecutiveLink
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.runtime.realtime_process import RealtimeProcess
 from dynamical.runtime.timing import TimingRecorder
-from dynamical.safety.config import SafetyConfig
+from dynamical.safety.config import BoxZone, HalfSpaceZone, SafetyConfig
 from dynamical.safety.rules import Rule, SafetyMode
 from dynamical.skills.channel_world import ChannelWorldModel, static_surfaces
 from dynamical.skills.runner import SETTLE_AFTER_S, SkillHost, SkillOutcome, SkillRunner, builtin_catalog
@@ -162,8 +162,10 @@ class LockstepRobotAgent:
         self.description = description
         self.world_spec = world
         self.speed = speed
-        self.runtime = LockstepRuntime(description, world, safety or SafetyConfig(), seed=seed)
+        safety = safety or SafetyConfig()
+        self.runtime = LockstepRuntime(description, world, safety, seed=seed)
         self.runtime.set_mannequin_pose(4.0, 4.0)
+        self._config_zones = list(safety.zones)
         self.runner = SkillRunner(self.runtime, Kinematics(build_model(description), description))
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -258,6 +260,13 @@ class LockstepRobotAgent:
     def reset(self) -> None:
         with self._lock:
             self.runtime.link.reset()
+
+    def set_zones(self, zones: Sequence[BoxZone | HalfSpaceZone]) -> None:
+        """Keep-out zones from the server, in force from the next kernel tick, on top of the
+        configured ones (the floor): the kernel replaces its whole set, so both go together.
+        Raises ValueError (over capacity, invalid) with the zones in force unchanged."""
+        with self._lock:
+            self.runtime.set_zones([*self._config_zones, *zones])
 
     # ---- state ----
 
