@@ -1,7 +1,7 @@
 """The two-process robot agent for real: the realtime process at 1 kHz, the control thread at
 200 Hz, skills seeing the world through the world channel; a plan in real time, an e-stop
-during motion, the world's publication rate, a dying realtime process, and no shared memory
-left behind."""
+during motion, the world's publication rate, keep-out zones through the zone mailbox, a dying
+realtime process, and no shared memory left behind."""
 
 import os
 import signal
@@ -15,6 +15,7 @@ from dynamical.agent.robot_agent import AgentNotStartedError, RealtimeRobotAgent
 from dynamical.orchestration import OrchestrationRequest, PlanStep, SkillExecutionPlan, get_orchestrator
 from dynamical.orchestration.tiering import ExecutionTier
 from dynamical.orchestration.world import default_world_snapshot
+from dynamical.safety.config import BoxZone, SafetyConfig
 from dynamical.skills.predicates import evaluate
 
 pytestmark = pytest.mark.slow
@@ -83,7 +84,7 @@ def test_the_world_is_published_at_about_100_hz_while_the_safety_loop_runs_at_1_
     safety, control = state.timing["safety"], state.timing["control"]
     assert safety["rate_hz"] == pytest.approx(1000, rel=0.02) and control["rate_hz"] == pytest.approx(200, rel=0.05)
     assert [o.name for o in state.objects] == list(agent.world_spec.objects)
-    assert len(_segments(agent)) == 6  # commands, state, status, events, timing, world
+    assert len(_segments(agent)) == 7  # commands, state, status, events, timing, world, zones
 
 
 def test_an_estop_during_motion_stops_the_robot_and_a_reset_lets_it_run_again(agent):
@@ -137,13 +138,48 @@ def test_the_seed_task_planned_from_the_agents_world_runs_in_real_time(agent):
     assert audit.commands > 10_000 and audit.violations == 0
 
 
+BIN = BoxZone(name="bin", center=(0.6, 0.4, 0.9), half_size=(0.05, 0.05, 0.05))
+
+
+def _zone_changes(agent: RealtimeRobotAgent) -> list:
+    return [e for e in agent.drain_events() if e.rule == "ZONES_CHANGED"]
+
+
+def test_zones_reach_the_realtime_kernel_within_100_ms_and_an_over_capacity_set_is_refused(agent):
+    """set_zones at wall time w0 returns once the realtime side took the list, and the kernel's
+    ZONES_CHANGED event (stamped with the realtime loop's monotonic clock) comes within 0.1 s; the
+    configured floor stays under the server's zones. A set over the kernel's capacity is refused
+    with the realtime side's reason, and nothing changes."""
+    floor = len(SafetyConfig().zones)
+    agent.drain_events()
+    w0 = time.monotonic()
+    agent.set_zones([BIN])
+    returned = time.monotonic() - w0
+    (changed,) = _wait_for(lambda: _zone_changes(agent), timeout=1.0, step=0.002)
+    assert changed.t - w0 <= 0.1 and returned <= 0.1, (changed.t - w0, returned)
+    assert changed.value == floor + 1  # the number of zones in force: the floor and the bin
+
+    capacity = SafetyConfig().max_zones
+    too_many = [BoxZone(name=f"far{i}", center=(3.0 + i, 3.0, 1.0), half_size=(0.1, 0.1, 0.1)) for i in range(capacity)]
+    with pytest.raises(ValueError, match=f"capacity of {capacity}"):
+        agent.set_zones(too_many)  # with the floor: one over
+    time.sleep(0.05)
+    assert _zone_changes(agent) == [], "a refused set changes nothing"
+    state = agent.state()
+    assert state.fault is None and state.safety.mode == "RUNNING"
+
+    agent.set_zones([])  # back to the configured zones, for whatever runs after
+    (changed,) = _wait_for(lambda: _zone_changes(agent), timeout=1.0, step=0.002)
+    assert changed.value == floor
+
+
 def test_a_dead_realtime_process_is_reported_and_nothing_is_left_in_shared_memory(humanoid, tabletop):
     agent = RealtimeRobotAgent("thor_002", humanoid, tabletop, seed=3)
     with pytest.raises(AgentNotStartedError):
         agent.state()
     agent.start()
     try:
-        assert agent.state().fault is None and len(_segments(agent)) == 6
+        assert agent.state().fault is None and len(_segments(agent)) == 7
         os.kill(agent.process.process.pid, signal.SIGKILL)
         fault = _wait_for(lambda: agent.state().fault, timeout=2)
         assert "exited" in fault
@@ -151,6 +187,8 @@ def test_a_dead_realtime_process_is_reported_and_nothing_is_left_in_shared_memor
         outcome = agent.execute(_plan("wave", {}))
         assert not outcome.success and "exited" in outcome.failure
         assert time.monotonic() - started < 1.0  # refused, not waited on
+        with pytest.raises(TimeoutError, match="exited"):
+            agent.set_zones([BIN])
     finally:
         agent.stop()
     assert _segments(agent) == []  # the killed process's segments were removed by stop()

@@ -316,6 +316,9 @@ HEALTH_EVERY = 10
 """Control ticks between two checks that the realtime process lives (50 ms at 200 Hz)."""
 SWITCH_INTERVAL_S = 1e-3
 """s, the interpreter's thread switch interval while a realtime agent runs (default 5 ms)."""
+ZONES_ANSWER_TIMEOUT_S = 0.5
+"""s, how long ``RealtimeRobotAgent.set_zones`` waits for the realtime process to take or refuse
+a zone list: it answers within a tick or two (ms), so longer means dead or stalled."""
 
 
 class RealtimeRobotAgent:
@@ -367,6 +370,8 @@ class RealtimeRobotAgent:
         self.control_period = 1.0 / control_hz
         self.stall_timeout_s = stall_timeout_s
         velocity_scale, effort_scale = _limit_scales(description)
+        safety = safety or SafetyConfig()
+        self._config_zones = list(safety.zones)
         # The realtime process compiles the same files; the index and the surfaces come from our
         # own compile of them, and the world channel's digest proves that the two agree.
         model = build_model(description, world)
@@ -380,7 +385,7 @@ class RealtimeRobotAgent:
                 safety_hz=safety_hz,
                 velocity_scale=velocity_scale,
                 effort_scale=effort_scale,
-                safety=safety or SafetyConfig(),
+                safety=safety,
                 realtime=realtime,
                 world_hz=world_hz,
                 mannequin=mannequin,
@@ -399,6 +404,9 @@ class RealtimeRobotAgent:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._busy = threading.Lock()
+        # Not self._lock: a zone list waits up to ZONES_ANSWER_TIMEOUT_S for its answer, which
+        # the control thread must not wait for; this one only keeps two lists' answers apart.
+        self._zones_lock = threading.Lock()
         self._cancelled = False
         self._reported = 0
         self._dead: str | None = None
@@ -615,6 +623,36 @@ class RealtimeRobotAgent:
         _, link = self._started()
         with self._lock:
             link.reset()
+
+    def set_zones(self, zones: Sequence[BoxZone | HalfSpaceZone]) -> None:
+        """Keep-out zones from the server, on top of the configured ones (the floor): the kernel
+        replaces its whole set, so both go to the realtime process together, through the zone
+        mailbox. Returns once the kernel has taken them (in force from its next tick, a
+        millisecond later). Raises ValueError with the realtime side's reason when it refuses them
+        (over capacity, invalid), TypeError for what is not a zone, TimeoutError when no answer
+        comes within ``ZONES_ANSWER_TIMEOUT_S`` (the realtime process dead or stalled). On a
+        refusal the zones in force stay as they were; on a timeout the list stays posted, and a
+        stalled realtime process that resumes takes it."""
+        _, link = self._started()
+        mailbox = link.channels.zones
+        if mailbox is None:
+            raise RuntimeError(f"robot {self.robot_id}'s realtime process has no zone mailbox")
+        with self._zones_lock:
+            request = mailbox.post([*self._config_zones, *zones])
+            deadline = time.monotonic() + ZONES_ANSWER_TIMEOUT_S
+            while (answer := mailbox.answer()) is None or answer.request < request:
+                if not self.process.alive:
+                    raise TimeoutError(f"no answer to the zones: {self._died()}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"the realtime process did not answer the zones within {ZONES_ANSWER_TIMEOUT_S} s "
+                        "(stalled?); the list stays posted for it"
+                    )
+                time.sleep(0.001)
+        if answer.request != request:  # only another executive on the same mailbox could do this
+            raise RuntimeError(f"zone list {request} was replaced by list {answer.request} before the kernel took it")
+        if not answer.applied:
+            raise ValueError(f"the safety kernel refused the zones: {answer.reason}")
 
     # ---- state ----
 

@@ -1,9 +1,10 @@
 """The shared-memory channels of one robot, created together and attached by name.
 
-Four are always there (commands, state, status, events); a robot placed in a simulated world
-with objects also gets the world-state channel. Its shape and digest come from the
+Four are always there (commands, state, status, events). A robot placed in a simulated world
+with objects also gets the world-state channel, whose shape and digest come from the
 ``WorldIndex`` each side derives from its own compiled model: the names cross the process
-boundary, never the lists themselves.
+boundary, never the lists themselves. A robot whose keep-out zones may change at run time gets
+the zone mailbox (the realtime process always makes one).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from dynamical.robot.sim_robot import WorldIndex
-from dynamical.runtime.channels import CommandRing, EventRing, StateSnapshot, StatusBlock, WorldState
+from dynamical.runtime.channels import CommandRing, EventRing, StateSnapshot, StatusBlock, WorldState, ZoneMailbox
+
+Channel = CommandRing | StateSnapshot | StatusBlock | EventRing | WorldState | ZoneMailbox
 
 
 class WorldChannelName(BaseModel):
@@ -44,6 +47,8 @@ class ChannelNames(BaseModel):
     n_joints: int
     world: WorldChannelName | None = None
     """None for a robot without a world (or a world without objects)."""
+    zones: str | None = None
+    """The zone mailbox; None for a robot whose zones are only the configured ones."""
 
 
 @dataclass
@@ -53,6 +58,7 @@ class ChannelBundle:
     status: StatusBlock
     events: EventRing
     world: WorldState | None = None
+    zones: ZoneMailbox | None = None
 
     @classmethod
     def create(
@@ -61,7 +67,9 @@ class ChannelBundle:
         """New segments, named as given (the realtime process) or automatically (lock-step).
 
         The world channel is made from ``names.world`` when names are given, else from ``world``
-        (its ``name`` ignored: lock-step picks a free one)."""
+        (its ``name`` ignored: lock-step picks a free one). The zone mailbox is made when
+        ``names.zones`` is set, and always in lock-step, whose node then polls it as the realtime
+        one does."""
         if names is not None and names.n_joints != n_joints:
             raise ValueError(f"channel names are for {names.n_joints} joints, the robot has {n_joints}")
         spec = names.world if names is not None else world
@@ -73,6 +81,9 @@ class ChannelBundle:
             world=None
             if spec is None
             else WorldState.create(spec.name if names else None, spec.n_objects, spec.n_bodies, spec.digest),
+            zones=None
+            if names is not None and names.zones is None
+            else ZoneMailbox.create(names.zones if names else None, n_joints),
         )
 
     @classmethod
@@ -87,6 +98,7 @@ class ChannelBundle:
             world=None
             if world is None
             else WorldState.attach(world.name, world.n_objects, world.n_bodies, world.digest),
+            zones=None if names.zones is None else ZoneMailbox.attach(names.zones, n),
         )
 
     @property
@@ -103,11 +115,12 @@ class ChannelBundle:
             else WorldChannelName(
                 name=world.name, n_objects=world.n_objects, n_bodies=world.n_bodies, digest=world.digest
             ),
+            zones=None if self.zones is None else self.zones.name,
         )
 
-    def segments(self) -> list[CommandRing | StateSnapshot | StatusBlock | EventRing | WorldState]:
+    def segments(self) -> list[Channel]:
         """Every channel of the bundle."""
-        channels: list[CommandRing | StateSnapshot | StatusBlock | EventRing | WorldState] = [
+        channels: list[Channel] = [
             self.commands,
             self.state,
             self.status,
@@ -115,6 +128,8 @@ class ChannelBundle:
         ]
         if self.world is not None:
             channels.append(self.world)
+        if self.zones is not None:
+            channels.append(self.zones)
         return channels
 
     def close(self) -> None:

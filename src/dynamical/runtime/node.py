@@ -10,6 +10,12 @@ both: the world state (objects' poses, speeds, bottoms, contacts; when the chann
 channel) every ``world_every`` ticks, and the running audit of the commands the driver received
 every ``AUDIT_EVERY`` ticks, half a world cadence off. Each costs tens of µs; at 1 kHz a tick has
 1000.
+
+Keep-out zones the executive posts to the zone mailbox are taken at the end of a tick, after the
+driver write and the publications: the tick compares one word, and only on the tick after a post
+parses the list and stages it in the kernel (some 100 µs), which then applies it from the next
+tick on. The answer (applied, or refused with the reason) goes back through the mailbox; a bad
+list is refused, never raised into the loop.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import numpy as np
 
 from dynamical.robot.sim_robot import SimRobot
 from dynamical.runtime.bundle import ChannelBundle
-from dynamical.runtime.channels import ChannelError
+from dynamical.runtime.channels import ChannelError, ZoneMailbox, decode_zones, encode_zones
 from dynamical.safety.audit import StreamAudit
 from dynamical.safety.kernel import KernelOutput, SafetyKernel
 from dynamical.safety.separation import Person, persons_array
@@ -73,6 +79,8 @@ class RealtimeNode:
             self.publish_world(0, robot.time)
         self._estop_seq, _, _ = channels.status.pending_estop()
         self._reset_seq = channels.status.reset_seq()
+        self._zones: ZoneMailbox | None = channels.zones
+        self._zones_word = 0 if channels.zones is None else channels.zones.request_word()
         self._estop_latched_t = math.nan
         self._no_persons = np.zeros((0, 7))
         kernel.start(robot.read_state())
@@ -82,8 +90,10 @@ class RealtimeNode:
         self._robot.set_power(False)
 
     def warm_up(self) -> None:
-        """Load the kernel's compiled code before the first timed tick."""
+        """Load the kernel's compiled code, and the zone list's JSON reader, before the first timed tick."""
         self.kernel.warm_up()
+        if self._zones is not None:  # the first parse costs some 100 µs more than the next ones
+            decode_zones(encode_zones(list(self.kernel.zones.zones)))
 
     def persons(self) -> np.ndarray:
         """People the tier-0 person sensor sees, (m, 7) as ``persons_array`` lays them out: in
@@ -147,7 +157,28 @@ class RealtimeNode:
         elif ticks % self.audit_every == self._audit_phase:
             self.audit.flush()
             status.write_audit(self.audit.totals)
+        zones = self._zones
+        if zones is not None:
+            word = zones.request_word()
+            if word != self._zones_word and not word & 1:  # odd: the executive is writing one now
+                self._take_zones(zones, word, tick)
         return out
+
+    def _take_zones(self, zones: ZoneMailbox, word: int, tick: int) -> None:
+        """Stage the zone list posted as ``word`` in the kernel and answer it."""
+        request = word >> 1
+        try:
+            payload = zones.read_payload(word)
+            if payload is None:  # overwritten while we copied: the newer post is taken next tick
+                return
+            self.kernel.set_zones(decode_zones(payload))
+        except Exception as exc:
+            # Whatever the payload does, the loop goes on; and the kernel stages a list whole or
+            # not at all, so the zones in force are unchanged.
+            zones.acknowledge(request, applied=False, tick=tick, reason=f"{type(exc).__name__}: {exc}")
+        else:
+            zones.acknowledge(request, applied=True, tick=tick)  # the kernel applies it at its next tick
+        self._zones_word = word
 
     def publish_world(self, tick: int, stamp: float) -> None:
         """Measure the world's objects now and publish them (``stamp``: the loop's clock, s)."""

@@ -5,9 +5,11 @@ kernel, ticking at 1 kHz on absolute deadlines, with SCHED_FIFO and a frozen GC 
 allows. It creates the shared-memory channels, so they (and the events in them) outlive an
 executive that dies; the executive attaches to them. In a simulated world with objects it also
 publishes the objects' state at ``world_hz`` (the world channel), whose object and body lists
-both processes derive from the same robot and world files. With no commands the kernel's watchdog holds,
-brakes and then stops the robot: the realtime process needs nobody to stay safe. An orphaned
-realtime process (its executive gone) powers the drives off and exits after a timeout.
+both processes derive from the same robot and world files. Keep-out zones the executive changes
+at run time come through the zone mailbox, taken between two ticks (see ``RealtimeNode``). With no
+commands the kernel's watchdog holds, brakes and then stops the robot: the realtime process needs
+nobody to stay safe. An orphaned realtime process (its executive gone) powers the drives off and
+exits after a timeout.
 """
 
 from __future__ import annotations
@@ -144,6 +146,7 @@ class RealtimeProcess:
             events=f"de_{token}_events",
             n_joints=n_joints,
             world=None if world_index is None else WorldChannelName.for_index(world_index, f"de_{token}_world"),
+            zones=f"de_{token}_zones",
         )
         self.timing_segment = f"de_{token}_timing"
         self.config = RealtimeConfig(**config_without_names, channels=self.names, timing_segment=self.timing_segment)
@@ -168,6 +171,8 @@ class RealtimeProcess:
         names = [self.names.commands, self.names.state, self.names.status, self.names.events, self.timing_segment]
         if self.names.world is not None:
             names.append(self.names.world.name)
+        if self.names.zones is not None:
+            names.append(self.names.zones)
         return names
 
     def start(self) -> ExecutiveLink:
