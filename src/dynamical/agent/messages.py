@@ -52,6 +52,8 @@ class SafetyEventWire(BaseModel):
     """Sequence number in the robot's event ring."""
     t: float
     """s, robot clock."""
+    tick: int = -1
+    """The kernel tick it happened on (-1: an agent that does not say)."""
     rule: int
     """``safety.rules.Rule`` code."""
     joint: int = -1
@@ -68,6 +70,7 @@ class SafetyEventWire(BaseModel):
         return cls(
             seq=report.seq,
             t=report.t,
+            tick=report.tick,
             rule=int(Rule[report.rule]),
             joint=joints.index(report.joint) if report.joint in joints else -1,
             value=report.value,

@@ -103,6 +103,8 @@ class SafetyEventReport(BaseModel):
 
     seq: int
     t: float
+    tick: int
+    """The kernel tick it happened on."""
     rule: str
     joint: str | None
     value: float | None
@@ -136,6 +138,7 @@ def event_report(event: EventRecord, joint_names: Sequence[str]) -> SafetyEventR
     return SafetyEventReport(
         seq=event.seq,
         t=event.t,
+        tick=int(event.tick),
         rule=Rule(event.rule).name,
         joint=joint_names[event.joint] if 0 <= event.joint < len(joint_names) else None,
         value=finite(event.value),

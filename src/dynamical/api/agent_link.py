@@ -290,8 +290,8 @@ class AgentLinkHub:
             records = [
                 SafetyEventRecord(
                     t=e.t,
-                    # The ring's sequence number: the kernel's tick is not in the agent's event report.
-                    tick=e.seq,
+                    # An agent that does not report ticks leaves the ring's sequence number in their place.
+                    tick=e.tick if e.tick >= 0 else e.seq,
                     rule=e.rule,
                     joint=e.joint,
                     # The database keeps numbers; a non-finite value the agent reported as None is stored as 0.
