@@ -80,3 +80,23 @@ def test_zones_from_the_server_reach_the_kernel_within_100_ms(agent):
     assert changed[0].t - t0 <= 0.1
     # The event's value is the number of zones in force: the configured floor and the new one.
     assert changed[0].value == len(SafetyConfig().zones) + 1
+
+
+def test_reset_world_lays_out_a_new_world_from_the_seed(agent):
+    time.sleep(0.5)
+    state = agent.state()
+    before = {o.name: o.pos for o in state.objects}
+    agent.reset_world(6)
+    time.sleep(0.1)
+    after_state = agent.state()
+    after = {o.name: o.pos for o in after_state.objects}
+    assert after["red_cube"] != before["red_cube"]
+    assert after_state.safety.mode == "RUNNING"
+    assert after_state.t < state.t  # a fresh simulation, its clock from zero
+    again = LockstepRobotAgent("other", agent.description, agent.world_spec, seed=6)
+    try:
+        assert {o.name: o.pos for o in again.state().objects}["red_cube"] == pytest.approx(after["red_cube"], abs=1e-3)
+    finally:
+        again.stop()
+    with pytest.raises(ValueError, match="seed"):
+        agent.reset_world(-1)

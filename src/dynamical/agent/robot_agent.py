@@ -165,10 +165,13 @@ class LockstepRobotAgent:
         self.description = description
         self.world_spec = world
         self.speed = speed
-        safety = safety or SafetyConfig()
-        self.runtime = LockstepRuntime(description, world, safety, seed=seed)
+        self._safety = safety or SafetyConfig()
+        self.runtime = LockstepRuntime(description, world, self._safety, seed=seed)
         self.runtime.set_mannequin_pose(4.0, 4.0)
-        self._config_zones = list(safety.zones)
+        self._config_zones = list(self._safety.zones)
+        self._server_zones: list[BoxZone | HalfSpaceZone] = []
+        self._epoch = 0
+        """Bumped when the simulation is replaced (``reset_world``): the pacing restarts from it."""
         self.runner = SkillRunner(self.runtime, Kinematics(build_model(description), description))
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -194,9 +197,11 @@ class LockstepRobotAgent:
 
     def _step_forever(self) -> None:
         period = self.runtime.control_period
-        wall0, sim0 = time.monotonic(), self.runtime.time
+        epoch, wall0, sim0 = self._epoch, time.monotonic(), self.runtime.time
         while not self._stop.is_set():
             with self._lock:
+                if self._epoch != epoch:  # a new simulation, its clock from zero
+                    epoch, wall0, sim0 = self._epoch, time.monotonic(), self.runtime.time
                 self.runtime.run(period, self.runner._control)
                 sim = self.runtime.time
             # Pace to the wall clock: simulated time runs ``speed`` times as fast as real time.
@@ -270,6 +275,28 @@ class LockstepRobotAgent:
         Raises ValueError (over capacity, invalid) with the zones in force unchanged."""
         with self._lock:
             self.runtime.set_zones([*self._config_zones, *zones])
+            self._server_zones = list(zones)
+
+    def reset_world(self, seed: int) -> None:
+        """Simulation only: a new world drawn from ``seed`` (objects re-laid, the robot at rest, a
+        fresh kernel with the same zones). Refused while a plan runs."""
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        if not self._busy.acquire(blocking=False):
+            raise AgentBusyError(f"robot {self.robot_id} is running a plan; cancel it before resetting the world")
+        try:
+            with self._lock:
+                old = self.runtime
+                runtime = LockstepRuntime(self.description, self.world_spec, self._safety, seed=seed)
+                runtime.set_mannequin_pose(4.0, 4.0)
+                if self._server_zones:
+                    runtime.set_zones([*self._config_zones, *self._server_zones])
+                self.runtime, self.runner = runtime, SkillRunner(runtime, self.runner.kinematics)
+                self._reported = 0
+                self._epoch += 1
+                old.close()
+        finally:
+            self._busy.release()
 
     # ---- state ----
 
