@@ -42,6 +42,7 @@ POSTS = [
     ("/api/v1/robot/execute_skill", {"task_description": SEED_TASK}, "operate"),
     ("/api/safety/estop", {}, "operate"),
     ("/api/safety/reset", {}, "operate"),
+    ("/api/v1/robots/thor_001/sim/reset", {"seed": 3}, "operate"),
     ("/api/v1/skills/deploy", {"skill_id": "wave"}, "admin"),
 ]
 
@@ -115,6 +116,9 @@ def test_safety_commands_without_robots(client: TestClient, keys: dict[str, str]
     assert client.post("/api/safety/estop", json={"robot_id": offline_robot}, headers=key).status_code == 409
     assert client.post("/api/safety/estop", json={"category": 3}, headers=key).status_code == 422
     assert client.post("/api/safety/reset", json={"robot_id": "nope"}, headers=key).status_code == 404
+    assert client.post("/api/v1/robots/nope/sim/reset", json={"seed": 1}, headers=key).status_code == 404
+    assert client.post(f"/api/v1/robots/{offline_robot}/sim/reset", json={"seed": 1}, headers=key).status_code == 409
+    assert client.post(f"/api/v1/robots/{offline_robot}/sim/reset", json={"seed": -1}, headers=key).status_code == 422
     assert client.get("/api/safety/hazards", headers=key).json() == []
 
 

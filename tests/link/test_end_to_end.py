@@ -131,6 +131,13 @@ def test_seed_task_estop_server_crash_and_reconnect(platform: Platform) -> None:
     platform.start_agent()
     platform.wait_connected()
     with platform.client() as client:
+        # A new simulated layout through the API; the next plan starts from it.
+        before = next(o for o in _state(client)["objects"] if o["name"] == "red_cube")["pos"]
+        reset = client.post(f"/api/v1/robots/{ROBOT}/sim/reset", json={"seed": 4})
+        assert reset.status_code == 200 and reset.json()["ok"], reset.text
+        time.sleep(0.3)  # a state report or two from the new world
+        after = next(o for o in _state(client)["objects"] if o["name"] == "red_cube")["pos"]
+        assert after != pytest.approx(before, abs=1e-3)
         # The seed task through the API.
         answer = client.post("/api/v1/robot/invoke_skill", json={"task_description": SEED_TASK, "timeout_s": 120})
         assert answer.status_code == 200, answer.text

@@ -45,6 +45,7 @@ from dynamical.agent.messages import (
     SafetyEvents,
     SafetyEventWire,
     ServerMessage,
+    SimReset,
     StateReport,
     StepProgressReport,
     Welcome,
@@ -68,6 +69,13 @@ class ZoneAware(Protocol):
     """An agent whose safety kernel takes keep-out zones at run time."""
 
     def set_zones(self, zones: list[BoxZone | HalfSpaceZone]) -> None: ...
+
+
+@runtime_checkable
+class SimResettable(Protocol):
+    """A simulated robot whose world can be laid out anew."""
+
+    def reset_world(self, seed: int) -> None: ...
 
 
 class RobotIdentity(BaseModel):
@@ -287,6 +295,8 @@ class AgentLinkClient:
         elif isinstance(message, Deploy):
             ok, detail = await asyncio.to_thread(self._store_artifact, message)
             self._reply(message.command_id, ok, detail)
+        elif isinstance(message, SimReset):
+            await self._sim_reset(message)
 
     async def _call(self, command_id: str, what: str, func: Callable[..., object], *args: object) -> None:
         try:
@@ -296,6 +306,23 @@ class AgentLinkClient:
             self._reply(command_id, False, f"{what} failed: {type(exc).__name__}: {exc}")
         else:
             self._reply(command_id, True, what)
+
+    async def _sim_reset(self, message: SimReset) -> None:
+        if not isinstance(self.agent, SimResettable):
+            self._reply(message.command_id, False, "this robot is not simulated: its world cannot be reset")
+            return
+        try:
+            await asyncio.to_thread(self.agent.reset_world, message.seed)
+            world = await asyncio.to_thread(self.agent.world_snapshot)
+        except Exception as exc:  # the answer says what went wrong; the link stays up
+            log.exception("world reset failed")
+            self._reply(message.command_id, False, f"world reset failed: {type(exc).__name__}: {exc}")
+            return
+        self._queue(
+            CommandResult(
+                command_id=message.command_id, ok=True, detail=f"world reset to seed {message.seed}", world=world
+            )
+        )
 
     def _reply(self, command_id: str, ok: bool, detail: str) -> None:
         self._queue(CommandResult(command_id=command_id, ok=ok, detail=detail))

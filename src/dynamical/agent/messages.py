@@ -131,12 +131,14 @@ class PlanResult(_Message):
 
 
 class CommandResult(_Message):
-    """The answer to an ``estop``, ``reset``, ``cancel``, ``zones`` or ``deploy``."""
+    """The answer to an ``estop``, ``reset``, ``cancel``, ``zones``, ``deploy`` or ``sim_reset``."""
 
     type: Literal["command_result"] = "command_result"
     command_id: str
     ok: bool
     detail: str = ""
+    world: WorldSnapshot | None = None
+    """The world after a command that changed it (``sim_reset``): the next plan starts from it."""
 
 
 class Heartbeat(_Message):
@@ -184,6 +186,14 @@ class Zones(_Message):
     zones: list[Zone]
 
 
+class SimReset(_Message):
+    """Simulation only: lay out a new world drawn from ``seed`` (evaluations over many layouts)."""
+
+    type: Literal["sim_reset"] = "sim_reset"
+    command_id: str
+    seed: int = Field(ge=0)
+
+
 class Deploy(_Message):
     """A signed, encrypted skill artifact for the robot's local cache."""
 
@@ -201,7 +211,7 @@ AgentMessage = Annotated[
     Field(discriminator="type"),
 ]
 ServerMessage = Annotated[
-    Welcome | ExecutePlan | Cancel | Estop | Reset | Zones | Deploy,
+    Welcome | ExecutePlan | Cancel | Estop | Reset | Zones | Deploy | SimReset,
     Field(discriminator="type"),
 ]
 _agent = TypeAdapter(AgentMessage)

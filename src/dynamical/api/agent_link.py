@@ -253,6 +253,8 @@ class AgentLinkHub:
                 if asyncio.iscoroutine(result):
                     await result
         elif isinstance(message, CommandResult):
+            if message.ok and message.world is not None:
+                connection.world = message.world  # a simulated world laid out anew
             future = connection.pending.get(message.command_id)
             if future is not None and not future.done():
                 future.set_result(message)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from dynamical.agent.messages import Estop, Reset, finite
+from dynamical.agent.messages import Estop, Reset, SimReset, finite
 from dynamical.api.agent_link import AgentLinkHub, RobotNotConnectedError
 from dynamical.api.auth import Operator, Reader
 from dynamical.api.deps import Db, ResourceId, RobotFilter
@@ -100,6 +100,27 @@ async def reset(body: ResetRequest, _: Operator, request: Request, db: Db) -> Co
     """Clear a latched e-stop or protective stop (the kernel refuses while the robot still moves)."""
     robots = await run_in_threadpool(_targets, request, db, body.robot_id)
     return await _broadcast(_hub(request), robots, lambda c: Reset(command_id=c))
+
+
+class SimResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seed: int = Field(ge=0, le=2**31 - 1, description="object layout seed of the new simulated world")
+
+
+@router.post(
+    "/api/v1/robots/{robot_id}/sim/reset",
+    response_model=CommandOut,
+    responses={404: {"description": "no such robot"}, 409: {"description": "not connected, or not simulated"}},
+)
+async def sim_reset(robot_id: ResourceId, body: SimResetRequest, _: Operator, request: Request, db: Db) -> CommandOut:
+    """Simulation only: lay out a new world from ``seed`` (objects re-drawn, the robot at rest, the
+    kernel fresh with the same zones); refused while the robot runs a plan. For evaluations over
+    many object layouts through the API."""
+    (target,) = await run_in_threadpool(_targets, request, db, robot_id)
+    answer = (await _broadcast(_hub(request), [target], lambda c: SimReset(command_id=c, seed=body.seed))).robots[0]
+    if not answer.ok:
+        raise ConflictError(f"robot {robot_id!r} did not reset its world: {answer.detail}")
+    return answer
 
 
 class Hazard(BaseModel):
