@@ -317,12 +317,27 @@ def register(app: typer.Typer, bench_app: typer.Typer, settings_of: Any, user_er
         requests: Annotated[int, typer.Option(help="Plan requests timed one at a time.", min=5)] = 200,
         rate: Annotated[float, typer.Option(help="Sustained rate of plan requests, per s.", min=1)] = 50.0,
         seconds: Annotated[float, typer.Option(help="How long to sustain it.", min=1)] = 20.0,
+        seed_task_runs: Annotated[
+            int,
+            typer.Option(help="Also invoke the seed task this many times, each on a new layout (seed 0, 1, …).", min=0),
+        ] = 0,
+        agent_speed: Annotated[
+            float, typer.Option(help="The bench robot's simulated time per wall second.", min=0.1, max=20)
+        ] = 1.0,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     ) -> None:
-        """Planning overhead and sustained plan-request load against a server started for the bench."""
+        """Planning overhead and sustained plan-request load against a server started for the bench;
+        with --seed-task-runs, the seed task's success rate through the API over random layouts."""
         from dynamical.bench.api import bench_api
 
-        result = bench_api(settings_of(ctx), requests=requests, rate=rate, seconds=seconds)
+        result = bench_api(
+            settings_of(ctx),
+            requests=requests,
+            rate=rate,
+            seconds=seconds,
+            seed_task_runs=seed_task_runs,
+            agent_speed=agent_speed,
+        )
         if as_json:
             typer.echo(result.model_dump_json(indent=2))
             return

@@ -42,6 +42,11 @@ class ApiBenchResult(BaseModel):
     sustained_errors: int
     sustained_latency_ms_p50: float
     sustained_latency_ms_p99: float
+    seed_task_runs: int = 0
+    """Seed-task invokes, each on a world laid out anew from seed 0, 1, … (``POST …/sim/reset``)."""
+    seed_task_successes: int = 0
+    seed_task_success_rate: float | None = None
+    seed_task_failed_seeds: list[int] = []
 
 
 def _free_port() -> int:
@@ -56,7 +61,13 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def bench_api(
-    settings: Settings, requests: int = 200, rate: float = 50.0, seconds: float = 20.0, invokes: int = 5
+    settings: Settings,
+    requests: int = 200,
+    rate: float = 50.0,
+    seconds: float = 20.0,
+    invokes: int = 5,
+    seed_task_runs: int = 0,
+    agent_speed: float = 1.0,
 ) -> ApiBenchResult:
     import uvicorn
 
@@ -87,7 +98,7 @@ def bench_api(
         url = f"http://127.0.0.1:{port}"
         world = load_world(settings)
         assert world is not None
-        robot = make_robot_agent("bench_robot", load_description(settings), world, settings.safety, speed=1.0)
+        robot = make_robot_agent("bench_robot", load_description(settings), world, settings.safety, speed=agent_speed)
         identity = RobotIdentity(
             name="bench_robot",
             profile="humanoid",
@@ -110,6 +121,15 @@ def bench_api(
                     answer = client.post("/api/v1/robot/invoke_skill", json=body)
                     answer.raise_for_status()
                     invoke_ms.append(answer.json()["planning_time_ms"])
+                failed_seeds = []
+                for seed in range(seed_task_runs):
+                    reset = client.post("/api/v1/robots/bench_robot/sim/reset", json={"seed": seed})
+                    reset.raise_for_status()
+                    body = {"task_description": SEED_TASK, "robot_id": "bench_robot", "wait": True, "timeout_s": 300}
+                    answer = client.post("/api/v1/robot/invoke_skill", json=body)
+                    answer.raise_for_status()
+                    if not answer.json()["success"]:
+                        failed_seeds.append(seed)
                 plan_ms = []
                 for _ in range(requests):
                     answer = client.post("/api/v1/skills/request", json={"task_description": SEED_TASK})
@@ -136,6 +156,10 @@ def bench_api(
         sustained_errors=errors,
         sustained_latency_ms_p50=round(_pct(latencies, 0.5), 3),
         sustained_latency_ms_p99=round(_pct(latencies, 0.99), 3),
+        seed_task_runs=seed_task_runs,
+        seed_task_successes=seed_task_runs - len(failed_seeds),
+        seed_task_success_rate=(seed_task_runs - len(failed_seeds)) / seed_task_runs if seed_task_runs else None,
+        seed_task_failed_seeds=failed_seeds,
     )
 
 
