@@ -263,7 +263,9 @@ def register(app: typer.Typer, bench_app: typer.Typer, settings_of: Any, user_er
             Path | None, typer.Option("--data-dir", help="Data directory (default: from the config).", file_okay=False)
         ] = None,
         robot_id: Annotated[str, typer.Option("--robot-id", help="Id of the simulated robot.")] = DEFAULT_ROBOT_ID,
-        agent_mode: Annotated[str, typer.Option("--agent-mode", help="lockstep or realtime.")] = "lockstep",
+        agent_mode: Annotated[
+            str, typer.Option("--agent-mode", help="realtime (the realtime and executive processes) or lockstep.")
+        ] = "realtime",
         with_agent: Annotated[bool, typer.Option("--agent/--no-agent", help="Run the local robot agent.")] = True,
     ) -> None:
         """Run the platform server and one simulated robot agent; Ctrl-C stops both."""
