@@ -138,6 +138,19 @@ def test_seed_task_estop_server_crash_and_reconnect(platform: Platform) -> None:
         time.sleep(0.3)  # a state report or two from the new world
         after = next(o for o in _state(client)["objects"] if o["name"] == "red_cube")["pos"]
         assert after != pytest.approx(before, abs=1e-3)
+        # A keep-out zone created through the API reaches the robot's kernel within 100 ms: its
+        # ZONES_CHANGED event, on the robot's clock (real-time pace), against the clock read before.
+        t_before = _state(client)["t"]
+        zone = {"kind": "box", "name": "bin", "center": [0.7, 0.45, 1.4], "half_size": [0.05, 0.05, 0.05]}
+        assert client.post("/api/safety/zones", json={"zone": zone}).status_code == 201
+        changed: list[dict] = []
+        deadline = time.monotonic() + 10
+        while not changed and time.monotonic() < deadline:
+            events = client.get("/api/safety/events", params={"robot_id": ROBOT, "limit": 1000}).json()
+            changed = [e for e in events if e["rule_name"] == "ZONES_CHANGED" and e["t"] >= t_before]
+            time.sleep(0.05)
+        assert changed, "the zone never reached the kernel"
+        assert min(e["t"] for e in changed) - t_before <= 0.1
         # The seed task through the API.
         answer = client.post("/api/v1/robot/invoke_skill", json={"task_description": SEED_TASK, "timeout_s": 120})
         assert answer.status_code == 200, answer.text
