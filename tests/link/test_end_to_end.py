@@ -157,6 +157,8 @@ def test_seed_task_estop_server_crash_and_reconnect(platform: Platform) -> None:
         result = answer.json()
         assert result["success"], result["error"]
         assert [a["skill_id"] for a in result["actions"]] == ["grasp", "lift", "place"]
+        # Each action summarises its commanded trajectory: phases and where the hand went.
+        assert all(a["trajectory"]["phases"] and a["trajectory"]["hand_path_m"]["right"] > 0 for a in result["actions"])
         assert result["planning_time_ms"] > 0
         shelf = default_world_snapshot().surface("shelf").box
         cube = next(o for o in _state(client)["objects"] if o["name"] == "red_cube")

@@ -73,6 +73,16 @@ def test_pick_and_place_ends_on_the_shelf_with_the_hand_empty(runner):
     }
     cube = runner.world.object("red_cube")
     assert cube.bottom == pytest.approx(runner.world.surface("shelf").top, abs=0.015)
+    # What it commanded, in brief: the right arm and hand, a grasp, a carry, a release.
+    trajectory = outcome.trajectory
+    assert trajectory is not None and trajectory.groups == ["arm_right", "hand_right"]
+    names = [p.name for p in trajectory.phases]
+    assert {"close the hand", "carry", "let go"} <= set(names)
+    assert trajectory.duration_s == pytest.approx(outcome.planned_s, abs=1e-3)
+    driven = [i for g in trajectory.groups for i in runner.world.description.group_indices(g)]
+    assert 0 < trajectory.peak_joint_speed_rad_s <= runner.world.description.v_max[driven].max()
+    assert trajectory.hand_path_m["right"] > 0.5
+    assert set(trajectory.phases[names.index("let go")].hands) == {"right"}
 
 
 def test_a_failed_precondition_is_refused_naming_the_predicate(runner):
@@ -80,7 +90,7 @@ def test_a_failed_precondition_is_refused_naming_the_predicate(runner):
     outcome = runner.run("handover", {"obj": "red_cube", "from_side": "right", "to_side": "left"})
     assert not outcome.success and outcome.cause == "precondition"
     assert "holding(obj=red_cube, side=right)" in outcome.failure
-    assert outcome.duration_s == 0.0  # refused before anything moved
+    assert outcome.duration_s == 0.0 and outcome.trajectory is None  # refused before anything moved
     assert (runner.world.object("red_cube").pos == before).all()
 
 

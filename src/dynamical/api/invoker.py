@@ -34,6 +34,7 @@ from dynamical.api.planning import Planner, PlanSpec, Role
 from dynamical.api.schemas import SafetyEventOut
 from dynamical.api.tracing import tracer
 from dynamical.orchestration.plan import SkillExecutionPlan
+from dynamical.skills.runner import TrajectorySummary
 
 log = logging.getLogger(__name__)
 ExecutionStatus = Literal["planning", "running", "succeeded", "failed", "cancelled", "interrupted"]
@@ -63,6 +64,8 @@ class SkillAction(BaseModel):
     """Commands of this step the safety kernel changed."""
     hard_limit_holds: int
     postconditions: list[dict[str, Any]]
+    trajectory: TrajectorySummary | None = None
+    """The commanded trajectory in brief: phases, where the hands went, joint travel, peak speed."""
 
 
 class InvokeResponse(BaseModel):
@@ -245,6 +248,7 @@ class Invoker:
                 interventions=skill.interventions,
                 hard_limit_holds=skill.hard_limit_holds,
                 postconditions=[p.model_dump() for p in skill.postconditions],
+                trajectory=skill.trajectory,
             )
         success = bool(outcome is not None and outcome.success and error is None)
         error = error or (result.error if result else None) or (outcome.failure if outcome else None)

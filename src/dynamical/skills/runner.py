@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,7 +28,7 @@ from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.audit import audit_commands
 from dynamical.safety.rules import Rule
 from dynamical.skills.builtin.catalog import builtin_manifests
-from dynamical.skills.builtin.scripted import ScriptedSkill, SkillPlanError
+from dynamical.skills.builtin.scripted import MotionPlan, ScriptedSkill, SkillPlanError
 from dynamical.skills.errors import SkillParameterError, SkillsError, UnknownSkillError
 from dynamical.skills.executor import Executor
 from dynamical.skills.manifest import Predicate, SkillManifest
@@ -56,6 +56,66 @@ class PredicateOutcome(BaseModel):
     detail: str
 
 
+class PhaseSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    duration_s: float
+    hands: dict[str, list[float]]
+    """Side → the grasp site's planned position at the phase's end, m (the driven hands only)."""
+
+
+class TrajectorySummary(BaseModel):
+    """What a scripted skill commanded, in a few numbers: its phases and where the hands went."""
+
+    model_config = ConfigDict(frozen=True)
+
+    groups: list[str]
+    """The joint groups it drove."""
+    duration_s: float
+    joint_travel_rad: float
+    """Sum over driven joints of the distance each travels along the plan."""
+    peak_joint_speed_rad_s: float
+    """The fastest any driven joint is asked to move (smoothstep peaks at 1.5× a phase's mean)."""
+    hand_path_m: dict[str, float]
+    """Side → length of its grasp site's path through the phase ends, m."""
+    phases: list[PhaseSummary]
+
+
+def summarize_plan(
+    plan: MotionPlan, groups: Sequence[str], world: WorldModel, kinematics: Kinematics
+) -> TrajectorySummary:
+    """The summary of ``plan`` (the skill's joint-space phases) for the joints of ``groups``."""
+    description = plan.description
+    driven = np.concatenate([description.group_indices(g) for g in groups])
+    sides = [side for side in ("left", "right") if f"arm_{side}" in groups]
+    previous, travel, peak = plan.start, 0.0, 0.0
+    phases: list[PhaseSummary] = []
+    path = {side: 0.0 for side in sides}
+    last = {side: kinematics.site_pose(plan.start, world.grasp_site(side)).pos for side in sides}
+    for phase in plan.phases:
+        points = np.vstack([previous[None, :], phase.points])[:, driven]
+        moved = np.abs(np.diff(points, axis=0)).sum(axis=0)
+        travel += float(moved.sum())
+        peak = max(peak, 1.5 * float(moved.max(initial=0.0)) / phase.duration)
+        hands = {}
+        for side in sides:
+            pos = kinematics.site_pose(phase.points[-1], world.grasp_site(side)).pos
+            path[side] += float(np.linalg.norm(pos - last[side]))
+            last[side] = pos
+            hands[side] = [round(float(x), 4) for x in pos]
+        phases.append(PhaseSummary(name=phase.name, duration_s=round(phase.duration, 3), hands=hands))
+        previous = phase.points[-1]
+    return TrajectorySummary(
+        groups=list(groups),
+        duration_s=round(plan.duration, 3),
+        joint_travel_rad=round(travel, 4),
+        peak_joint_speed_rad_s=round(peak, 4),
+        hand_path_m={side: round(length, 4) for side, length in path.items()},
+        phases=phases,
+    )
+
+
 class SkillOutcome(BaseModel):
     """The result of one skill run (or one refusal)."""
 
@@ -80,6 +140,8 @@ class SkillOutcome(BaseModel):
     lock-step over the driver's own record, on the realtime robot the realtime process's running
     audit)."""
     postconditions: list[PredicateOutcome] = []
+    trajectory: TrajectorySummary | None = None
+    """What the skill commanded (None when it was refused before it moved)."""
 
 
 @dataclass(frozen=True)
@@ -326,6 +388,7 @@ class SkillRunner:
             hard_limit_holds=holds,
             driver_violations=violations,
             postconditions=post,
+            trajectory=summarize_plan(started.skill.planned, started.skill.groups, self.world, self.kinematics),
         )
 
     def control_tick(self, t: float) -> None:
