@@ -140,6 +140,7 @@ def test_deprecate(client: TestClient, admin, keyring: Keyring, keys: dict[str, 
     path = "/api/v1/skills/polite_wave/versions/1.1.0/deprecate"
     assert client.post(path, json={"reason": "jerky"}, headers=auth(keys["operate"])).status_code == 403
     assert client.post(path, json={"reason": "  "}, headers=admin).status_code == 422
+    assert client.post(path, json={"reason": "jerky\u0000"}, headers=admin).status_code == 422  # a trailing NUL
     done = client.post(path, json={"reason": "jerky"}, headers=admin)
     assert done.status_code == 200 and done.json()["deprecated"] and done.json()["deprecated_reason"] == "jerky"
     detail = client.get("/api/v1/skills/polite_wave", headers=admin).json()

@@ -231,7 +231,16 @@ class SkillRegistered(BaseModel):
 
 
 class DeprecateRequest(_Body):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*\S")]
+    # Printable text (tabs and newlines allowed) with at least one visible character, to the end:
+    # an unanchored pattern would let a trailing control character through.
+    reason: Annotated[
+        str,
+        StringConstraints(
+            min_length=1,
+            max_length=500,
+            pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*[^\s\x00-\x08\x0b-\x1f\x7f][^\x00-\x08\x0b-\x1f\x7f]*$",
+        ),
+    ]
 
 
 # ---- health -----------------------------------------------------------------------------------
