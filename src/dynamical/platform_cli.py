@@ -112,6 +112,10 @@ def up(
 
     launcher = threading.Thread(target=start_agent, daemon=True)
     launcher.start()
+    # uvicorn shuts the server down on SIGTERM and then raises the signal again with the handler
+    # it found: the default one would end this process before `finally` stops the agent (which runs
+    # in its own session and would be left running). Ours turns it into an exit that unwinds.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         server.run()  # returns on Ctrl-C / SIGTERM (uvicorn handles both)
     finally:
@@ -119,6 +123,10 @@ def up(
         if agent is not None:
             _stop_process(agent)
         console.print("stopped")
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _stop_process(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
