@@ -23,10 +23,10 @@ from dynamical.robot.world import WorldSpec
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.config import SafetyConfig
 from dynamical.safety.rules import Rule
+from dynamical.skills.evaluation import MANNEQUIN_AWAY
 from dynamical.skills.runner import SkillRunner
 
 SEED_TASK = "pick up the red cube and place it on the shelf"
-MANNEQUIN_AWAY = (4.0, 4.0)
 
 
 class DemoResult(BaseModel):

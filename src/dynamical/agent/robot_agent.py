@@ -43,6 +43,7 @@ from dynamical.runtime.timing import TimingRecorder
 from dynamical.safety.config import BoxZone, HalfSpaceZone, SafetyConfig
 from dynamical.safety.rules import Rule, SafetyMode
 from dynamical.skills.channel_world import ChannelWorldModel, static_surfaces
+from dynamical.skills.evaluation import MANNEQUIN_AWAY
 from dynamical.skills.runner import SETTLE_AFTER_S, SkillHost, SkillOutcome, SkillRunner, builtin_catalog
 
 AgentMode = Literal["realtime", "lockstep"]
@@ -167,7 +168,7 @@ class LockstepRobotAgent:
         self.speed = speed
         self._safety = safety or SafetyConfig()
         self.runtime = LockstepRuntime(description, world, self._safety, seed=seed)
-        self.runtime.set_mannequin_pose(4.0, 4.0)
+        self.runtime.set_mannequin_pose(*MANNEQUIN_AWAY)
         self._config_zones = list(self._safety.zones)
         self._server_zones: list[BoxZone | HalfSpaceZone] = []
         self._epoch = 0
@@ -288,7 +289,7 @@ class LockstepRobotAgent:
             with self._lock:
                 old = self.runtime
                 runtime = LockstepRuntime(self.description, self.world_spec, self._safety, seed=seed)
-                runtime.set_mannequin_pose(4.0, 4.0)
+                runtime.set_mannequin_pose(*MANNEQUIN_AWAY)
                 if self._server_zones:
                     runtime.set_zones([*self._config_zones, *self._server_zones])
                 self.runtime, self.runner = runtime, SkillRunner(runtime, self.runner.kinematics)
@@ -384,7 +385,7 @@ class RealtimeRobotAgent:
         safety_hz: float = 1000.0,
         world_hz: float = 100.0,
         realtime: bool = True,
-        mannequin: tuple[float, float, float] | None = (4.0, 4.0, 0.0),
+        mannequin: tuple[float, float, float] | None = (*MANNEQUIN_AWAY, 0.0),
         startup_timeout_s: float = 60.0,
         stall_timeout_s: float = 0.5,
     ) -> None:

@@ -24,7 +24,8 @@ from dynamical.skills.errors import UnknownSkillError
 from dynamical.skills.runner import SkillOutcome, SkillRunner, builtin_catalog
 
 MANNEQUIN_AWAY = (4.0, 4.0)
-"""m: the mannequin stands here during evaluation, outside every separation distance."""
+"""m: where the mannequin stands when nobody should be near the robot (evaluation, demos, the
+simulated agents): outside every separation distance."""
 
 
 class EpisodeSetup(BaseModel):
