@@ -69,10 +69,15 @@ def test_the_seed_task_planned_and_run_puts_the_cube_on_the_shelf(runner):
     outcome = run_plan(plan, runner, heard.append)
     assert outcome.success, outcome.failure
     assert [s.skill for s in outcome.steps] == ["grasp", "lift", "place"]
-    assert [(e.step_id, e.status) for e in heard] == [
-        ("s1", "running"), ("s1", "succeeded"), ("s2", "running"), ("s2", "succeeded"),
-        ("s3", "running"), ("s3", "succeeded"),
+    # Each step is heard starting, again once planned (with its planned motion), then ending.
+    assert [(e.step_id, e.status, e.planned is not None) for e in heard] == [
+        ("s1", "running", False), ("s1", "running", True), ("s1", "succeeded", False),
+        ("s2", "running", False), ("s2", "running", True), ("s2", "succeeded", False),
+        ("s3", "running", False), ("s3", "running", True), ("s3", "succeeded", False),
     ]  # fmt: skip
+    for planned, ended in zip(heard[1::3], heard[2::3], strict=True):
+        assert planned.planned == ended.outcome.trajectory, "the plan announced is the plan that ran"
+    assert runner.launch_listeners == [], "the listener goes with the plan"
     assert evaluate("on", {"obj": "red_cube", "surface": "shelf"}, runner.world).holds
     assert outcome.driver_violations == 0 and outcome.hard_limit_holds == 0
 

@@ -163,3 +163,42 @@ def test_zone_ids_out_of_range_are_4xx(client: TestClient, keys: dict[str, str])
     for zone_id in ("0", "-1", "99999999999999999999", "abc"):
         answer = client.delete(f"/api/safety/zones/{zone_id}", headers=admin)
         assert answer.status_code == 422, (zone_id, answer.text)
+
+
+def test_update_a_zone_keeps_its_id_and_announces_it(
+    client: TestClient, keys: dict[str, str], robots: list[str], zone_events: ZoneRecorder
+):
+    admin = auth(keys["admin"])
+    box = client.post("/api/safety/zones", json={"zone": BOX}, headers=admin).json()
+    wall = client.post("/api/safety/zones", json={"robot_id": "thor_001", "zone": WALL}, headers=admin).json()
+    moved = {**BOX, "center": [0.3, 0.4, 1.2], "name": "bin2"}
+    answer = client.put(f"/api/safety/zones/{box['id']}", json={"robot_id": "thor_002", "zone": moved}, headers=admin)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["id"] == box["id"] and answer.json()["robot_id"] == "thor_002"
+    assert answer.json()["zone"]["center"] == [0.3, 0.4, 1.2]
+    last = zone_events.events[-1]
+    assert last.change == "updated" and last.zone.zone.name == "bin2"
+    assert [z.zone.name for z in last.zones_for("thor_001")] == ["wall"]
+    assert [z.zone.name for z in last.zones_for("thor_002")] == ["bin2"]
+    # Keeping its own name is no clash; taking another zone's name for the same robot is.
+    assert (
+        client.put(
+            f"/api/safety/zones/{box['id']}", json={"robot_id": "thor_002", "zone": moved}, headers=admin
+        ).status_code
+        == 200
+    )
+    clash = client.put(
+        f"/api/safety/zones/{box['id']}", json={"robot_id": "thor_001", "zone": {**BOX, "name": "wall"}}, headers=admin
+    )
+    assert clash.status_code == 409
+    announced = len(zone_events.events)
+    bad = client.put(f"/api/safety/zones/{box['id']}", json={"zone": {**BOX, "half_size": [0, 1, 1]}}, headers=admin)
+    assert bad.status_code == 422
+    assert client.put("/api/safety/zones/999999", json={"zone": BOX}, headers=admin).status_code == 404
+    assert (
+        client.put(f"/api/safety/zones/{wall['id']}", json={"zone": BOX}, headers=auth(keys["operate"])).status_code
+        == 403
+    )
+    assert len(zone_events.events) == announced, "refused edits are not announced"
+    stored = {z["id"]: z for z in client.get("/api/safety/zones", headers=admin).json()}
+    assert stored[box["id"]]["zone"]["name"] == "bin2" and stored[wall["id"]]["zone"]["name"] == "wall"

@@ -5,6 +5,7 @@ agent reconnects and delivers the result it kept)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -12,6 +13,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from dynamical.orchestration import default_world_snapshot
 
@@ -122,6 +125,38 @@ def _wait_status(client: httpx.Client, request_id: str, timeout: float = 60) -> 
     raise AssertionError(f"execution {request_id} did not end")
 
 
+class TelemetryTap:
+    """Every message of ``/ws/telemetry`` while it is open, collected on a thread."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self.url = url.replace("http://", "ws://") + f"/ws/telemetry?api_key={key}"
+        self.messages: list[dict] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TelemetryTap:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not any(m["type"] == "hello" for m in self.messages) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        with connect(self.url) as ws:
+            while not self._stop.is_set():
+                try:
+                    self.messages.append(json.loads(ws.recv(timeout=0.2)))
+                except TimeoutError:
+                    continue
+
+    def of(self, kind: str, **match: object) -> list[dict]:
+        return [m for m in self.messages if m["type"] == kind and all(m.get(k) == v for k, v in match.items())]
+
+
 def _moving(state: dict) -> float:
     return max(abs(v) for v in state["dq"])
 
@@ -151,11 +186,25 @@ def test_seed_task_estop_server_crash_and_reconnect(platform: Platform) -> None:
             time.sleep(0.05)
         assert changed, "the zone never reached the kernel"
         assert min(e["t"] for e in changed) - t_before <= 0.1
-        # The seed task through the API.
-        answer = client.post("/api/v1/robot/invoke_skill", json={"task_description": SEED_TASK, "timeout_s": 120})
+        # The robot's model for viewers, as its agent sent it.
+        model = client.get(f"/api/v1/robots/{ROBOT}/model")
+        assert model.status_code == 200, model.text
+        assert model.json()["joint_names"] == _state(client)["joint_names"]
+        assert {"red_cube", "mannequin", "pelvis"} <= {b["name"] for b in model.json()["bodies"]}
+        # The seed task through the API, watched as a dashboard does.
+        with TelemetryTap(platform.url, platform.admin_key) as tap:
+            answer = client.post("/api/v1/robot/invoke_skill", json={"task_description": SEED_TASK, "timeout_s": 120})
+            time.sleep(0.3)
         assert answer.status_code == 200, answer.text
         result = answer.json()
         assert result["success"], result["error"]
+        request_id = result["request_id"]
+        assert [m["status"] for m in tap.of("execution", request_id=request_id)] == ["planning", "running", "succeeded"]
+        planned = [m for m in tap.of("progress", request_id=request_id, status="running") if "planned_hands" in m]
+        assert [m["skill_id"] for m in planned] == ["grasp", "lift", "place"]
+        assert all(len(m["planned_hands"]["right"]) >= 2 for m in planned)
+        states = tap.of("state", robot_id=ROBOT)
+        assert len(states) > 10 and states[-1]["state"]["mannequin"]["name"] == "mannequin"
         assert [a["skill_id"] for a in result["actions"]] == ["grasp", "lift", "place"]
         # Each action summarises its commanded trajectory: phases and where the hand went.
         assert all(a["trajectory"]["phases"] and a["trajectory"]["hand_path_m"]["right"] > 0 for a in result["actions"])

@@ -216,6 +216,7 @@ class AgentLinkClient:
         hello = Hello(
             robot_id=self.agent.robot_id,
             world=world,
+            scene=self.agent.scene_model(),
             running_request_id=self._running,
             agent_version=dynamical.__version__,
             **self.identity.model_dump(),

@@ -24,6 +24,7 @@ from dynamical.agent.plan_runner import PlanOutcome, StepProgress
 from dynamical.agent.robot_agent import RobotStateReport, SafetyEventReport
 from dynamical.orchestration.plan import SkillExecutionPlan
 from dynamical.orchestration.world import WorldSnapshot
+from dynamical.robot.scene_model import SceneModel
 from dynamical.safety.config import Zone
 from dynamical.safety.rules import Rule
 
@@ -98,6 +99,8 @@ class Hello(_Message):
     running_request_id: str | None = None
     """A plan still running from before a reconnect."""
     agent_version: str = ""
+    scene: SceneModel | None = None
+    """The robot in its world, for viewers that redraw it from the streamed joint positions."""
 
 
 class StateReport(_Message):

@@ -8,13 +8,14 @@ failing step ends the plan with the robot holding still.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from dynamical.orchestration.plan import PlanStep, SkillExecutionPlan
-from dynamical.skills.runner import SkillOutcome, SkillRunner
+from dynamical.skills.runner import SkillOutcome, SkillRunner, TrajectorySummary
 
 StepStatus = Literal["pending", "running", "succeeded", "failed", "skipped"]
 
@@ -30,6 +31,8 @@ class StepProgress(BaseModel):
     skill_id: str
     status: StepStatus
     outcome: SkillOutcome | None = None
+    planned: TrajectorySummary | None = None
+    """The step's planned motion: sent again with status ``running`` once the skill is planned."""
 
 
 class PlanOutcome(BaseModel):
@@ -69,6 +72,32 @@ def execution_order(plan: SkillExecutionPlan) -> list[PlanStep]:
     return order
 
 
+@contextmanager
+def announcing_plans(
+    runner: SkillRunner, on_progress: Callable[[StepProgress], None] | None
+) -> Iterator[Callable[[StepProgress], None] | None]:
+    """``on_progress`` wrapped so that a step's ``running`` message is followed by a second one
+    carrying its planned motion once ``runner`` has planned and launched it."""
+    if on_progress is None:
+        yield None
+        return
+    current: list[StepProgress] = []
+
+    def progress(update: StepProgress) -> None:
+        current[:] = [update] if update.status == "running" else []
+        on_progress(update)
+
+    def launched(skill_id: str, summary: TrajectorySummary) -> None:
+        if current and current[0].skill_id == skill_id:
+            on_progress(current[0].model_copy(update={"planned": summary}))
+
+    runner.launch_listeners.append(launched)
+    try:
+        yield progress
+    finally:
+        runner.launch_listeners.remove(launched)
+
+
 RunStep = Callable[[str, dict], SkillOutcome]
 """Runs one skill with its parameters to the end and says how it went."""
 
@@ -79,7 +108,8 @@ def run_plan(
     on_progress: Callable[[StepProgress], None] | None = None,
 ) -> PlanOutcome:
     """Run every step of ``plan`` on ``runner``'s lock-step robot; stop at the first failure."""
-    return run_steps(plan, runner.run, lambda: runner.runtime.time, on_progress)
+    with announcing_plans(runner, on_progress) as progress:
+        return run_steps(plan, runner.run, lambda: runner.runtime.time, progress)
 
 
 def run_steps(

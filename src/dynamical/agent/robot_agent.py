@@ -26,12 +26,13 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from dynamical.agent.plan_runner import PlanOutcome, StepProgress, run_steps
+from dynamical.agent.plan_runner import PlanOutcome, StepProgress, announcing_plans, run_steps
 from dynamical.orchestration.plan import SkillExecutionPlan
 from dynamical.orchestration.world import WorldSnapshot, snapshot_from_world_model
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.kinematics import Kinematics
 from dynamical.robot.scene import build_model
+from dynamical.robot.scene_model import SceneModel, scene_model
 from dynamical.robot.sim_robot import WorldIndex
 from dynamical.robot.world import WorldSpec
 from dynamical.runtime.channels import EventRecord, StatusSample
@@ -92,6 +93,8 @@ class RobotStateReport(BaseModel):
     """Per tier (e.g. ``safety``, ``control``): the recorder's statistics; empty when the tiers
     are stepped in lock-step (no wall-clock timing to report)."""
     objects: list[ObjectPose]
+    mannequin: ObjectPose | None = None
+    """Where the simulated person stands (None without one): the pose the simulator was given."""
     busy: bool
     """Whether a plan is running."""
     fault: str | None = None
@@ -126,6 +129,16 @@ class RobotAgent(Protocol):
     def state(self) -> RobotStateReport: ...
     def drain_events(self) -> list[SafetyEventReport]: ...
     def world_snapshot(self) -> WorldSnapshot: ...
+    def scene_model(self) -> SceneModel: ...
+
+
+def _standing_pose(body: str | None, pose: tuple[float, float, float] | None) -> ObjectPose | None:
+    """The pose the realtime process gives the mannequin's mocap body at start (it never moves it
+    after): (x, y, yaw) → standing on the floor, turned by yaw about z."""
+    if body is None or pose is None:
+        return None
+    x, y, yaw = pose
+    return ObjectPose(name=body, pos=[x, y, 0.0], quat=[math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)])
 
 
 class AgentBusyError(RuntimeError):
@@ -174,6 +187,7 @@ class LockstepRobotAgent:
         self._epoch = 0
         """Bumped when the simulation is replaced (``reset_world``): the pacing restarts from it."""
         self.runner = SkillRunner(self.runtime, Kinematics(build_model(description), description))
+        self._scene = scene_model(build_model(description, world), description, world)
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -228,7 +242,8 @@ class LockstepRobotAgent:
             raise AgentBusyError(f"robot {self.robot_id} is running another plan")
         try:
             self._cancelled = False
-            return run_steps(plan, self._run_step, self._now, on_progress, lambda: self._cancelled)
+            with announcing_plans(self.runner, on_progress) as progress:
+                return run_steps(plan, self._run_step, self._now, progress, lambda: self._cancelled)
         finally:
             self._busy.release()
 
@@ -310,6 +325,10 @@ class LockstepRobotAgent:
                 ObjectPose(name=name, pos=world.object(name).pos.tolist(), quat=world.object(name).quat.tolist())
                 for name in world.object_names()
             ]
+            mannequin = None
+            if self.world_spec.mannequin is not None:
+                pos, quat = self.runtime.body_pose(self.world_spec.mannequin)
+                mannequin = ObjectPose(name=self.world_spec.mannequin, pos=pos.tolist(), quat=quat.tolist())
             t = self.runtime.time
         n = self.description.n_joints
         q = sample.q if sample is not None else np.full(n, np.nan)
@@ -323,6 +342,7 @@ class LockstepRobotAgent:
             safety=None if status is None else _safety(status),
             timing={},
             objects=objects,
+            mannequin=mannequin,
             busy=self._busy.locked(),
         )
 
@@ -337,6 +357,9 @@ class LockstepRobotAgent:
     def world_snapshot(self) -> WorldSnapshot:
         with self._lock:
             return snapshot_from_world_model(self.runner.world, self.world_spec.name)
+
+    def scene_model(self) -> SceneModel:
+        return self._scene
 
 
 class AgentNotStartedError(RuntimeError):
@@ -408,6 +431,8 @@ class RealtimeRobotAgent:
         model = build_model(description, world)
         self._index = WorldIndex.of(model, description, world)
         self._surfaces = static_surfaces(model, world)
+        self._scene = scene_model(model, description, world)
+        self._mannequin = _standing_pose(world.mannequin, mannequin)
         self.process = RealtimeProcess(
             dict(
                 robot=str(description.profile_path),
@@ -582,12 +607,13 @@ class RealtimeRobotAgent:
     def execute(
         self, plan: SkillExecutionPlan, on_progress: Callable[[StepProgress], None] | None = None
     ) -> PlanOutcome:
-        self._started()
+        runner, _ = self._started()
         if not self._busy.acquire(blocking=False):
             raise AgentBusyError(f"robot {self.robot_id} is running another plan")
         try:
             self._cancelled = False
-            return run_steps(plan, self._run_step, time.monotonic, on_progress, lambda: self._cancelled)
+            with announcing_plans(runner, on_progress) as progress:
+                return run_steps(plan, self._run_step, time.monotonic, progress, lambda: self._cancelled)
         finally:
             self._busy.release()
 
@@ -712,6 +738,7 @@ class RealtimeRobotAgent:
                 ObjectPose(name=name, pos=objects.pos[i].tolist(), quat=objects.quat[i].tolist())
                 for i, name in enumerate(world.object_names())
             ],
+            mannequin=self._mannequin,
             busy=self._busy.locked(),
             fault=self.fault,
         )
@@ -728,6 +755,9 @@ class RealtimeRobotAgent:
     def world_snapshot(self) -> WorldSnapshot:
         runner, _ = self._started()
         return snapshot_from_world_model(runner.world, self.world_spec.name)
+
+    def scene_model(self) -> SceneModel:
+        return self._scene
 
 
 def _limit_scales(description: RobotDescription) -> tuple[float, float]:

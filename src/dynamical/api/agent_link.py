@@ -42,6 +42,7 @@ from dynamical.agent.messages import (
     decode_agent,
     encode,
 )
+from dynamical.agent.plan_runner import StepProgress
 from dynamical.agent.robot_agent import RobotStateReport
 from dynamical.api.auth import HEADER, Scope
 from dynamical.api.db import Database
@@ -51,6 +52,7 @@ from dynamical.api.records import RobotRecord, SafetyEventRecord, record_safety_
 from dynamical.api.schemas import ComponentHealth, RobotLink
 from dynamical.api.telemetry import Telemetry, authenticate_socket
 from dynamical.orchestration.world import WorldSnapshot
+from dynamical.robot.scene_model import SceneModel
 from dynamical.safety.config import BoxZone, HalfSpaceZone
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,16 @@ class Connection:
             await self.websocket.send_bytes(encode(message))
 
 
+def planned_hands(progress: StepProgress) -> dict[str, dict[str, list[list[float]]]]:
+    """``{"planned_hands": side → the grasp site's planned positions at each phase end (m)}`` for
+    a step whose motion is known (planned, or ended after moving); empty otherwise."""
+    planned = progress.planned or (progress.outcome.trajectory if progress.outcome is not None else None)
+    if planned is None:
+        return {}
+    sides = sorted({side for phase in planned.phases for side in phase.hands})
+    return {"planned_hands": {side: [p.hands[side] for p in planned.phases if side in p.hands] for side in sides}}
+
+
 class AgentLinkHub:
     """The ``AgentHub`` of ``dynamical up``: every connected agent, their state, their commands."""
 
@@ -99,6 +111,8 @@ class AgentLinkHub:
         self.db = db
         self.telemetry = telemetry
         self.connections: dict[str, Connection] = {}
+        self.scenes: dict[str, SceneModel] = {}
+        """The last scene model each robot sent (kept after it disconnects, for viewers)."""
         self.progress_listeners: list[ProgressListener] = []
         self.result_listeners: list[ResultListener] = []
         self.router = APIRouter()
@@ -189,6 +203,8 @@ class AgentLinkHub:
         await run_in_threadpool(self._register, record)
         peer = f"{websocket.client.host}:{websocket.client.port}" if websocket.client else None
         connection = Connection(websocket, hello, since=utcnow(), peer=peer, world=hello.world)
+        if hello.scene is not None:
+            self.scenes[hello.robot_id] = hello.scene
         connection.running = hello.running_request_id
         old = self.connections.get(hello.robot_id)
         self.connections[hello.robot_id] = connection
@@ -238,7 +254,8 @@ class AgentLinkHub:
                     "type": "progress",
                     "robot_id": robot_id,
                     "request_id": message.request_id,
-                    **message.progress.model_dump(mode="json", exclude={"outcome"}),
+                    **message.progress.model_dump(mode="json", exclude={"outcome", "planned"}),
+                    **planned_hands(message.progress),
                 }
             )
             for listener in self.progress_listeners:

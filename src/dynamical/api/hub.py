@@ -30,9 +30,9 @@ HealthCheck = Callable[[], ComponentHealth | Awaitable[ComponentHealth]]
 
 
 class ZonesChanged(BaseModel):
-    """A keep-out zone was created or deleted; ``zones`` is every stored zone after the change."""
+    """A keep-out zone was created, updated or deleted; ``zones`` is every stored zone after the change."""
 
-    change: Literal["created", "deleted"]
+    change: Literal["created", "updated", "deleted"]
     zone: ZoneOut
     zones: list[ZoneOut]
 

@@ -187,12 +187,15 @@ class Invoker:
             "invoke", start_time=t0_unix_ns, attributes={"request_id": request_id, "robot_id": robot_id}
         )
         await run_in_threadpool(self._create_row, request_id, robot_id, request)
+        task = request.task_description or request.goal
+        self._announce(request_id, robot_id, "planning", task)
         try:
             plan = await run_in_threadpool(
                 self.planner.plan, request, robot_id, connection.hello.embodiment, connection.world
             )
         except ValueError as exc:
             await run_in_threadpool(self._finish_row, request_id, "failed", None, str(exc), None)
+            self._announce(request_id, robot_id, "failed", task)
             root.set_status(Status(StatusCode.ERROR, str(exc)))
             await run_in_threadpool(root.end)
             raise
@@ -206,6 +209,7 @@ class Invoker:
         except Exception as exc:
             self.running.pop(request_id, None)
             await run_in_threadpool(self._finish_row, request_id, "failed", None, f"agent unreachable: {exc}", None)
+            self._announce(request_id, robot_id, "failed", task)
             await run_in_threadpool(root.end)
             raise ConflictError(f"robot {robot_id!r} went away before the plan reached it") from None
         connection.running = request_id
@@ -213,6 +217,7 @@ class Invoker:
         self.planning_ms.append(running.planning_time_ms)
         root.set_attribute("planning_time_ms", running.planning_time_ms)
         await run_in_threadpool(self._started_row, request_id, plan, running.planning_time_ms)
+        self._announce(request_id, robot_id, "running", task)
         return running
 
     async def wait(self, running: _Running) -> InvokeResponse:
@@ -280,8 +285,12 @@ class Invoker:
         if running is None:
             return
         progress = report.progress
-        running.progress.append(progress)
         t_ns = int(report.t_wall * 1e9)
+        if progress.status == "running" and progress.step_id in running.step_spans:
+            # The same step again, now with its planned motion: one entry, one span.
+            running.progress[-1] = progress
+            return
+        running.progress.append(progress)
         if progress.status == "running":
             context = otel.set_span_in_context(running.root)
             running.step_spans[progress.step_id] = self.tracer.start_span(
@@ -317,6 +326,7 @@ class Invoker:
         if running is None:
             # A result of an execution this process did not start (a restart in between): store it.
             await run_in_threadpool(self._finish_row, result.request_id, status, payload, error, None)
+            self._announce(result.request_id, robot_id, status, None)
             return
         total_ms = (time.perf_counter() - running.t0) * 1e3
         self.total_ms.append(total_ms)
@@ -327,6 +337,8 @@ class Invoker:
             running.root.set_status(Status(StatusCode.ERROR, error or status))
         await run_in_threadpool(self._finish_row, result.request_id, status, finite(payload), error, total_ms)
         await run_in_threadpool(running.root.end)  # writes the trace: it is stored before the waiter answers
+        task = running.request.task_description or running.request.goal
+        self._announce(result.request_id, robot_id, status, task)
         if not running.future.done():
             running.future.set_result(result)
 
@@ -337,31 +349,44 @@ class Invoker:
             row = session.get(Execution, request_id)
             if row is None:
                 raise NotFoundError(f"no execution {request_id!r}")
-            running = self.running.get(request_id)
-            progress = list(running.progress) if running is not None else []
-            total = len(row.plan["steps"]) if row.plan else None
-            done = sum(1 for p in progress if p.status in ("succeeded", "failed"))
-            if row.result and row.result.get("outcome"):
-                done = len(row.result["outcome"]["steps"])
-            return ExecutionOut(
-                request_id=row.request_id,
-                robot_id=row.robot_id,
-                status=row.status,
-                task_description=row.task_description,
-                mode=row.mode,
-                role=row.role,
-                progress=progress,
-                steps_done=done,
-                steps_total=total,
-                plan=row.plan,
-                result=row.result,
-                error=row.error,
-                created_at=row.created_at,
-                started_at=row.started_at,
-                finished_at=row.finished_at,
-                planning_time_ms=row.planning_time_ms,
-                total_time_ms=row.total_time_ms,
-            )
+            return self._execution_out(row)
+
+    def executions(self, robot_id: str | None, status: str | None, limit: int) -> list[ExecutionOut]:
+        """The newest ``limit`` executions, optionally of one robot or in one status."""
+        query = select(Execution).order_by(Execution.created_at.desc(), Execution.request_id).limit(limit)
+        if robot_id is not None:
+            query = query.where(Execution.robot_id == robot_id)
+        if status is not None:
+            query = query.where(Execution.status == status)
+        with self.db.session() as session:
+            return [self._execution_out(row) for row in session.scalars(query)]
+
+    def _execution_out(self, row: Execution) -> ExecutionOut:
+        running = self.running.get(row.request_id)
+        progress = list(running.progress) if running is not None else []
+        total = len(row.plan["steps"]) if row.plan else None
+        done = sum(1 for p in progress if p.status in ("succeeded", "failed"))
+        if row.result and row.result.get("outcome"):
+            done = len(row.result["outcome"]["steps"])
+        return ExecutionOut(
+            request_id=row.request_id,
+            robot_id=row.robot_id,
+            status=row.status,
+            task_description=row.task_description,
+            mode=row.mode,
+            role=row.role,
+            progress=progress,
+            steps_done=done,
+            steps_total=total,
+            plan=row.plan,
+            result=row.result,
+            error=row.error,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            planning_time_ms=row.planning_time_ms,
+            total_time_ms=row.total_time_ms,
+        )
 
     def stats(self) -> InvokerStats:
         with self.db.session() as session:
@@ -398,6 +423,18 @@ class Invoker:
             span = self.tracer.start_span(layer, context=context, start_time=at, attributes={"layer": layer})
             at += int(ms * 1e6)
             span.end(end_time=at)
+
+    def _announce(self, request_id: str, robot_id: str, status: str, task: str | None) -> None:
+        """Tell the dashboards an execution changed status (call on the event loop)."""
+        self.hub.telemetry.publish(
+            {
+                "type": "execution",
+                "robot_id": robot_id,
+                "request_id": request_id,
+                "status": status,
+                "task_description": task,
+            }
+        )
 
     def _create_row(self, request_id: str, robot_id: str, request: InvokeRequest) -> None:
         with self.db.session() as session:

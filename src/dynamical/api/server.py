@@ -24,6 +24,7 @@ from dynamical.api.routers import invoke, operations
 from dynamical.api.settings import ApiSettings
 from dynamical.api.telemetry import Telemetry, telemetry_router
 from dynamical.api.tracing import make_tracer_provider
+from dynamical.api.ui import default_ui_dir, install_ui
 
 log = logging.getLogger(__name__)
 
@@ -76,4 +77,5 @@ def build_server(settings: ApiSettings, *, prepare_database: bool = True, warm_u
     app.state.invoker = invoker
     app.state.telemetry = telemetry
     app.add_middleware(ReceivedAt)
+    install_ui(app, settings.ui_dir or default_ui_dir())  # last: it answers every other GET
     return app

@@ -28,6 +28,7 @@ class ApiSettings(BaseModel):
     data_dir: Path
     database_url: str
     max_artifact_bytes: int = Field(DEFAULT_MAX_ARTIFACT_BYTES, gt=0, description="Largest skill upload, bytes")
+    ui_dir: Path | None = Field(None, description="The dashboard's static build; None: ui/dist of the checkout")
 
     @classmethod
     def from_settings(cls, settings: Settings, data_dir: Path | None = None, **overrides: object) -> ApiSettings:

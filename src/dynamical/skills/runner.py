@@ -251,6 +251,9 @@ class SkillRunner:
         event out once: this is where they are kept)."""
         self.watchers: list[Callable[[float], None]] = []
         """Called after every control tick with the time (s): recorders, progress displays."""
+        self.launch_listeners: list[Callable[[str, TrajectorySummary], None]] = []
+        """Called with the skill id and its planned motion when ``start`` hands a skill to the
+        executor (outside the executor's lock): viewers draw the planned hand path."""
         # Violations from before this runner (another episode's) are not its skills' doing.
         self._audited = self.host.driver_violations()
 
@@ -341,10 +344,17 @@ class SkillRunner:
             planned = self.plan(skill_id, params, timeout_s, q0)
             if isinstance(planned, SkillOutcome):
                 return planned
+            started = None
             with guard:
                 # Past the last attempt the executor re-plans from its hold itself, under the lock.
                 if attempt == START_ATTEMPTS - 1 or np.allclose(self._hold_target(), q0, atol=1e-6, rtol=0.0):
-                    return self.launch(planned)
+                    started = self.launch(planned)
+            if started is not None:
+                if self.launch_listeners:
+                    summary = summarize_plan(started.skill.planned, started.skill.groups, self.world, self.kinematics)
+                    for listener in self.launch_listeners:
+                        listener(started.manifest.id, summary)
+                return started
             time.sleep(self.host.control_period)
         raise AssertionError("unreachable: the last attempt launches")
 

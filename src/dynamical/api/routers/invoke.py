@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from dynamical.agent.messages import Deploy
 from dynamical.api.agent_link import AgentLinkHub, RobotNotConnectedError
 from dynamical.api.auth import Admin, Operator, Reader
-from dynamical.api.deps import Db, Registry
+from dynamical.api.deps import Db, Registry, RobotFilter
 from dynamical.api.errors import ConflictError, NotFoundError, UnprocessableError
 from dynamical.api.invoker import ExecutionOut, InvokeAccepted, Invoker, InvokeRequest, InvokeResponse, InvokerStats
 from dynamical.api.models import Deployment, Robot, SkillVersion, utcnow
@@ -84,6 +84,23 @@ async def invoke_skill(body: InvokeRequest, _: Operator, request: Request, respo
 async def execute_skill(body: InvokeRequest, _: Operator, request: Request, response: Response):
     """The same as ``invoke_skill`` (the name some clients use)."""
     return await _invoke(body, request, response)
+
+
+ExecutionStatusName = Literal["planning", "running", "succeeded", "failed", "cancelled", "interrupted"]
+
+
+@router.get("/api/v1/robot/executions", response_model=list[ExecutionOut])
+def list_executions(
+    _: Reader,
+    request: Request,
+    robot_id: RobotFilter = None,
+    status_filter: Annotated[
+        ExecutionStatusName | None, Query(alias="status", description="only executions in this status")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="at most this many, newest first")] = 50,
+) -> list[ExecutionOut]:
+    """Recent executions, newest first."""
+    return _invoker(request).executions(robot_id, status_filter, limit)
 
 
 @router.get(

@@ -21,6 +21,7 @@ from dynamical.api.errors import ConflictError, NotFoundError
 from dynamical.api.models import Robot, SafetyEvent, utcnow
 from dynamical.api.schemas import Identifier
 from dynamical.api.tracing import TraceOut, load_trace
+from dynamical.robot.scene_model import SceneModel
 
 router = APIRouter(tags=["operations"])
 HAZARD_WINDOW_S = 60.0
@@ -215,6 +216,21 @@ def robot_state(robot_id: ResourceId, _: Reader, request: Request, db: Db) -> Ro
         age_s=round(time.monotonic() - connection.state_received, 4),
         state=finite(connection.state.model_dump(mode="python")),
     )
+
+
+@router.get(
+    "/api/v1/robots/{robot_id}/model",
+    response_model=SceneModel,
+    responses={404: {"description": "no such robot, or it has not sent a model since the server started"}},
+)
+def robot_model(robot_id: ResourceId, _: Reader, request: Request) -> SceneModel:
+    """The robot in its world, for drawing: bodies, joints, primitive geoms and how each body
+    follows the streamed joint positions (see ``dynamical.robot.scene_model``). Its agent sends
+    it when it connects; the last one stays available after a disconnect."""
+    scene = _hub(request).scenes.get(robot_id)
+    if scene is None:
+        raise NotFoundError(f"robot {robot_id!r} has not sent its model since the server started")
+    return scene
 
 
 TraceRequestId = Annotated[str, Path(pattern=r"^[0-9a-f-]{1,36}$")]

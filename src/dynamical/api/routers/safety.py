@@ -100,6 +100,43 @@ async def create_zone(body: ZoneCreate, _: Admin, db: Db, request: Request) -> Z
     return created
 
 
+@router.put(
+    "/zones/{zone_id}",
+    response_model=ZoneOut,
+    responses={
+        404: {"description": "no such zone"},
+        409: {"description": "name taken for that robot"},
+        422: {"description": "invalid zone"},
+    },
+)
+async def update_zone(zone_id: ZoneId, body: ZoneCreate, _: Admin, db: Db, request: Request) -> ZoneOut:
+    """Replace a keep-out zone's robot and shape (its id stays), then tell the agent link."""
+
+    def store() -> tuple[ZoneOut, list[ZoneOut]]:
+        with db.session() as session:
+            row = session.get(SafetyZone, zone_id)
+            if row is None:
+                raise NotFoundError(f"no safety zone {zone_id}")
+            require_row(session, Robot, body.robot_id, "robot")
+            scope = func.coalesce(SafetyZone.robot_id, literal("*"))
+            taken = session.scalar(
+                select(SafetyZone.id).where(
+                    scope == (body.robot_id or "*"), SafetyZone.name == body.zone.name, SafetyZone.id != zone_id
+                )
+            )
+            if taken is not None:
+                whose = f"robot {body.robot_id!r}" if body.robot_id else "every robot"
+                raise ConflictError(f"a zone named {body.zone.name!r} for {whose} exists (id {taken})")
+            row.robot_id, row.name, row.kind = body.robot_id, body.zone.name, body.zone.kind
+            row.definition = body.zone.model_dump(mode="json")
+            session.flush()
+            return _zone_out(row), _all_zones(session)
+
+    updated, zones = await run_in_threadpool(store)
+    await _notify(request, ZonesChanged(change="updated", zone=updated, zones=zones))
+    return updated
+
+
 @router.delete("/zones/{zone_id}", response_model=ZoneOut, responses={404: {"description": "no such zone"}})
 async def delete_zone(zone_id: ZoneId, _: Admin, db: Db, request: Request) -> ZoneOut:
     """Delete a keep-out zone, then tell the agent link; answers with the zone that was deleted."""
