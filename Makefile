@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: up test setup lint clean
+# The dashboard (ui/): npm ci when the lock file changes, a build when any of its sources do.
+UI_STAMP := ui/node_modules/.installed-$(shell cat ui/package-lock.json | sha1sum | cut -c1-12)
+UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) $(wildcard ui/*.html ui/*.ts ui/*.json)
+
+.PHONY: up test setup ui lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,9 +20,19 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(UI_STAMP): ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	touch $(UI_STAMP)
 
-up: $(STAMP)
+ui/dist/index.html: $(UI_STAMP) $(UI_SOURCES)
+	cd ui && npm run build
+	touch ui/dist/index.html
+
+ui: ui/dist/index.html
+
+setup: $(STAMP) ui
+
+up: $(STAMP) ui
 	$(BIN)/dynamical up
 
 lint: $(STAMP)
@@ -26,9 +40,12 @@ lint: $(STAMP)
 
 # The server's database tests also run on PostgreSQL: scripts/with-postgres installs it with apt
 # when missing, starts a throwaway cluster for the run and sets DYNAMICAL_TEST_POSTGRES_URL.
-test: $(STAMP)
+# The dashboard's browser tests drive Debian's Chromium: scripts/ensure-chromium installs it.
+# Their screenshots land in artifacts/e2e/.
+test: $(STAMP) ui
 	$(BIN)/ruff check src tests
-	scripts/with-postgres $(BIN)/pytest
+	cd ui && npm test
+	CHROMIUM_PATH=$$(scripts/ensure-chromium) scripts/with-postgres $(BIN)/pytest
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) ui/node_modules ui/dist

@@ -87,7 +87,10 @@ def up(
     finally:
         db.dispose()
     url = _server_url(host, port)
-    console.print(f"Dynamical Edge platform server at [bold]{url}[/bold] (API docs {url}/docs)", highlight=False)
+    console.print(
+        f"Dynamical Edge platform server at [bold]{url}[/bold] (dashboard {url}/, API docs {url}/docs)",
+        highlight=False,
+    )
     console.print(f"data directory {settings.data_dir}", highlight=False)
     if admin is not None:
         console.print("first start: an admin API key, shown only now (store it):", highlight=False)
@@ -276,7 +279,7 @@ def register(app: typer.Typer, bench_app: typer.Typer, settings_of: Any, user_er
         ] = "realtime",
         with_agent: Annotated[bool, typer.Option("--agent/--no-agent", help="Run the local robot agent.")] = True,
     ) -> None:
-        """Run the platform server and one simulated robot agent; Ctrl-C stops both."""
+        """Run the platform server (API and web dashboard) and one simulated robot agent; Ctrl-C stops both."""
         up(lambda: settings_of(ctx), port, host, data_dir, robot_id, agent_mode, with_agent)
 
     @app.command("agent")

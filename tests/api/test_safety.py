@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from dynamical.api.app import create_app
 from dynamical.api.db import Database
 from dynamical.api.hub import ZonesChanged
+from dynamical.api.models import Execution, utcnow
 from dynamical.api.records import RobotRecord, SafetyEventRecord, record_safety_events, upsert_robot
 from dynamical.api.settings import ApiSettings
 from dynamical.safety.config import BoxZone, HalfSpaceZone
@@ -136,9 +137,18 @@ def test_safety_events_from_the_database(client: TestClient, keys: dict[str, str
     assert client.get("/api/safety/events", headers=read).json() == []
     events = [
         SafetyEventRecord(t=0.5, tick=500, rule=int(Rule.KEEP_OUT_ZONE), joint=3, value=0.02, limit=0.0),
-        SafetyEventRecord(t=0.6, tick=600, rule=int(Rule.VELOCITY_LIMIT), cmd_before=[1.0, float("nan")]),
+        SafetyEventRecord(
+            t=0.6, tick=600, rule=int(Rule.VELOCITY_LIMIT), cmd_before=[1.0, float("nan")], request_id="0a1b-2c"
+        ),
     ]
     with db.session() as session:
+        session.add(
+            Execution(
+                request_id="0a1b-2c", robot_id="thor_001", role="solo", mode="auto", status="running", request={},
+                created_at=utcnow(),
+            )
+        )  # fmt: skip
+        session.flush()
         record_safety_events(session, "thor_001", events)
         record_safety_events(session, "thor_002", [SafetyEventRecord(t=1.0, tick=1000, rule=99)])
     everything = client.get("/api/safety/events", headers=read).json()
@@ -154,7 +164,9 @@ def test_safety_events_from_the_database(client: TestClient, keys: dict[str, str
     assert client.get("/api/safety/events", params={"since": future}, headers=read).json() == []
     past = (datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None).isoformat()
     assert len(client.get("/api/safety/events", params={"since": past}, headers=read).json()) == 3
-    for bad in ({"limit": 0}, {"limit": 5000}, {"since": "yesterday"}, {"robot_id": "bad id"}):
+    during = client.get("/api/safety/events", params={"request_id": "0a1b-2c"}, headers=read).json()
+    assert [e["rule_name"] for e in during] == ["VELOCITY_LIMIT"]
+    for bad in ({"limit": 0}, {"limit": 5000}, {"since": "yesterday"}, {"robot_id": "bad id"}, {"request_id": "x y"}):
         assert client.get("/api/safety/events", params=bad, headers=read).status_code == 422
 
 

@@ -186,6 +186,8 @@ def test_seed_task_estop_server_crash_and_reconnect(platform: Platform) -> None:
             time.sleep(0.05)
         assert changed, "the zone never reached the kernel"
         assert min(e["t"] for e in changed) - t_before <= 0.1
+        hazards = client.get("/api/safety/hazards", params={"robot_id": ROBOT}).json()
+        assert "ZONES_CHANGED" not in str(hazards), "an operator's zone change is no intervention"
         # The robot's model for viewers, as its agent sent it.
         model = client.get(f"/api/v1/robots/{ROBOT}/model")
         assert model.status_code == 200, model.text

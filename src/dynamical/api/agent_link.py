@@ -48,7 +48,7 @@ from dynamical.api.auth import HEADER, Scope
 from dynamical.api.db import Database
 from dynamical.api.hub import ZonesChanged
 from dynamical.api.models import Execution, SafetyZone, utcnow
-from dynamical.api.records import RobotRecord, SafetyEventRecord, record_safety_events, upsert_robot
+from dynamical.api.records import RobotRecord, SafetyEventRecord, record_safety_events, rule_name, upsert_robot
 from dynamical.api.schemas import ComponentHealth, RobotLink
 from dynamical.api.telemetry import Telemetry, authenticate_socket
 from dynamical.orchestration.world import WorldSnapshot
@@ -88,6 +88,13 @@ class Connection:
     @property
     def robot_id(self) -> str:
         return self.hello.robot_id
+
+    def joint_name(self, index: int) -> str | None:
+        """The name of the robot's joint ``index`` (the order of its state's ``q``), if known."""
+        names = self.hello.scene.joint_names if self.hello.scene is not None else []
+        if not names and self.state is not None:
+            names = self.state.joint_names
+        return names[index] if 0 <= index < len(names) else None
 
     async def send(self, message: _Message) -> None:
         async with self.lock:  # one frame at a time: concurrent sends would interleave
@@ -246,7 +253,15 @@ class AgentLinkHub:
         elif isinstance(message, SafetyEvents):
             await run_in_threadpool(self._store_events, robot_id, message)
             for event in message.events:
-                self.telemetry.publish({"type": "safety_event", "robot_id": robot_id, **event.model_dump(mode="json")})
+                self.telemetry.publish(
+                    {
+                        "type": "safety_event",
+                        "robot_id": robot_id,
+                        **event.model_dump(mode="json"),
+                        "rule_name": rule_name(event.rule),
+                        "joint_name": connection.joint_name(event.joint),
+                    }
+                )
         elif isinstance(message, StepProgressReport):
             connection.running = message.request_id
             self.telemetry.publish(

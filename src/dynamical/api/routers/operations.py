@@ -22,9 +22,12 @@ from dynamical.api.models import Robot, SafetyEvent, utcnow
 from dynamical.api.schemas import Identifier
 from dynamical.api.tracing import TraceOut, load_trace
 from dynamical.robot.scene_model import SceneModel
+from dynamical.safety.rules import Rule
 
 router = APIRouter(tags=["operations"])
 HAZARD_WINDOW_S = 60.0
+NOT_INTERVENTIONS = (int(Rule.ZONES_CHANGED), int(Rule.RESET))
+"""Events that record what an operator did, not a command the kernel had to alter."""
 
 
 def _hub(request: Request) -> AgentLinkHub:
@@ -146,7 +149,9 @@ def hazards(_: Reader, request: Request, db: Db, robot_id: RobotFilter = None) -
     with db.session() as session:
         rows = session.execute(
             select(SafetyEvent.robot_id, SafetyEvent.rule_name).where(
-                SafetyEvent.recorded_at > since, SafetyEvent.robot_id.in_(robots)
+                SafetyEvent.recorded_at > since,
+                SafetyEvent.robot_id.in_(robots),
+                SafetyEvent.rule.not_in(NOT_INTERVENTIONS),
             )
         ).all()
     recent = Counter((r, name) for r, name in rows)

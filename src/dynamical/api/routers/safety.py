@@ -162,6 +162,9 @@ def list_events(
     db: Db,
     robot_id: RobotFilter = None,
     since: Annotated[datetime | None, Query(description="recorded after this (ISO 8601, UTC if no zone)")] = None,
+    request_id: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f-]{1,36}$", description="raised while this execution ran")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[SafetyEventOut]:
     """Safety kernel events the robots reported, newest first."""
@@ -169,6 +172,8 @@ def list_events(
         query = select(SafetyEvent).order_by(SafetyEvent.recorded_at.desc(), SafetyEvent.id.desc()).limit(limit)
         if robot_id is not None:
             query = query.where(SafetyEvent.robot_id == robot_id)
+        if request_id is not None:
+            query = query.where(SafetyEvent.request_id == request_id)
         if since is not None:
             query = query.where(SafetyEvent.recorded_at > (since if since.tzinfo else since.replace(tzinfo=UTC)))
         return [SafetyEventOut.model_validate(e, from_attributes=True) for e in session.scalars(query)]

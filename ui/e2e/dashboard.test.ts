@@ -1,0 +1,247 @@
+// The dashboard end to end: a real server, its simulated robot, the built UI, system Chromium.
+// Tests run in order and share one browser page.
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, zonesNamed } from "./api";
+import { launch, type Browser } from "./browser";
+import { API_KEY, ARTIFACTS, BASE_URL, ROBOT } from "./env";
+
+const ZONE = "e2e_keepout";
+const TASK = "pick up the red cube and place it on the shelf";
+const TERMINAL = /^(succeeded|failed|cancelled|interrupted)$/;
+
+let browser: Browser;
+let page: Page;
+const consoleErrors: string[] = [];
+
+async function screenshot(name: string): Promise<void> {
+  // from the top: the sticky header would otherwise sit mid-page in a full-page shot
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** Client-side navigation through the sidebar (keeps the telemetry connection). */
+async function goTo(path: string): Promise<void> {
+  await page.locator(`nav[data-testid="sidebar"] a[href="${path}"]`).click();
+  await page.waitForURL(`**${path}*`);
+  await page.getByTestId(`page-${path.slice(1)}`).waitFor();
+}
+
+async function zoneCount(): Promise<number> {
+  return Number(await page.getByTestId("robot-view").getAttribute("data-zone-count"));
+}
+
+/** Distinct colours in a sample of the 3D canvas (a blank or failed WebGL canvas has one or two). */
+async function canvasColours(): Promise<number> {
+  return page.getByTestId("robot-view").locator("canvas").evaluate((c: HTMLCanvasElement) => {
+    const probe = document.createElement("canvas");
+    probe.width = 64;
+    probe.height = 64;
+    const ctx = probe.getContext("2d");
+    if (!ctx) return 0;
+    ctx.drawImage(c, 0, 0, 64, 64);
+    const data = ctx.getImageData(0, 0, 64, 64).data;
+    const colours = new Set<number>();
+    for (let i = 0; i < data.length; i += 4) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+    return colours.size;
+  });
+}
+
+async function robotState(): Promise<{ safety: { mode: string; estop_category: number | null } | null }> {
+  const { status, body } = await api<{ state: { safety: { mode: string; estop_category: number | null } | null } }>(
+    `/api/v1/robots/${ROBOT}/state`,
+  );
+  expect(status).toBe(200);
+  return body.state;
+}
+
+describe("dashboard e2e", () => {
+  beforeAll(async () => {
+    browser = await launch();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(m.text());
+    });
+    page.on("pageerror", (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  });
+
+  afterAll(async () => {
+    // leave the server clean even when a test failed half-way
+    for (const z of await zonesNamed(ZONE).catch(() => [])) await api(`/api/safety/zones/${z.id}`, { method: "DELETE" });
+    await api("/api/safety/reset", { method: "POST", body: { robot_id: ROBOT } }).catch(() => undefined);
+    await browser?.close();
+  });
+
+  it("1. asks for the key once, then shows the robot connected", async () => {
+    await page.goto(`${BASE_URL}/dashboard`);
+    const dialog = page.getByTestId("api-key-dialog");
+    await dialog.waitFor();
+    await page.getByTestId("api-key-input").fill(API_KEY);
+    await page.getByTestId("api-key-save").click();
+    await dialog.waitFor({ state: "hidden" });
+    expect(await page.evaluate(() => window.localStorage.getItem("dynamical.apiKey"))).toBe(API_KEY);
+
+    const row = page.getByTestId(`robot-row-${ROBOT}`);
+    await expect.poll(() => row.getAttribute("data-connected"), { timeout: 60_000 }).toBe("true");
+    await expect.poll(() => row.getByTestId("robot-connected").textContent()).toBe("connected");
+    await expect.poll(() => page.getByTestId("connection-state").getAttribute("data-state"), { timeout: 30_000 }).toBe("connected");
+    // live telemetry reached the table: a real safety mode instead of "—"
+    await expect.poll(() => row.locator(".mode").textContent(), { timeout: 30_000 }).toMatch(/^[A-Z_]+$/);
+    // the 3D view: the robot model loaded, bodies built, and the canvas really drew something
+    const view = page.getByTestId("robot-view");
+    await expect.poll(() => view.getAttribute("data-model"), { timeout: 60_000 }).toBe("loaded");
+    await expect.poll(async () => Number(await view.getAttribute("data-body-count")), { timeout: 30_000 }).toBeGreaterThan(10);
+    await expect.poll(() => canvasColours(), { timeout: 30_000 }).toBeGreaterThan(20);
+  });
+
+  it("2. creates a keep-out zone in the UI, sees it in the 3D view and the API, edits and deletes it", async () => {
+    for (const z of await zonesNamed(ZONE)) await api(`/api/safety/zones/${z.id}`, { method: "DELETE" }); // a previous run
+    await page.getByTestId("robot-view").waitFor();
+    await expect.poll(zoneCount, { timeout: 30_000 }).not.toBeNaN();
+    const before = await zoneCount();
+
+    await goTo("/safety");
+    await page.getByTestId("zone-create").click();
+    const dialog = page.getByTestId("zone-dialog");
+    await dialog.waitFor();
+    // validation: a zero half size is refused in the form
+    await page.getByTestId("zone-name").fill(ZONE);
+    await page.getByTestId("zone-robot").selectOption(ROBOT);
+    for (const [axis, v] of [["x", "0.2"], ["y", "-0.6"], ["z", "1.6"]] as const) await page.getByTestId(`zone-center-${axis}`).fill(v);
+    for (const axis of ["x", "y", "z"]) await page.getByTestId(`zone-halfSize-${axis}`).fill("0");
+    await page.getByTestId("zone-save").click();
+    await expect.poll(() => dialog.locator(".field-error").allTextContents()).toContain("half sizes must be greater than 0");
+    for (const axis of ["x", "y", "z"]) await page.getByTestId(`zone-halfSize-${axis}`).fill("0.05");
+    await page.getByTestId("zone-save").click();
+    await dialog.waitFor({ state: "hidden" });
+    await page.getByTestId(`zone-row-${ZONE}`).waitFor();
+
+    const stored = await zonesNamed(ZONE);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.robot_id).toBe(ROBOT);
+    expect(stored[0]!.zone).toMatchObject({ kind: "box", center: [0.2, -0.6, 1.6], half_size: [0.05, 0.05, 0.05] });
+    await screenshot("safety");
+
+    await goTo("/dashboard");
+    await expect.poll(zoneCount, { timeout: 30_000 }).toBe(before + 1);
+    await expect.poll(() => canvasColours(), { timeout: 30_000 }).toBeGreaterThan(20);
+    await screenshot("dashboard-zone");
+
+    await goTo("/safety");
+    const row = page.getByTestId(`zone-row-${ZONE}`);
+    // edit it (PUT): a taller box, same id
+    await row.getByTestId("zone-edit").click();
+    await dialog.waitFor();
+    expect(await page.getByTestId("zone-center-y").inputValue()).toBe("-0.6");
+    await page.getByTestId("zone-halfSize-z").fill("0.08");
+    await page.getByTestId("zone-save").click();
+    await dialog.waitFor({ state: "hidden" });
+    await expect.poll(async () => (await zonesNamed(ZONE))[0]?.zone.half_size, { timeout: 30_000 }).toEqual([0.05, 0.05, 0.08]);
+    expect((await zonesNamed(ZONE))[0]!.id).toBe(stored[0]!.id);
+    await expect.poll(() => row.textContent()).toContain("0.080");
+
+    await row.getByTestId("zone-delete").click();
+    await row.getByTestId("zone-delete-confirm").click();
+    await row.waitFor({ state: "detached" });
+    expect(await zonesNamed(ZONE)).toHaveLength(0);
+    await goTo("/dashboard");
+    await expect.poll(zoneCount, { timeout: 30_000 }).toBe(before);
+  });
+
+  it("3. runs the seed task from the task box to success", async () => {
+    // The configured layout (seed 0), whatever earlier runs left on the table. A robot in the
+    // two-process (realtime) mode cannot lay out its world again: it runs from the layout it has.
+    const reset = await api<{ detail?: string }>(`/api/v1/robots/${ROBOT}/sim/reset`, { method: "POST", body: { seed: 0 } });
+    const fixedWorld = reset.status === 409 && /cannot be reset/.test(reset.body.detail ?? "");
+    expect(reset.status === 200 || fixedWorld, JSON.stringify(reset.body)).toBe(true);
+
+    await page.getByTestId("task-input").fill(TASK);
+    await page.getByTestId("task-submit").click();
+    const progress = page.getByTestId("task-progress");
+    await progress.waitFor();
+    const requestId = await progress.getAttribute("data-request-id");
+    expect(requestId).toBeTruthy();
+
+    const status = page.getByTestId("task-status");
+    const started = Date.now();
+    await expect.poll(async () => (await status.textContent())?.trim(), { timeout: 240_000, interval: 1_000 }).toMatch(TERMINAL);
+    const final = (await status.textContent())?.trim();
+    console.log(`seed task ${requestId}: ${final} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(final).toBe("succeeded");
+
+    const steps = page.getByTestId("task-step");
+    const count = await steps.count();
+    expect(count).toBeGreaterThan(0);
+    expect(await steps.evaluateAll((els) => els.map((e) => e.getAttribute("data-status")))).toEqual(Array(count).fill("succeeded"));
+    const execution = await api<{ status: string; steps_total: number }>(`/api/v1/robot/executions/${requestId}`);
+    expect(execution.body.status).toBe("succeeded");
+    expect(execution.body.steps_total).toBe(count);
+    await screenshot("dashboard");
+
+    await page.getByTestId("task-progress").getByRole("link").click();
+    await page.getByTestId("page-observability").waitFor();
+    await expect.poll(() => page.getByTestId("waterfall-row").count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await screenshot("observability");
+  });
+
+  it("4. Ctrl+E on /skills stops the robot", async () => {
+    await goTo("/skills");
+    await page.getByTestId("skills-table").getByRole("button", { name: "Grasp" }).click();
+    await expect.poll(() => page.getByTestId("skill-manifest").textContent(), { timeout: 30_000 }).toContain('"id": "grasp"');
+    // route a task: each step's top-k skills with their weights
+    await page.getByTestId("route-input").fill(TASK);
+    await page.getByTestId("route-input").press("Enter");
+    const bars = page.getByTestId("weight-bars");
+    await expect.poll(() => bars.count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    const first = await bars.first().locator(".weight-value").allTextContents();
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.every((w) => Number(w) >= 0 && Number(w) <= 1)).toBe(true);
+    await screenshot("skills");
+    // the e-stop works even while typing in a field
+    await page.getByTestId("route-input").focus();
+    await page.keyboard.press("Control+e");
+    await expect
+      .poll(async () => {
+        const s = (await robotState()).safety;
+        return s !== null && (s.mode === "ESTOP" || s.estop_category !== null);
+      }, { timeout: 30_000 })
+      .toBe(true);
+    await page.locator('[data-testid="toast"]', { hasText: "E-STOP" }).first().waitFor();
+
+    const reset = await api<{ ok: boolean }>("/api/safety/reset", { method: "POST", body: { robot_id: ROBOT } });
+    expect(reset.status).toBe(200);
+    await expect.poll(async () => (await robotState()).safety?.mode, { timeout: 30_000 }).toBe("RUNNING");
+  });
+
+  it("5. the remaining pages render", async () => {
+    await goTo("/devices");
+    await page.locator('[data-testid="page-devices"] .panel').nth(1).waitFor();
+    await expect.poll(() => page.getByText("Loading…").count()).toBe(0);
+    await screenshot("devices");
+
+    await goTo("/training");
+    await expect.poll(() => page.getByTestId("page-training").textContent()).toContain("coming in a later release");
+    await screenshot("training");
+
+    // shortcuts: theme, "coming" ones, help dialog, sidebar
+    const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
+    const before = await theme();
+    await page.keyboard.press("Control+d");
+    await expect.poll(theme).not.toBe(before);
+    await page.keyboard.press("Control+d");
+    await expect.poll(theme).toBe(before);
+    await page.keyboard.press("Control+r"); // must not reload: the toast shows on the same page
+    await page.locator('[data-testid="toast"]', { hasText: "coming in a later release" }).first().waitFor();
+    await page.keyboard.press("Control+Shift+Slash");
+    await page.getByTestId("help-dialog").waitFor();
+    await screenshot("help");
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Control+s");
+    await page.getByTestId("sidebar").waitFor({ state: "detached" });
+    await page.keyboard.press("Control+s");
+    await page.getByTestId("sidebar").waitFor();
+
+    expect(consoleErrors.filter((e) => !/404|Failed to load resource/.test(e))).toEqual([]);
+  });
+});

@@ -1,0 +1,50 @@
+// The frame of every page: header, sidebar, dialogs, toasts, shortcuts, telemetry.
+import { useEffect } from "react";
+import { Outlet } from "react-router";
+import { useEstop } from "../hooks/useEstop";
+import { useSelectedRobot } from "../hooks/useSelectedRobot";
+import { useShortcuts } from "../hooks/useShortcuts";
+import { useUiStore } from "../stores/ui";
+import { ApiKeyDialog } from "./ApiKeyDialog";
+import { Header } from "./Header";
+import { HelpDialog } from "./HelpDialog";
+import { Sidebar } from "./Sidebar";
+import { TelemetryBridge } from "./TelemetryBridge";
+import { Toaster } from "./Toaster";
+
+export function Layout() {
+  const sidebarOpen = useUiStore((s) => s.sidebarOpen);
+  const theme = useUiStore((s) => s.theme);
+  const robotId = useSelectedRobot();
+  const estop = useEstop();
+
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+
+  useShortcuts({
+    estop: () => {
+      if (robotId) estop.mutate({ robotId, category: 1 });
+      else useUiStore.getState().pushToast({ title: "E-STOP", description: "no robot selected", kind: "error" });
+    },
+    sidebar: () => useUiStore.getState().toggleSidebar(),
+    theme: () => useUiStore.getState().toggleTheme(),
+    help: () => useUiStore.getState().setHelpOpen(!useUiStore.getState().helpOpen),
+    recording: () => useUiStore.getState().pushToast({ title: "Recording", description: "coming in a later release", kind: "info" }),
+    teleop: () => useUiStore.getState().pushToast({ title: "Teleop", description: "coming in a later release", kind: "info" }),
+  });
+
+  return (
+    <div className={`app ${sidebarOpen ? "with-sidebar" : "no-sidebar"}`}>
+      <TelemetryBridge />
+      <Header />
+      {sidebarOpen ? <Sidebar /> : null}
+      <main className="content">
+        <Outlet />
+      </main>
+      <ApiKeyDialog />
+      <HelpDialog />
+      <Toaster />
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+// Every robot with its live status (from telemetry; "—" until a state arrived).
+import { useRobots } from "../api/queries";
+import type { RobotOut } from "../api/types";
+import { isConnected } from "../hooks/useSelectedRobot";
+import { useRobotStore } from "../stores/robot";
+import { NONE, num } from "./fmt";
+import { Panel } from "./Panel";
+import { QueryState } from "./QueryState";
+
+function RobotRow({ robot }: { robot: RobotOut }) {
+  const linked = useRobotStore((s) => s.linked);
+  const mode = useRobotStore((s) => s.states[robot.id]?.safety?.mode);
+  const busy = useRobotStore((s) => s.states[robot.id]?.busy);
+  const fault = useRobotStore((s) => s.states[robot.id]?.fault);
+  const hasState = useRobotStore((s) => robot.id in s.states);
+  const separation = useRobotStore((s) => s.states[robot.id]?.safety?.separation_m);
+  const connected = isConnected(robot, linked);
+  return (
+    <tr data-testid={`robot-row-${robot.id}`} data-connected={String(connected)}>
+      <td>
+        <strong>{robot.name}</strong>
+        <div className="muted">{robot.id}</div>
+      </td>
+      <td>{robot.kind}</td>
+      <td>
+        <span className={`status ${connected ? "status-succeeded" : "status-failed"}`} data-testid="robot-connected">
+          {connected ? "connected" : "disconnected"}
+        </span>
+      </td>
+      <td>
+        {mode ? <span className={`mode mode-${mode}`}>{mode}</span> : NONE}
+      </td>
+      <td>{hasState ? (busy ? "busy" : "idle") : NONE}</td>
+      <td>{hasState ? (fault ?? "none") : NONE}</td>
+      <td>{num(separation, 2, "m")}</td>
+    </tr>
+  );
+}
+
+export function RobotsTable() {
+  const robots = useRobots();
+  return (
+    <Panel title="Robots" testId="robots-panel">
+      <QueryState query={robots} isEmpty={(r) => r.length === 0} empty="No robots registered.">
+        {(rows) => (
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Robot</th>
+                <th>Kind</th>
+                <th>Link</th>
+                <th>Safety mode</th>
+                <th>Activity</th>
+                <th>Fault</th>
+                <th>Nearest person</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <RobotRow key={r.id} robot={r} />
+              ))}
+            </tbody>
+          </table>
+        )}
+      </QueryState>
+    </Panel>
+  );
+}
