@@ -4,6 +4,8 @@ where MuJoCo puts it."""
 from __future__ import annotations
 
 import json
+import runpy
+from pathlib import Path
 
 import mujoco
 import numpy as np
@@ -109,3 +111,14 @@ def test_roles_couplings_and_sites(compiled) -> None:
     assert sum(len(b.geoms) for b in scene.bodies) > 50
     # Small enough to send in an agent's hello and to fetch on every dashboard load.
     assert len(json.dumps(scene.model_dump())) < 100_000
+
+
+def test_the_dashboards_kinematics_fixture_is_current() -> None:
+    """ui/src/three/kinematics.mujoco.test.ts checks the dashboard's kinematics against this
+    fixture of MuJoCo's answers: it must describe the robot as it is now."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / "make-fk-fixture"
+    tool = runpy.run_path(str(script))
+    committed = tool["FIXTURE"].read_text()
+    assert json.loads(committed) == json.loads(tool["render"]()), (
+        "the robot or its scene model changed: run `.venv/bin/python scripts/make-fk-fixture`"
+    )
