@@ -164,11 +164,25 @@ describe("dashboard e2e", () => {
     expect(requestId).toBeTruthy();
 
     const status = page.getByTestId("task-status");
+    const view = page.getByTestId("robot-view");
     const started = Date.now();
-    await expect.poll(async () => (await status.textContent())?.trim(), { timeout: 240_000, interval: 1_000 }).toMatch(TERMINAL);
+    // While a step runs the 3D view draws its planned hand path (dashed); sampled until the end.
+    let plannedSeen = 0;
+    await expect
+      .poll(
+        async () => {
+          plannedSeen = Math.max(plannedSeen, Number(await view.getAttribute("data-planned-points")));
+          return (await status.textContent())?.trim();
+        },
+        { timeout: 240_000, interval: 250 },
+      )
+      .toMatch(TERMINAL);
     const final = (await status.textContent())?.trim();
     console.log(`seed task ${requestId}: ${final} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect(final).toBe("succeeded");
+    expect(plannedSeen, "a planned hand path was drawn while the task ran").toBeGreaterThan(1);
+    // the hand's actual path: a trail of many samples over the last 20 s
+    expect(Number(await view.getAttribute("data-trail-points"))).toBeGreaterThan(30);
 
     const steps = page.getByTestId("task-step");
     const count = await steps.count();

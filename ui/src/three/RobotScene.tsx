@@ -25,7 +25,22 @@ function Controls() {
   return null;
 }
 
-function RobotBodies({ model, robotId, onBodies }: { model: RobotModel; robotId: string; onBodies: (count: number) => void }) {
+export interface PathCounts {
+  actual: number;
+  planned: number;
+}
+
+function RobotBodies({
+  model,
+  robotId,
+  onBodies,
+  onPaths,
+}: {
+  model: RobotModel;
+  robotId: string;
+  onBodies: (count: number) => void;
+  onPaths: (counts: PathCounts) => void;
+}) {
   const invalidate = useThree((s) => s.invalidate);
   const graph = useMemo(() => new RobotGraph(model), [model]);
   const paths = useMemo(() => new HandPaths(), [model]);
@@ -37,6 +52,7 @@ function RobotBodies({ model, robotId, onBodies }: { model: RobotModel; robotId:
 
   useEffect(() => {
     let last = 0;
+    let reported: PathCounts = { actual: -1, planned: -1 };
     let pending: ReturnType<typeof setTimeout> | null = null;
     const redraw = () => {
       pending = null;
@@ -47,7 +63,14 @@ function RobotBodies({ model, robotId, onBodies }: { model: RobotModel; robotId:
       const s = useRobotStore.getState();
       const state = s.states[robotId] ?? null;
       const hands = graph.pose(state);
-      if (state) paths.update(state.t, hands, s.plannedHands[robotId]?.hands ?? null);
+      if (state) {
+        paths.update(state.t, hands, s.plannedHands[robotId]?.hands ?? null);
+        const counts = paths.counts();
+        if (counts.actual !== reported.actual || counts.planned !== reported.planned) {
+          reported = counts;
+          onPaths(counts);
+        }
+      }
       const wait = MIN_FRAME_MS - (performance.now() - last);
       if (wait <= 0) redraw();
       else if (!pending) pending = setTimeout(redraw, wait);
@@ -60,7 +83,7 @@ function RobotBodies({ model, robotId, onBodies }: { model: RobotModel; robotId:
       unsubscribe();
       if (pending) clearTimeout(pending);
     };
-  }, [graph, paths, robotId, invalidate]);
+  }, [graph, paths, robotId, invalidate, onPaths]);
 
   useEffect(
     () => () => {
@@ -84,9 +107,10 @@ interface SceneProps {
   zones: ZoneOut[];
   onZonesDrawn: (count: number) => void;
   onBodies: (count: number) => void;
+  onPaths: (counts: PathCounts) => void;
 }
 
-export function RobotScene({ model, robotId, zones, onZonesDrawn, onBodies }: SceneProps) {
+export function RobotScene({ model, robotId, zones, onZonesDrawn, onBodies, onPaths }: SceneProps) {
   const invalidate = useThree((s) => s.invalidate);
   useEffect(() => invalidate(), [zones, model, invalidate]);
   return (
@@ -96,7 +120,7 @@ export function RobotScene({ model, robotId, zones, onZonesDrawn, onBodies }: Sc
       {/* the model brings its own floor; without one, a grid on z = 0 */}
       {model ? null : <gridHelper args={[4, 20, 0x888888, 0x444444]} rotation={[Math.PI / 2, 0, 0]} />}
       <axesHelper args={[0.3]} />
-      {model ? <RobotBodies model={model} robotId={robotId} onBodies={onBodies} /> : null}
+      {model ? <RobotBodies model={model} robotId={robotId} onBodies={onBodies} onPaths={onPaths} /> : null}
       <ZoneMeshes zones={zones} onDrawn={onZonesDrawn} />
       <Controls />
     </>

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { Canvas } from "@react-three/fiber";
 import { useRobotModel, useZones } from "../api/queries";
 import { errorMessage, isApiError } from "../api/errors";
-import { RobotScene } from "./RobotScene";
+import { RobotScene, type PathCounts } from "./RobotScene";
 import { zonesFor } from "./zones";
 
 export default function RobotView({ robotId }: { robotId: string }) {
@@ -13,6 +13,7 @@ export default function RobotView({ robotId }: { robotId: string }) {
   // what the scene really holds, reported after each commit (for the e2e test)
   const [bodyCount, setBodyCount] = useState(0);
   const [zonesDrawn, setZonesDrawn] = useState(0);
+  const [paths, setPaths] = useState<PathCounts>({ actual: 0, planned: 0 });
 
   let note: string | null = null;
   if (model.isPending) note = "loading the robot model…";
@@ -26,6 +27,8 @@ export default function RobotView({ robotId }: { robotId: string }) {
         data-testid="robot-view"
         data-zone-count={zonesDrawn}
         data-body-count={bodyCount}
+        data-trail-points={paths.actual}
+        data-planned-points={paths.planned}
         data-model={model.data ? "loaded" : "none"}
       >
         <Canvas
@@ -40,6 +43,7 @@ export default function RobotView({ robotId }: { robotId: string }) {
             zones={zones}
             onZonesDrawn={setZonesDrawn}
             onBodies={setBodyCount}
+            onPaths={setPaths}
           />
         </Canvas>
         {note ? (

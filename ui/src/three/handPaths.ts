@@ -61,6 +61,15 @@ export class HandPaths {
     }
   }
 
+  /** Points drawn now: the longest actual trail and the longest planned path over both hands. */
+  counts(): { actual: number; planned: number } {
+    const drawn = (line: THREE.Line) => (line.visible ? (line.geometry.getAttribute("position")?.count ?? 0) : 0);
+    return {
+      actual: Math.max(...SIDES.map((side) => drawn(this.actual[side]))),
+      planned: Math.max(...SIDES.map((side) => drawn(this.planned[side]))),
+    };
+  }
+
   dispose(): void {
     for (const side of SIDES) {
       for (const line of [this.actual[side], this.planned[side]]) {
