@@ -41,7 +41,7 @@ lint: $(STAMP)
 # The server's database tests also run on PostgreSQL: scripts/with-postgres installs it with apt
 # when missing, starts a throwaway cluster for the run and sets DYNAMICAL_TEST_POSTGRES_URL.
 # The dashboard's browser tests drive Debian's Chromium: scripts/ensure-chromium installs it.
-# Their screenshots land in artifacts/e2e/.
+# Their screenshots land in artifacts/e2e/<agent mode>/.
 test: $(STAMP) ui
 	$(BIN)/ruff check src tests
 	cd ui && npm test

@@ -2,6 +2,7 @@ import gc
 import itertools
 import logging
 import os
+import threading
 import time
 import warnings
 
@@ -17,6 +18,7 @@ from dynamical.runtime import (
     leave_realtime,
 )
 from dynamical.runtime import clock as clock_module
+from dynamical.runtime.clock import elevate_thread
 
 PERIOD = 1e-3
 
@@ -160,6 +162,48 @@ def test_enter_realtime_falls_back_with_one_warning(
     assert status.message == text
     assert [r.name for r in caplog.records if "refused" in r.getMessage()] == ["dynamical.runtime"]
     assert gc.isenabled()
+
+
+def _in_a_thread(call):  # type: ignore[no-untyped-def]
+    """``call()`` on a new thread; returns its result and that thread's scheduler and niceness."""
+    out: dict[str, object] = {}
+
+    def body() -> None:
+        out["result"] = call()
+        out["policy"] = os.sched_getscheduler(0)
+        out["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    return out["result"], out["policy"], out["nice"]
+
+
+def test_elevate_thread_changes_only_the_calling_thread() -> None:
+    gc_was_enabled = gc.isenabled()
+    message, policy, _ = _in_a_thread(lambda: elevate_thread(priority=5))
+    assert (message == "SCHED_FIFO priority 5") == (policy == os.SCHED_FIFO)
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER, "the caller's thread only"
+    assert gc.isenabled() == gc_was_enabled, "no GC freeze: the process serves other work"
+    with pytest.raises(ValueError, match="1..99"):
+        elevate_thread(priority=0)
+
+
+def test_elevate_thread_falls_back_to_niceness_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(*args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    with caplog.at_level(logging.WARNING, "dynamical.runtime"):
+        message, _, nice = _in_a_thread(lambda: elevate_thread(nice=-3))
+    assert "SCHED_FIFO priority 40 refused" in message
+    if message.startswith("nice -3"):
+        assert nice == -3
+    else:  # not even niceness: it stays as it was, and says so
+        assert message.startswith("normal priority")
+    assert any("a busy machine can delay its ticks" in r.getMessage() for r in caplog.records)
 
 
 def test_run_for_calls_the_step_every_tick_for_the_duration():

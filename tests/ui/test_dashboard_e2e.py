@@ -1,7 +1,8 @@
 """The dashboard in a real browser against a real server and simulated robot: ``make up``'s
 ``dynamical up`` (server + agent) serving the built ``ui/``, driven by the e2e suite in
-``ui/e2e/`` (playwright-core and Debian's Chromium). Screenshots of every page land in
-``artifacts/e2e/`` (``E2E_ARTIFACTS`` overrides)."""
+``ui/e2e/`` (playwright-core and Debian's Chromium), once with each kind of robot agent.
+Screenshots of every page land in ``artifacts/e2e/<agent mode>/`` (``E2E_ARTIFACTS`` overrides
+the ``artifacts/e2e`` part)."""
 
 from __future__ import annotations
 
@@ -38,8 +39,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(params=["lockstep", "realtime"])
+def agent_mode(request: pytest.FixtureRequest) -> str:
+    """Both agents: ``make up``'s two-process robot (realtime process + executive) and the
+    lock-step one (simulator, kernel and executor stepped in one process)."""
+    return request.param
+
+
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[tuple[str, str]]:
+def platform(tmp_path: Path, agent_mode: str) -> Iterator[tuple[str, str]]:
     """``dynamical up`` on a free port with a new data directory: (url, admin key)."""
     if not (UI / "dist" / "index.html").is_file() or not (UI / "node_modules").is_dir():
         pytest.fail("the dashboard is not built: `make test` runs npm ci and npm run build in ui/ first")
@@ -47,8 +55,7 @@ def platform(tmp_path: Path) -> Iterator[tuple[str, str]]:
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "up.log"
     command = [sys.executable, "-m", "dynamical.cli", "up", "--port", str(port), "--data-dir", str(tmp_path / "data")]
-    # Lock-step: the browser (a software-rendered WebGL canvas) shares the two cores with the robot.
-    command += ["--agent-mode", "lockstep"]
+    command += ["--agent-mode", agent_mode]
     with open(log, "wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -75,10 +82,10 @@ def platform(tmp_path: Path) -> Iterator[tuple[str, str]]:
             server.kill()
 
 
-def test_dashboard_end_to_end(platform: tuple[str, str]) -> None:
+def test_dashboard_end_to_end(platform: tuple[str, str], agent_mode: str) -> None:
     chromium = _chromium()
     url, key = platform
-    artifacts = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "artifacts" / "e2e")).resolve()
+    artifacts = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "artifacts" / "e2e")).resolve() / agent_mode
     shutil.rmtree(artifacts, ignore_errors=True)
     artifacts.mkdir(parents=True)
     env = {**os.environ, "DYNAMICAL_URL": url, "DYNAMICAL_API_KEY": key, "E2E_ARTIFACTS": str(artifacts)}

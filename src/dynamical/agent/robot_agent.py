@@ -36,7 +36,7 @@ from dynamical.robot.scene_model import SceneModel, scene_model
 from dynamical.robot.sim_robot import WorldIndex
 from dynamical.robot.world import WorldSpec
 from dynamical.runtime.channels import EventRecord, StatusSample
-from dynamical.runtime.clock import RealtimeClock
+from dynamical.runtime.clock import RealtimeClock, elevate_thread
 from dynamical.runtime.link import ExecutiveLink
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.runtime.realtime_process import RealtimeProcess
@@ -367,6 +367,9 @@ class AgentNotStartedError(RuntimeError):
 
 
 HEALTH_EVERY = 10
+CONTROL_PRIORITY = 40
+"""SCHED_FIFO priority of the executive's control thread: below the realtime process's (80),
+above everything at normal priority."""
 """Control ticks between two checks that the realtime process lives (50 ms at 200 Hz)."""
 SWITCH_INTERVAL_S = 1e-3
 """s, the interpreter's thread switch interval while a realtime agent runs (default 5 ms)."""
@@ -384,11 +387,12 @@ class RealtimeRobotAgent:
     checked and planned (IK) in the caller's thread, outside the lock, and only handed to the
     executor under it; the thread never waits longer than one executor call for the lock.
 
-    The control thread runs at normal priority: SCHED_FIFO would come with the process-wide GC
-    freeze that ``enter_realtime`` makes, wrong for a process that also serves the agent link;
-    the kernel's watchdog covers a late control tick. The interpreter's switch interval is
-    lowered to 1 ms while the agent runs, so a busy planning thread holds the GIL for at most a
-    fifth of a control period.
+    The control thread asks for SCHED_FIFO below the realtime process (``elevate_thread``: no GC
+    freeze, which would be wrong for a process that also serves the agent link), else a lower
+    niceness: a busy machine (a browser rendering the dashboard on the same two cores) would
+    otherwise starve it past the kernel's watchdog, which stops the robot. The interpreter's
+    switch interval is lowered to 1 ms while the agent runs, so a busy planning thread holds the
+    GIL for at most a fifth of a control period.
 
     If the realtime process dies, the control thread notices within ``HEALTH_EVERY`` ticks, the
     running step fails with the reason, ``state().fault`` says it, and later steps are refused;
@@ -423,6 +427,9 @@ class RealtimeRobotAgent:
         self.world_spec = world
         self.control_period = 1.0 / control_hz
         self.stall_timeout_s = stall_timeout_s
+        self._realtime = realtime
+        self.control_priority = "not started"
+        """What the OS granted the control thread (see ``elevate_thread``)."""
         velocity_scale, effort_scale = _limit_scales(description)
         safety = safety or SafetyConfig()
         self._config_zones = list(safety.zones)
@@ -564,6 +571,7 @@ class RealtimeRobotAgent:
     def _control_loop(self) -> None:
         runner = self.runner
         assert runner is not None
+        self.control_priority = elevate_thread(CONTROL_PRIORITY) if self._realtime else "normal (not asked)"
         clock = RealtimeClock(self.control_period, realtime=False)
         recorder = self._control_timing
         ticks = 0

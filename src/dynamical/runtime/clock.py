@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -131,6 +132,34 @@ def enter_realtime(priority: int = 80, cpu: int | None = None) -> RealtimeStatus
     else:
         logger.info("entered real time: %s", message)
     return RealtimeStatus(sched_fifo=sched_fifo, gc_frozen=True, cpu_affinity=affinity, message=message)
+
+
+def elevate_thread(priority: int = 40, nice: int = -10) -> str:
+    """Give the calling thread SCHED_FIFO ``priority`` — and nothing else: no GC freeze, no
+    pinning, for a thread that shares its process with ordinary work (the executive's control
+    loop beside the agent link). Refused, it asks for niceness ``nice`` instead, refused again
+    it stays as it is; a warning says which. Returns what it obtained, in words."""
+    if not 1 <= priority <= 99:
+        raise ValueError(f"SCHED_FIFO priority must be 1..99, got {priority}")
+    refused: list[str] = []
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_FIFO"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+            return f"SCHED_FIFO priority {priority}"
+        except OSError as exc:
+            refused.append(f"SCHED_FIFO priority {priority} refused ({exc})")
+    if hasattr(os, "setpriority"):
+        try:
+            # On Linux the "process" of setpriority is the thread whose id is given.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+            message = f"nice {nice} ({'; '.join(refused)})"
+            logger.warning("control thread: %s; a busy machine can delay its ticks", message)
+            return message
+        except OSError as exc:
+            refused.append(f"nice {nice} refused ({exc})")
+    message = "normal priority: " + "; ".join(refused or ["no priority control on this platform"])
+    logger.warning("control thread: %s; a busy machine can delay its ticks", message)
+    return message
 
 
 def leave_realtime() -> None:
