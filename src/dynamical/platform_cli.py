@@ -143,6 +143,10 @@ def _stop_process(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> No
         process.wait()
 
 
+EXECUTIVE_NICE = -10
+"""Niceness of the realtime agent's threads (the executive): ahead of ordinary load."""
+
+
 def run_agent(
     settings_loader: Any,
     robot_id: str,
@@ -157,6 +161,7 @@ def run_agent(
     from dynamical.agent.link_client import AgentLinkClient, LinkConfig, RobotIdentity, agent_url
     from dynamical.agent.robot_agent import make_robot_agent
     from dynamical.launch import load_description, load_world
+    from dynamical.runtime.clock import renice
     from dynamical.skills.builtin.catalog import EMBODIMENT, builtin_manifests
 
     if not api_key:
@@ -168,6 +173,10 @@ def run_agent(
     if world is None:
         raise ValueError(f"robot profile {settings.robot!r} has no simulated world; the agent needs one")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s agent %(levelname)s %(message)s")
+    if mode == "realtime":
+        # Before any thread starts, so that all inherit it: a thread holding the GIL while
+        # preempted by other load would stall the control thread (real-time or not) behind it.
+        logging.getLogger("dynamical.agent").info("executive threads: %s", renice(EXECUTIVE_NICE))
     robot = make_robot_agent(
         robot_id,
         description,

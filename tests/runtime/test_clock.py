@@ -18,7 +18,7 @@ from dynamical.runtime import (
     leave_realtime,
 )
 from dynamical.runtime import clock as clock_module
-from dynamical.runtime.clock import elevate_thread
+from dynamical.runtime.clock import elevate_thread, renice
 
 PERIOD = 1e-3
 
@@ -204,6 +204,22 @@ def test_elevate_thread_falls_back_to_niceness_and_says_so(
     else:  # not even niceness: it stays as it was, and says so
         assert message.startswith("normal priority")
     assert any("a busy machine can delay its ticks" in r.getMessage() for r in caplog.records)
+
+
+def test_renice_reaches_the_threads_started_after_it() -> None:
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def renice_then_start_one():  # type: ignore[no-untyped-def]
+        message = renice(-2)
+        _, _, child_nice = _in_a_thread(lambda: None)
+        return message, child_nice
+
+    (message, child_nice), _, own_nice = _in_a_thread(renice_then_start_one)
+    if message == "nice -2":
+        assert own_nice == -2 and child_nice == -2
+    else:
+        assert "refused" in message
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine, "not the caller's thread"
 
 
 def test_run_for_calls_the_step_every_tick_for_the_duration():

@@ -162,6 +162,21 @@ def elevate_thread(priority: int = 40, nice: int = -10) -> str:
     return message
 
 
+def renice(nice: int = -10) -> str:
+    """Give the calling thread, and every thread it starts from now on, niceness ``nice``: for a
+    process whose threads share one lock (the GIL) with a real-time thread, so that none of them
+    sits preempted by ordinary load while holding it. Refused, it warns. Returns what it got."""
+    if not hasattr(os, "setpriority"):
+        return "niceness unchanged (no priority control on this platform)"
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError as exc:
+        message = f"niceness {nice} refused ({exc}); ordinary load can delay this process's threads"
+        logger.warning(message)
+        return message
+    return f"nice {nice}"
+
+
 def leave_realtime() -> None:
     """Undo :func:`enter_realtime` for the calling thread: SCHED_OTHER, GC back, affinity restored."""
     global _saved_affinity, _gc_was_enabled
