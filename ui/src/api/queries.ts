@@ -38,7 +38,7 @@ export function useRobotModel(robotId: string | null) {
     queryFn: () => api.robotModel(robotId!),
     enabled: useHasKey() && !!robotId,
     staleTime: Infinity,
-    // a 404 (the robot never connected, or an older server): look again now and then
+    // a 404: the robot has not connected since the server started; look again now and then
     refetchInterval: (q) => (q.state.status === "error" ? 15_000 : false),
   });
 }

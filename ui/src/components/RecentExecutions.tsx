@@ -13,7 +13,6 @@ export function RecentExecutions({ limit = 10 }: { limit?: number }) {
     <Panel title="Recent executions" testId="recent-executions">
       <QueryState
         query={executions}
-        notFound="This server does not list executions yet (GET /api/v1/robot/executions)."
         isEmpty={(rows) => rows.length === 0}
         empty="No executions yet."
       >

@@ -2,7 +2,6 @@
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/endpoints";
-import { ApiError, isApiError } from "../api/errors";
 import { useZones } from "../api/queries";
 import type { ZoneOut, ZoneWrite } from "../api/types";
 import { useSelectedRobot } from "../hooks/useSelectedRobot";
@@ -22,18 +21,6 @@ function describeZone(z: ZoneOut): string {
   return JSON.stringify(zone);
 }
 
-async function updateZone(id: number, body: ZoneWrite) {
-  try {
-    return await api.updateZone(id, body);
-  } catch (e) {
-    // an older server has no PUT on this path
-    if (isApiError(e, 405) || (isApiError(e, 404) && e.detail === "Not Found")) {
-      throw new ApiError(e.status, "this server cannot edit zones yet (PUT /api/safety/zones/{id}); delete and create instead");
-    }
-    throw e;
-  }
-}
-
 export function ZonesPanel() {
   const zones = useZones();
   const robotId = useSelectedRobot();
@@ -49,7 +36,7 @@ export function ZonesPanel() {
 
   const save = useMutation({
     meta: { title: "Zone not saved" },
-    mutationFn: (body: ZoneWrite) => (editing?.mode === "edit" ? updateZone(editing.zone.id, body) : api.createZone(body)),
+    mutationFn: (body: ZoneWrite) => (editing?.mode === "edit" ? api.updateZone(editing.zone.id, body) : api.createZone(body)),
     onSuccess: (z) => {
       setEditing(null);
       done("Zone saved", `${z.zone.name} (#${z.id})`);

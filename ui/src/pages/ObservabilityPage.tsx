@@ -1,7 +1,5 @@
-import { useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router";
 import { useExecution, useExecutions, useInvokerStats, useRobotModel, useSafetyEvents, useTrace } from "../api/queries";
-import { isApiError } from "../api/errors";
 import { ms, text, time } from "../components/fmt";
 import { EmptyState, Panel } from "../components/Panel";
 import { QueryState } from "../components/QueryState";
@@ -74,20 +72,6 @@ function ExecutionDetail({ requestId }: { requestId: string }) {
   );
 }
 
-function ManualLookup({ onPick }: { onPick: (id: string) => void }) {
-  const [value, setValue] = useState("");
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    if (value.trim()) onPick(value.trim());
-  };
-  return (
-    <form className="task-form" onSubmit={submit}>
-      <input type="text" value={value} onChange={(e) => setValue(e.target.value)} placeholder="request id" aria-label="Request id" />
-      <button type="submit">Show</button>
-    </form>
-  );
-}
-
 export default function ObservabilityPage() {
   const robotId = useSelectedRobot();
   const executions = useExecutions(robotId);
@@ -98,53 +82,46 @@ export default function ObservabilityPage() {
   return (
     <div className="page observability" data-testid="page-observability">
       <Panel title="Executions" testId="executions-panel" className="wide">
-        {isApiError(executions.error, 404) ? (
-          <>
-            <EmptyState>This server does not list executions yet (GET /api/v1/robot/executions). Look one up by its request id:</EmptyState>
-            <ManualLookup onPick={pick} />
-          </>
-        ) : (
-          <QueryState query={executions} isEmpty={(r) => r.length === 0} empty="No executions yet.">
-            {(rows) => (
-              <div className="scroll">
-              <table className="table" data-testid="executions-table">
-                <thead>
-                  <tr>
-                    <th>Created</th>
-                    <th>Task</th>
-                    <th>Robot</th>
-                    <th>Status</th>
-                    <th>Steps</th>
-                    <th>Planning</th>
-                    <th>Total</th>
+        <QueryState query={executions} isEmpty={(r) => r.length === 0} empty="No executions yet.">
+          {(rows) => (
+            <div className="scroll">
+            <table className="table" data-testid="executions-table">
+              <thead>
+                <tr>
+                  <th>Created</th>
+                  <th>Task</th>
+                  <th>Robot</th>
+                  <th>Status</th>
+                  <th>Steps</th>
+                  <th>Planning</th>
+                  <th>Total</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((e) => (
+                  <tr key={e.request_id} className={e.request_id === selected ? "selected clickable" : "clickable"} onClick={() => pick(e.request_id)}>
+                    <td>{time(e.created_at)}</td>
+                    <td>
+                      <button type="button" className="link" onClick={() => pick(e.request_id)}>
+                        {text(e.task_description)}
+                      </button>
+                    </td>
+                    <td>{text(e.robot_id)}</td>
+                    <td>
+                      <span className={`status status-${e.status}`}>{e.status}</span>
+                    </td>
+                    <td>
+                      {e.steps_done}/{e.steps_total ?? "—"}
+                    </td>
+                    <td>{ms(e.planning_time_ms)}</td>
+                    <td>{ms(e.total_time_ms)}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {rows.map((e) => (
-                    <tr key={e.request_id} className={e.request_id === selected ? "selected clickable" : "clickable"} onClick={() => pick(e.request_id)}>
-                      <td>{time(e.created_at)}</td>
-                      <td>
-                        <button type="button" className="link" onClick={() => pick(e.request_id)}>
-                          {text(e.task_description)}
-                        </button>
-                      </td>
-                      <td>{text(e.robot_id)}</td>
-                      <td>
-                        <span className={`status status-${e.status}`}>{e.status}</span>
-                      </td>
-                      <td>
-                        {e.steps_done}/{e.steps_total ?? "—"}
-                      </td>
-                      <td>{ms(e.planning_time_ms)}</td>
-                      <td>{ms(e.total_time_ms)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              </div>
-            )}
-          </QueryState>
-        )}
+                ))}
+              </tbody>
+            </table>
+            </div>
+          )}
+        </QueryState>
       </Panel>
       {selected ? <ExecutionDetail key={selected} requestId={selected} /> : <Panel title="Execution"><EmptyState>Select an execution to see its trace.</EmptyState></Panel>}
       <StatsPanel />
