@@ -13,7 +13,7 @@ import pytest
 
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.scene import build_model
-from dynamical.robot.scene_model import SceneModel, scene_model
+from dynamical.robot.scene_model import SceneModel, follow_couplings, scene_model
 from dynamical.robot.world import WorldSpec
 
 
@@ -82,12 +82,7 @@ def test_viewer_kinematics_match_mujoco(compiled) -> None:
         q = np.array([rng.uniform(*model.jnt_range[j]) for j in joint_ids])
         for j, value in zip(joint_ids, q, strict=True):
             data.qpos[model.jnt_qposadr[j]] = value
-        # Followers obey their equality exactly here (in the simulator, up to the solver's slack).
-        for e in range(model.neq):
-            if model.eq_type[e] == mujoco.mjtEq.mjEQ_JOINT:
-                a, b = model.jnt_qposadr[model.eq_obj1id[e]], model.jnt_qposadr[model.eq_obj2id[e]]
-                x = data.qpos[b] - model.qpos0[b]
-                data.qpos[a] = model.qpos0[a] + sum(c * x**k for k, c in enumerate(model.eq_data[e, :5]))
+        follow_couplings(model, data.qpos)
         mujoco.mj_kinematics(model, data)
         poses = {
             name: (data.xpos[i].copy(), data.xmat[i].reshape(3, 3).copy())

@@ -176,6 +176,17 @@ def scene_model(model: mujoco.MjModel, description: RobotDescription, world: Wor
     )
 
 
+def follow_couplings(model: mujoco.MjModel, qpos: np.ndarray) -> None:
+    """Set every coupled joint in ``qpos`` (nq,) to what its joint equality asks, exactly, from
+    its leader (the simulator holds it up to the constraint solver's slack): the pose a viewer
+    following ``JointModel.coupled`` draws."""
+    for follower, coupling in _couplings(model).items():
+        leader = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, coupling.joint)
+        a, b = model.jnt_qposadr[follower], model.jnt_qposadr[leader]
+        x = qpos[b] - model.qpos0[b]
+        qpos[a] = model.qpos0[a] + sum(c * x**k for k, c in enumerate(coupling.polycoef))
+
+
 def _rgba(model: mujoco.MjModel, geom: int) -> np.ndarray:
     """The colour MuJoCo draws: the material's when the geom has one and keeps the default rgba."""
     material = int(model.geom_matid[geom])

@@ -148,33 +148,37 @@ def elevate_thread(priority: int = 40, nice: int = -10) -> str:
             return f"SCHED_FIFO priority {priority}"
         except OSError as exc:
             refused.append(f"SCHED_FIFO priority {priority} refused ({exc})")
-    if hasattr(os, "setpriority"):
-        try:
-            # On Linux the "process" of setpriority is the thread whose id is given.
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-            message = f"nice {nice} ({'; '.join(refused)})"
-            logger.warning("control thread: %s; a busy machine can delay its ticks", message)
-            return message
-        except OSError as exc:
-            refused.append(f"nice {nice} refused ({exc})")
-    message = "normal priority: " + "; ".join(refused or ["no priority control on this platform"])
+    refusal = _set_nice(nice)
+    if refusal is None:
+        message = f"nice {nice} ({'; '.join(refused)})"
+    else:
+        message = "normal priority: " + "; ".join([*refused, refusal])
     logger.warning("control thread: %s; a busy machine can delay its ticks", message)
     return message
+
+
+def _set_nice(nice: int) -> str | None:
+    """Give the calling thread niceness ``nice``; None when granted, else why not."""
+    if not hasattr(os, "setpriority"):
+        return "no priority control on this platform"
+    try:
+        # On Linux the "process" of setpriority is the thread whose id is given.
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError as exc:
+        return f"nice {nice} refused ({exc})"
+    return None
 
 
 def renice(nice: int = -10) -> str:
     """Give the calling thread, and every thread it starts from now on, niceness ``nice``: for a
     process whose threads share one lock (the GIL) with a real-time thread, so that none of them
     sits preempted by ordinary load while holding it. Refused, it warns. Returns what it got."""
-    if not hasattr(os, "setpriority"):
-        return "niceness unchanged (no priority control on this platform)"
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-    except OSError as exc:
-        message = f"niceness {nice} refused ({exc}); ordinary load can delay this process's threads"
-        logger.warning(message)
-        return message
-    return f"nice {nice}"
+    refusal = _set_nice(nice)
+    if refusal is None:
+        return f"nice {nice}"
+    message = f"niceness unchanged: {refusal}; ordinary load can delay this process's threads"
+    logger.warning(message)
+    return message
 
 
 def leave_realtime() -> None:
