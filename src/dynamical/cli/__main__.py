@@ -1,0 +1,3 @@
+from dynamical.cli import app
+
+app()

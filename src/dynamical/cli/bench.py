@@ -1,0 +1,202 @@
+"""`dynamical bench …`: every bench prints a table, or JSON with --json."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dynamical.cli.common import (
+    bench_app,
+    console,
+    err_console,
+    print_result,
+    settings_of,
+    user_errors,
+)
+
+
+@bench_app.command("sim")
+@user_errors
+def bench_sim_command(
+    ctx: typer.Context,
+    seconds: Annotated[float, typer.Option(min=0.01, help="Simulated seconds to step.")] = 10.0,
+    robot: Annotated[str | None, typer.Option(help="Robot profile (default: from config).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Physics steps per second and real-time factor of the full world (no rendering)."""
+    from dynamical.bench.sim import bench_sim
+    from dynamical.launch import load_description, load_world
+
+    settings = settings_of(ctx)
+    result = bench_sim(load_description(settings, robot), load_world(settings, robot), seconds, settings.sim.seed)
+    print_result(result, as_json, "bench sim")
+
+
+@bench_app.command("safety")
+@user_errors
+def bench_safety_command(
+    ctx: typer.Context,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Simulated seconds of motion to filter.")] = 10.0,
+    realtime: Annotated[
+        bool, typer.Option(help="Run with SCHED_FIFO and a frozen GC, as the realtime process does.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The safety kernel's cost per tick: default humanoid, 4 keep-out zones, 1 person."""
+    from dynamical.bench.safety import bench_safety
+    from dynamical.launch import load_description
+    from dynamical.robot.world import WorldSpec
+    from dynamical.runtime.clock import enter_realtime, leave_realtime
+
+    settings = settings_of(ctx)
+    description = load_description(settings)
+    world = WorldSpec.load(settings.sim.world)
+    bench_safety(description, world, 0.2)  # load the compiled code before timing
+    granted = enter_realtime() if realtime else None
+    try:
+        result = bench_safety(description, world, seconds, settings.sim.seed)
+    finally:
+        if granted is not None:
+            leave_realtime()
+    if granted is not None and not as_json:
+        console.print(granted.message)
+    print_result(result, as_json, "bench safety")
+
+
+@bench_app.command("loop")
+@user_errors
+def bench_loop_command(
+    ctx: typer.Context,
+    seconds: Annotated[float, typer.Option(min=1.0, help="Wall seconds to run both loops.")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Both loops in their real processes, a policy-sized load in the executive, e-stop latency.
+
+    The 1 kHz safety loop and the 200 Hz control loop; then the time from an e-stop request to
+    the first stopping command the driver receives."""
+    from dynamical.bench.loop import bench_loop
+
+    result = bench_loop(settings_of(ctx), seconds)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    table = Table(title=f"bench loop, {seconds:g} s; realtime process: {result.realtime_priority}")
+    table.add_column("metric")
+    for snap in (result.safety, result.control):
+        table.add_column(f"{snap.name} ({1 / snap.period_s:g} Hz)", justify="right")
+    rows = [
+        ("achieved rate, Hz", lambda s: f"{s.rate_hz:.1f}"),
+        ("period jitter p50, µs", lambda s: f"{s.jitter_us['p50']:.1f}"),
+        ("period jitter p99, µs", lambda s: f"{s.jitter_us['p99']:.1f}"),
+        ("period jitter p99.9, µs", lambda s: f"{s.jitter_us['p99_9']:.1f}"),
+        ("period jitter max, µs", lambda s: f"{s.jitter_us['max']:.1f}"),
+        ("late ticks (> 1.1 periods)", lambda s: f"{s.late_ticks} of {s.ticks} ({100 * s.late_fraction:.3f} %)"),
+        ("missed deadlines", lambda s: str(s.missed)),
+        ("work p50 / p99, µs", lambda s: f"{s.work_us['p50']:.0f} / {s.work_us['p99']:.0f}"),
+        ("protective stops", lambda s: str(s.protective_stops)),
+    ]
+    for label, cell in rows:
+        table.add_row(label, cell(result.safety), cell(result.control))
+    console.print(table)
+    console.print(
+        f"policy forward pass p50 {result.policy_ms_p50:.2f} ms; e-stop request → driver stop: "
+        f"p50 {result.estop_latency_ms['p50']:.2f} ms, max {result.estop_latency_ms['max']:.2f} ms"
+    )
+
+
+@bench_app.command("ik")
+@user_errors
+def bench_ik_command(
+    ctx: typer.Context,
+    targets: Annotated[int, typer.Option(min=1, help="Random reachable targets per arm.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the targets.")] = 0,
+    tolerance: Annotated[float, typer.Option(min=0.0, help="Position tolerance, m.")] = 0.005,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Each arm's IK (mink + DAQP) on random reachable end-effector poses."""
+    from dynamical.bench.ik import bench_ik
+    from dynamical.launch import load_description
+
+    result = bench_ik(load_description(settings_of(ctx)), targets, seed, tolerance)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    tol_mm = result.arms[0].tolerance_m * 1e3 if result.arms else tolerance * 1e3
+    table = Table(title=f"bench ik: {result.robot}, seed {result.seed}, reached = within {tol_mm:g} mm")
+    for column in ("arm", "reached", "max err mm", "median err mm", "max rot err rad", "median ms", "max ms"):
+        table.add_column(column, justify="left" if column == "arm" else "right")
+    for arm in result.arms:
+        table.add_row(
+            arm.arm,
+            f"{arm.reached}/{arm.targets}",
+            f"{arm.position_error_max_m * 1e3:.3f}",
+            f"{arm.position_error_median_m * 1e3:.3f}",
+            f"{arm.orientation_error_max_rad:.4f}",
+            f"{arm.solve_ms_median:.1f}",
+            f"{arm.solve_ms_max:.1f}",
+        )
+    console.print(table)
+
+
+@bench_app.command("route")
+@user_errors
+def bench_route_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The skill router on 20 skills: top-1 accuracy on held-out paraphrases, refusals, latency."""
+    from dynamical.bench.orchestration import bench_route
+    from dynamical.orchestration.embedding import get_embedder
+
+    result = bench_route(get_embedder())
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    print_result(result.model_copy(update={"misses": [f"{len(result.misses)}, below"]}), False, "bench route")
+    for miss in result.misses:
+        console.print(f"  miss: {miss}", highlight=False)
+
+
+@bench_app.command("plan")
+@user_errors
+def bench_plan_command(
+    requests: Annotated[int, typer.Option(min=10, help="Requests in the timed workload.")] = 400,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Orchestration latency through all layers: 20 skills, 10 robots, every strategy."""
+    from dynamical.bench.orchestration import bench_plan
+    from dynamical.orchestration.embedding import get_embedder
+
+    result = bench_plan(get_embedder(), requests=requests)
+    print_result(result, as_json, "bench plan")
+
+
+@bench_app.command("demo")
+@user_errors
+def bench_demo_command(
+    ctx: typer.Context,
+    seeds: Annotated[int, typer.Option(min=1, help="Object layouts (seeds) to run the task on.")] = 20,
+    first_seed: Annotated[int, typer.Option(help="The first seed.")] = 0,
+    task: Annotated[
+        str, typer.Option(help="The task in plain language.")
+    ] = "pick up the red cube and place it on the shelf",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The task planned and run end to end on many seeds: success rate, as `dynamical demo` runs it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from dynamical.bench.demo import bench_demo
+    from dynamical.launch import load_description, load_world
+
+    settings = settings_of(ctx)
+    world = load_world(settings)
+    if world is None:
+        raise ValueError("the demo needs a world with objects; the configured sim.world is 'none'")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, disable=as_json, transient=True) as progress:
+        bar = progress.add_task("bench demo", total=seeds)
+        result = bench_demo(
+            load_description(settings), world, seeds, first_seed, task, lambda _: progress.update(bar, advance=1)
+        )
+    print_result(result, as_json, "bench demo")
