@@ -21,10 +21,15 @@ from starlette.concurrency import run_in_threadpool
 
 import dynamical
 from dynamical.api.audit import install_audit
+from dynamical.api.auth_throttle import AuthThrottle
 from dynamical.api.bootstrap import init_database, open_registry
+from dynamical.api.data_dir import secure_data_dir
 from dynamical.api.db import Database
 from dynamical.api.errors import install_error_handlers
+from dynamical.api.gate import RequestGate
+from dynamical.api.headers import SecurityHeaders
 from dynamical.api.hub import AgentHub, HealthCheck, ZonesListener
+from dynamical.api.key_sessions import KeySessions
 from dynamical.api.migrate import require_current
 from dynamical.api.routers import edge_devices, health, peripherals, robots, safety, skills
 from dynamical.api.settings import ApiSettings
@@ -47,19 +52,23 @@ def create_app(
     skills at start (both idempotent); without, it refuses to start on a schema that is not current."""
     db = Database(settings.database_url)
 
+    key_sessions = KeySessions(db)
+
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(secure_data_dir, settings.data_dir, settings.database_url)
         if prepare_database:
             report = await run_in_threadpool(init_database, settings, db)
             log.info("database %s at schema %s", report.database, report.revision)
         else:
             await run_in_threadpool(require_current, db)
         try:
-            if lifespan is None:
-                yield
-            else:
-                async with lifespan(app):
+            async with key_sessions.watching():
+                if lifespan is None:
                     yield
+                else:
+                    async with lifespan(app):
+                        yield
         finally:
             db.dispose()
 
@@ -67,8 +76,18 @@ def create_app(
         title="Dynamical Edge platform server",
         version=dynamical.__version__,
         description="Fleet, skills and safety of robots running Dynamical Edge. "
-        "Every endpoint but /health needs an `X-API-Key` header; scopes nest: read < operate < admin.",
+        "Every `/api/` endpoint needs an `X-API-Key` header, checked before the body is read; scopes nest: "
+        "read < operate < admin. Bodies are limited to 1 MiB (413 past it; a skill upload to its own limit). "
+        "A client address that keeps failing authentication gets 429 with Retry-After. "
+        "`/health` (details only with a key), this page and `/openapi.json` are public.",
         lifespan=run,
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
+        openapi_url="/openapi.json" if settings.api_docs else None,
+        responses={
+            413: {"description": "body larger than the route's limit"},
+            429: {"description": "too many failed authentications from this address"},
+        },
     )
     app.state.settings = settings
     app.state.db = db
@@ -76,9 +95,15 @@ def create_app(
     app.state.agent_hub = agent_hub
     app.state.zone_listeners = [on_zones_changed] if on_zones_changed is not None else []
     app.state.health_checks = list(health_checks)
+    app.state.key_sessions = key_sessions
+    app.state.auth_throttle = AuthThrottle(settings.auth_failures_allowed, settings.auth_failure_window_s)
 
     install_error_handlers(app)
     install_audit(app)
+    # Added after the audit middleware, so outside it: a request refused at the gate (no key, a
+    # body too large) never reaches the audit log row by row; the throttle summarises failures.
+    app.add_middleware(RequestGate, settings=settings, db=db, throttle=app.state.auth_throttle)
+    app.add_middleware(SecurityHeaders)
     for router in (health.router, robots.router, skills.router, edge_devices.router, peripherals.router, safety.router):
         app.include_router(router)
     for router in routers:

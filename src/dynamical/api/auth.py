@@ -1,4 +1,4 @@
-"""API keys: made here, stored hashed, checked on every request but ``/health``.
+"""API keys: made here, stored hashed, checked on every API request (by ``api.gate``, before the body).
 
 A key reads ``dyn_<prefix>_<secret>``: the 10-hex-digit prefix is public (it names the key in the
 audit log and in ``keys list``), the secret is 32 random bytes. The database holds the prefix and
@@ -29,6 +29,7 @@ from dynamical.api.models import ApiKey, utcnow
 
 HEADER = "X-API-Key"
 _KEY = re.compile(r"^dyn_([0-9a-f]{10})_([A-Za-z0-9_-]{43})$")
+_MAX_KEY_CHARS = 256
 
 
 class Scope(StrEnum):
@@ -107,10 +108,12 @@ class AuthError(Exception):
     """Authentication failed: 401, with a message that never says which part of the key was wrong."""
 
 
-def authenticate(session: Session, presented: str | None) -> Principal:
-    """The principal behind ``presented``; raises ``AuthError``."""
-    if not presented:
+def authenticate(session: Session, presented: object) -> Principal:
+    """The principal behind ``presented`` (anything a client sent); raises ``AuthError``."""
+    if presented is None or presented == "":
         raise AuthError(f"missing API key: send it in the {HEADER} header")
+    if not isinstance(presented, str) or len(presented) > _MAX_KEY_CHARS:
+        raise AuthError("invalid API key")
     match = _KEY.fullmatch(presented.strip())
     if match is None:
         raise AuthError("invalid API key")
@@ -132,16 +135,20 @@ def require(scope: Scope):  # type: ignore[no-untyped-def]
     """A dependency that authenticates the request and demands at least ``scope``."""
 
     def dependency(request: Request, presented: Annotated[str | None, Security(_header)]) -> Principal:
-        db: Database = request.app.state.db
-        try:
-            with db.session() as session:
-                principal = authenticate(session, presented)
-        except AuthError as exc:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "APIKey"}
-            ) from None
-        # The audit log records who made the request, whatever the outcome.
-        request.state.principal = principal
+        # The gate (api.gate) authenticated the key before the body was read; an app built
+        # without it (none is, but a router mounted elsewhere could be) checks here.
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None:
+            db: Database = request.app.state.db
+            try:
+                with db.session() as session:
+                    principal = authenticate(session, presented)
+            except AuthError as exc:
+                raise HTTPException(
+                    status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "APIKey"}
+                ) from None
+            # The audit log records who made the request, whatever the outcome.
+            request.state.principal = principal
         if not principal.scope.allows(scope):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

@@ -15,18 +15,23 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from dynamical.names import DisplayName, check_display_name
 from dynamical.safety.config import BoxZone, HalfSpaceZone
 from dynamical.skills.manifest import SkillManifest
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# Printable, and nothing that renders as something else (bidi controls, zero-width characters).
+Name = DisplayName
 Kind = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
 MAX_JSON_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 16
 # Keep-out zones are in the world frame, metres; anything beyond 10 km is a typo, not a zone.
 MAX_ZONE_COORDINATE_M = 1e4
+# A box thinner than a millimetre protects nothing and is almost surely a unit mistake (5e-324 is
+# "positive" to the kernel's own model).
+MIN_ZONE_HALF_SIZE_M = 1e-3
 
 
 def _check_json(value: Any, depth: int = 0) -> None:
@@ -148,9 +153,7 @@ class ZoneCreate(_Body):
 
     @model_validator(mode="after")
     def _sane(self) -> ZoneCreate:
-        name = self.zone.name
-        if not name.strip() or len(name) > 128 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
-            raise ValueError("zone.name must be 1 to 128 printable characters")
+        check_display_name(self.zone.name, "zone.name")
         numbers = (
             [*self.zone.center, *self.zone.half_size]
             if isinstance(self.zone, BoxZone)
@@ -159,6 +162,9 @@ class ZoneCreate(_Body):
         for number in numbers:
             if not math.isfinite(number) or abs(number) > MAX_ZONE_COORDINATE_M:
                 raise ValueError(f"zone numbers must be finite and within ±{MAX_ZONE_COORDINATE_M:g} m, got {number}")
+        if isinstance(self.zone, BoxZone) and min(self.zone.half_size) < MIN_ZONE_HALF_SIZE_M:
+            smallest = f"{MIN_ZONE_HALF_SIZE_M * 1000:g} mm"
+            raise ValueError(f"every zone half size must be at least {smallest}, got {list(self.zone.half_size)}")
         return self
 
 

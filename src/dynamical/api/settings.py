@@ -1,8 +1,9 @@
-"""What the platform server reads at start: where its data lives and which database it uses.
+"""What the platform server reads at start: where its data lives, which database it uses, and the
+bounds it holds every client to.
 
 Built from the runtime configuration (``config/config.yaml``, ``DYNAMICAL_*``): ``data_dir`` holds
 the SQLite database (unless ``database_url`` names another one), the skill keyring and the
-artifact blobs.
+artifact blobs. ``dynamical up`` adds the transport options (TLS files, trusted proxies).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from dynamical.config import Settings
 SQLITE_FILE = "dynamical.db"
 KEYRING_FILE = "keyring.json"
 DEFAULT_MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# The agent's hello (its scene model, ~100 kB for the humanoid) is the largest message a client
+# sends over a socket; artifacts only ever go down to the robots.
+DEFAULT_MAX_SOCKET_MESSAGE_BYTES = 1024 * 1024
 
 
 class ApiSettings(BaseModel):
@@ -28,6 +33,22 @@ class ApiSettings(BaseModel):
     data_dir: Path
     database_url: str
     max_artifact_bytes: int = Field(DEFAULT_MAX_ARTIFACT_BYTES, gt=0, description="Largest skill upload, bytes")
+    max_body_bytes: int = Field(
+        DEFAULT_MAX_BODY_BYTES, gt=0, description="Largest request body but an artifact upload, bytes"
+    )
+    max_socket_message_bytes: int = Field(
+        DEFAULT_MAX_SOCKET_MESSAGE_BYTES, gt=0, description="Largest WebSocket message a client may send, bytes"
+    )
+    auth_failures_allowed: int = Field(
+        10, ge=1, description="Failed authentications a client address may make per window before 429"
+    )
+    auth_failure_window_s: float = Field(60.0, gt=0, description="The window of auth_failures_allowed, s")
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description="Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For/-Proto are believed; "
+        "none by default: the client address is the TCP peer's",
+    )
+    api_docs: bool = Field(True, description="Serve /docs, /redoc and /openapi.json (public: they hold no data)")
     ui_dir: Path | None = Field(None, description="The dashboard's static build; None: ui/dist of the checkout")
 
     @classmethod
