@@ -26,6 +26,7 @@ TABLES = {
     "audit_log",
     "traces",
     "spans",
+    "robot_credentials",
 }
 
 

@@ -6,7 +6,6 @@ agent reconnects and delivers the result it kept)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -69,12 +68,14 @@ class Platform:
             self.admin_key = re.search(r"^(dyn_[0-9a-f]{10}_\S+)$", self.log.read_text(), re.M).group(1)  # type: ignore[union-attr]
 
     def start_agent(self) -> None:
-        key = (self.data_dir / "agent.key").read_text().strip()
+        # The credential `dynamical up` made for its robot (thor_001, the default --robot-id).
+        credential = self.data_dir / "credentials" / f"{ROBOT}.key"
+        assert credential.stat().st_mode & 0o777 == 0o600 and credential.parent.stat().st_mode & 0o777 == 0o700
+        assert not (self.data_dir / "agent.key").exists(), "no operate key is kept for the agent"
         command = [sys.executable, "-m", "dynamical.cli", "agent", "--robot-id", ROBOT, "--server", self.url]
+        command += ["--credential", str(credential)]
         out = open(self.data_dir / "agent.log", "ab")  # noqa: SIM115
-        self.agent = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "DYNAMICAL_API_KEY": key}
-        )
+        self.agent = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
     def kill_server(self) -> None:
         assert self.server is not None
@@ -87,7 +88,7 @@ class Platform:
     def wait_connected(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            robots = httpx.get(f"{self.url}/health", timeout=5).json()["agents"]
+            robots = httpx.get(f"{self.url}/health", headers={"X-API-Key": self.admin_key}, timeout=5).json()["agents"]
             if any(r["robot_id"] == ROBOT for r in robots):
                 return
             time.sleep(0.3)

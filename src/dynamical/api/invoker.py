@@ -4,6 +4,12 @@ The invoker owns executions while they run: the waiter of each, its progress, it
 The database row is written when the request is accepted, when the plan is handed to the agent
 and when the result comes back, so ``GET /executions/{id}`` works from any server process and
 a result that arrives after a server restart (the agent queued it) still lands on its row.
+
+One plan per robot: a request claims its robot in the same step as it checks that the robot is
+idle (no await between), before planning, and every way out releases the claim. Only the robot
+that runs an execution reports on it (``owner_of``; the agent link drops the rest), and a finished
+execution is immutable: its row is written once, by a conditional update, and a late result is
+logged and audited, never stored.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from opentelemetry import trace as otel
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Span, Status, StatusCode
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from starlette.concurrency import run_in_threadpool
 
 from dynamical.agent.messages import Cancel, ExecutePlan, PlanResult, StepProgressReport, finite
@@ -29,6 +35,7 @@ from dynamical.agent.plan_runner import StepProgress
 from dynamical.api.agent_link import AgentLinkHub, Connection, RobotNotConnectedError
 from dynamical.api.db import Database
 from dynamical.api.errors import ConflictError, NotFoundError
+from dynamical.api.link_audit import record_link_event
 from dynamical.api.models import Execution, Robot, SafetyEvent, utcnow
 from dynamical.api.planning import Planner, PlanSpec, Role
 from dynamical.api.schemas import SafetyEventOut
@@ -39,6 +46,9 @@ from dynamical.skills.runner import TrajectorySummary
 log = logging.getLogger(__name__)
 ExecutionStatus = Literal["planning", "running", "succeeded", "failed", "cancelled", "interrupted"]
 ACTIVE = ("planning", "running")
+REPORTABLE = (*ACTIVE, "interrupted")
+"""Statuses a robot's result may still end: an execution interrupted by a server restart takes the
+result its agent kept; a finished one takes nothing."""
 CANCEL_GRACE_S = 5.0
 """After a timeout, how long to wait for the cancelled plan's result before answering without it."""
 
@@ -145,10 +155,13 @@ class Invoker:
         self.planner = planner
         self.tracer = tracer(provider)
         self.running: dict[str, _Running] = {}
+        self.claims: dict[str, str] = {}
+        """robot_id → request_id of the request that holds it, from the idle check until its result."""
         self.planning_ms: deque[float] = deque(maxlen=2000)
         self.total_ms: deque[float] = deque(maxlen=2000)
         hub.progress_listeners.append(self._on_progress)
         hub.result_listeners.append(self._on_result)
+        hub.owner_of = self.owner_of
 
     # ---- invoke -------------------------------------------------------------------------------
 
@@ -174,15 +187,44 @@ class Invoker:
         raise ConflictError("every connected robot is running an execution")
 
     def _busy(self, robot_id: str) -> str | None:
-        mine = next((r.request_id for r in self.running.values() if r.robot_id == robot_id), None)
+        mine = self.claims.get(robot_id) or next(
+            (r.request_id for r in self.running.values() if r.robot_id == robot_id), None
+        )
         connection = self.hub.connections.get(robot_id)
         return mine or (connection.running if connection is not None else None)
+
+    def _release(self, robot_id: str, request_id: str) -> None:
+        if self.claims.get(robot_id) == request_id:
+            del self.claims[robot_id]
+
+    async def owner_of(self, request_id: str) -> str | None:
+        """The robot that runs (or ran) execution ``request_id``; None when there is no such execution."""
+        running = self.running.get(request_id)
+        if running is not None:
+            return running.robot_id
+        return await run_in_threadpool(self._owner_row, request_id)
+
+    def _owner_row(self, request_id: str) -> str | None:
+        with self.db.session() as session:
+            return session.scalar(select(Execution.robot_id).where(Execution.request_id == request_id))
 
     async def start(self, request: InvokeRequest, t0: float, t0_unix_ns: int) -> _Running:
         """Plan ``request`` and hand it to a robot; raises 4xx errors before anything moves."""
         connection = self.choose_robot(request.robot_id)
         robot_id = connection.robot_id
         request_id = str(uuid.uuid4())
+        # Claimed in the same step as the idle check above: a concurrent request sees it busy.
+        self.claims[robot_id] = request_id
+        try:
+            return await self._start(request, t0, t0_unix_ns, connection, request_id)
+        except BaseException:  # a refusal, a failure, or the client gone (cancelled): the robot is free
+            self._release(robot_id, request_id)
+            raise
+
+    async def _start(
+        self, request: InvokeRequest, t0: float, t0_unix_ns: int, connection: Connection, request_id: str
+    ) -> _Running:
+        robot_id = connection.robot_id
         root = self.tracer.start_span(
             "invoke", start_time=t0_unix_ns, attributes={"request_id": request_id, "robot_id": robot_id}
         )
@@ -194,12 +236,11 @@ class Invoker:
                 self.planner.plan, request, robot_id, connection.hello.embodiment, connection.world
             )
         except ValueError as exc:
-            await run_in_threadpool(self._finish_row, request_id, "failed", None, str(exc), None)
+            await run_in_threadpool(self._finish_row, request_id, robot_id, "failed", None, str(exc), None)
             self._announce(request_id, robot_id, "failed", task)
             root.set_status(Status(StatusCode.ERROR, str(exc)))
             await run_in_threadpool(root.end)
             raise
-        # Claim the robot before the await below, so that a second request sees it busy.
         future: asyncio.Future[PlanResult] = asyncio.get_running_loop().create_future()
         running = _Running(request_id, robot_id, request, plan, t0, 0.0, root, future)
         self.running[request_id] = running
@@ -208,7 +249,9 @@ class Invoker:
             await connection.send(ExecutePlan(request_id=request_id, plan=plan))
         except Exception as exc:
             self.running.pop(request_id, None)
-            await run_in_threadpool(self._finish_row, request_id, "failed", None, f"agent unreachable: {exc}", None)
+            await run_in_threadpool(
+                self._finish_row, request_id, robot_id, "failed", None, f"agent unreachable: {exc}", None
+            )
             self._announce(request_id, robot_id, "failed", task)
             await run_in_threadpool(root.end)
             raise ConflictError(f"robot {robot_id!r} went away before the plan reached it") from None
@@ -282,8 +325,8 @@ class Invoker:
 
     def _on_progress(self, robot_id: str, report: StepProgressReport) -> None:
         running = self.running.get(report.request_id)
-        if running is None:
-            return
+        if running is None or running.robot_id != robot_id:
+            return  # a finished execution's, or (the link drops those already) another robot's
         progress = report.progress
         t_ns = int(report.t_wall * 1e9)
         if progress.status == "running" and progress.step_id in running.step_spans:
@@ -317,16 +360,25 @@ class Invoker:
                 span.end(end_time=t_ns)
 
     async def _on_result(self, robot_id: str, result: PlanResult) -> None:
-        running = self.running.pop(result.request_id, None)
+        running = self.running.get(result.request_id)
+        if running is not None and running.robot_id != robot_id:
+            await self._ignored(robot_id, result, f"it is robot {running.robot_id!r}'s execution")
+            return
+        self.running.pop(result.request_id, None)
+        if running is not None:
+            self._release(running.robot_id, running.request_id)
         outcome = result.outcome
         success = outcome is not None and outcome.success
         status = "succeeded" if success else ("cancelled" if result.cancelled else "failed")
         error = result.error or (outcome.failure if outcome is not None else None)
-        payload = result.model_dump(mode="json", exclude={"world"})
+        payload = finite(result.model_dump(mode="json", exclude={"world"}))
         if running is None:
-            # A result of an execution this process did not start (a restart in between): store it.
-            await run_in_threadpool(self._finish_row, result.request_id, status, payload, error, None)
-            self._announce(result.request_id, robot_id, status, None)
+            # A result of an execution this process did not start (a restart in between): stored
+            # if its row still waits for one, from the robot that ran it.
+            if await run_in_threadpool(self._finish_row, result.request_id, robot_id, status, payload, error, None):
+                self._announce(result.request_id, robot_id, status, None)
+            else:
+                await self._ignored(robot_id, result, "the execution is finished (or not this robot's)")
             return
         total_ms = (time.perf_counter() - running.t0) * 1e3
         self.total_ms.append(total_ms)
@@ -335,12 +387,29 @@ class Invoker:
         running.root.set_attributes({"status": status, "total_time_ms": total_ms})
         if not success:
             running.root.set_status(Status(StatusCode.ERROR, error or status))
-        await run_in_threadpool(self._finish_row, result.request_id, status, finite(payload), error, total_ms)
+        stored = await run_in_threadpool(
+            self._finish_row, result.request_id, robot_id, status, payload, error, total_ms
+        )
+        if not stored:
+            await self._ignored(robot_id, result, "the execution was finished already")
         await run_in_threadpool(running.root.end)  # writes the trace: it is stored before the waiter answers
         task = running.request.task_description or running.request.goal
         self._announce(result.request_id, robot_id, status, task)
         if not running.future.done():
             running.future.set_result(result)
+
+    async def _ignored(self, robot_id: str, result: PlanResult, why: str) -> None:
+        log.warning("a result for execution %s from robot %s ignored: %s", result.request_id, robot_id, why)
+        await run_in_threadpool(
+            record_link_event,
+            self.db,
+            robot_id,
+            "ignored plan_result",
+            409,
+            None,
+            proven=True,
+            detail=f"execution {result.request_id}: {why}",
+        )
 
     # ---- reads --------------------------------------------------------------------------------
 
@@ -460,16 +529,31 @@ class Invoker:
                 row.started_at, row.planning_time_ms = utcnow(), planning_ms
 
     def _finish_row(
-        self, request_id: str, status: str, result: dict[str, Any] | None, error: str | None, total_ms: float | None
-    ) -> None:
+        self,
+        request_id: str,
+        robot_id: str,
+        status: str,
+        result: dict[str, Any] | None,
+        error: str | None,
+        total_ms: float | None,
+    ) -> bool:
+        """End the execution's row, once: only while it waits for a result, and only for the robot
+        that runs it (one conditional UPDATE, so two results cannot both land). False when not."""
+        values: dict[str, Any] = {"status": status, "result": result, "error": error, "finished_at": utcnow()}
+        if total_ms is not None:
+            values["total_time_ms"] = total_ms
         with self.db.session() as session:
-            row = session.get(Execution, request_id)
-            if row is None:
-                log.warning("a result for execution %s, which this database does not hold", request_id)
-                return
-            row.status, row.result, row.error, row.finished_at = status, result, error, utcnow()
-            if total_ms is not None:
-                row.total_time_ms = total_ms
+            done = session.execute(
+                update(Execution)
+                .where(
+                    Execution.request_id == request_id,
+                    Execution.robot_id == robot_id,
+                    Execution.status.in_(REPORTABLE),
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            return done.rowcount == 1
 
     def _events(self, request_id: str) -> list[SafetyEventOut]:
         with self.db.session() as session:

@@ -96,6 +96,20 @@ class Robot(Base):
     last_seen_at: Mapped[datetime | None]
 
 
+class RobotCredential(Base):
+    """The public half of a robot's Ed25519 credential (``agent.credential``): its agent signs each
+    link's challenge with the private half, which never leaves the robot. One per robot id; a
+    revoked one stays (revoked_at set) until a new one replaces it."""
+
+    __tablename__ = "robot_credentials"
+
+    robot_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64), doc="raw Ed25519 public key, hex")
+    fingerprint: Mapped[str] = mapped_column(String(16), doc="sha256 of the public key, 16 hex digits")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
 class EdgeDevice(Base):
     """A compute module on or near a robot (a Jetson, an industrial PC)."""
 

@@ -71,11 +71,13 @@ def bench_api(
 ) -> ApiBenchResult:
     import uvicorn
 
+    from dynamical.agent.credential import default_path
     from dynamical.agent.link_client import AgentLinkClient, LinkConfig, RobotIdentity
     from dynamical.agent.robot_agent import make_robot_agent
     from dynamical.api.auth import Scope, create_api_key
     from dynamical.api.bootstrap import init_database
     from dynamical.api.db import Database
+    from dynamical.api.robot_credentials import issue
     from dynamical.api.server import build_server
     from dynamical.api.settings import ApiSettings
     from dynamical.launch import load_description, load_world
@@ -87,6 +89,7 @@ def bench_api(
         init_database(api_settings, db)
         with db.session() as session:
             key = create_api_key(session, Scope.OPERATE, "bench").key
+        credential = issue(db, "bench_robot", default_path(api_settings.data_dir, "bench_robot")).path
         db.dispose()
         port = _free_port()
         server = uvicorn.Server(
@@ -106,7 +109,7 @@ def bench_api(
             embodiment=EMBODIMENT,
             capabilities=[m.id for m in builtin_manifests()],
         )
-        link = AgentLinkClient(robot, identity, LinkConfig(server=url, api_key=key))
+        link = AgentLinkClient(robot, identity, LinkConfig(server=url, credential=credential))
         robot.start()
         link_thread = threading.Thread(target=link.run, daemon=True)
         link_thread.start()

@@ -1,4 +1,5 @@
-"""`dynamical db`, `keys`, `skills` and `robots`: the platform server's database and registry."""
+"""`dynamical db`, `keys`, `skills` and `robots`: the platform server's database and registry, and
+the robots' credentials on the agent link."""
 
 from __future__ import annotations
 
@@ -28,7 +29,12 @@ keys_app = typer.Typer(help="API keys of the platform server.", no_args_is_help=
 skills_app = typer.Typer(help="Skills in the platform server's registry.", no_args_is_help=True)
 app.add_typer(db_app, name="db", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+robots_app = typer.Typer(
+    help="Robots the platform server knows (no subcommand: the list), and their agent-link credentials.",
+    invoke_without_command=True,
+)
 app.add_typer(skills_app, name="skills")
+app.add_typer(robots_app, name="robots")
 
 
 def _database(ctx: typer.Context, data_dir: Path | None, create: bool = False):
@@ -172,12 +178,14 @@ def skills_list(
     console.print(table)
 
 
-@app.command("robots")
+@robots_app.callback()
 @user_errors
 def robots_command(
-    server: ServerOption = DEFAULT_SERVER, api_key: ApiKeyOption = None, as_json: JsonOption = False
+    ctx: typer.Context, server: ServerOption = DEFAULT_SERVER, api_key: ApiKeyOption = None, as_json: JsonOption = False
 ) -> None:
     """Robots the platform server knows, and whether each one's agent is connected."""
+    if ctx.invoked_subcommand is not None:
+        return
     from dynamical.api.client import ApiClient
 
     with ApiClient(server, api_key) as client:
@@ -193,4 +201,96 @@ def robots_command(
         table.add_row(
             robot["id"], robot["name"], robot["profile"], robot["kind"], connected, robot["last_seen_at"] or "never"
         )
+    console.print(table)
+
+
+CredentialOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--credential",
+        help="Where to write the private key (default: <data_dir>/credentials/<robot_id>.key).",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+
+
+@robots_app.command("add")
+@user_errors
+def robots_add(
+    ctx: typer.Context,
+    robot_id: Annotated[str, typer.Argument(help="The robot's id on the platform, e.g. thor_002.")],
+    credential: CredentialOption = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the robot's credential (its link closes).")
+    ] = False,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Issue a robot's agent-link credential: an Ed25519 key pair, the private key to a file (0600, in
+    a 0700 directory) for the robot's agent, the public key to the database. Works while the server runs."""
+    from dynamical.agent.credential import default_path
+    from dynamical.api.migrate import require_current
+    from dynamical.api.robot_credentials import issue
+
+    settings, db = _database(ctx, data_dir)
+    try:
+        require_current(db)
+        issued = issue(db, robot_id, credential or default_path(settings.data_dir, robot_id), replace=replace)
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(issued.model_dump_json(indent=2))
+        return
+    console.print(f"robot {robot_id}: credential {issued.fingerprint} written to {issued.path}", highlight=False)
+    err_console.print(
+        f"give it to the robot's agent: dynamical agent --robot-id {robot_id} --credential {issued.path}",
+        highlight=False,
+    )
+
+
+@robots_app.command("revoke")
+@user_errors
+def robots_revoke(
+    ctx: typer.Context,
+    robot_id: Annotated[str, typer.Argument(help="The robot whose credential to revoke.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Revoke a robot's agent-link credential; a server holding its link closes it within a second."""
+    from dynamical.api.migrate import require_current
+    from dynamical.api.robot_credentials import revoke
+
+    _, db = _database(ctx, data_dir)
+    try:
+        require_current(db)
+        revoked = revoke(db, robot_id)
+    finally:
+        db.dispose()
+    if revoked is None:
+        raise ValueError(f"robot {robot_id!r} has no active credential")
+    console.print(f"revoked the credential {revoked.fingerprint} of robot {robot_id}", highlight=False)
+
+
+@robots_app.command("credentials")
+@user_errors
+def robots_credentials(ctx: typer.Context, data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
+    """Robot credentials by fingerprint (the server keeps public keys only)."""
+    from dynamical.api.migrate import require_current
+    from dynamical.api.robot_credentials import listing
+
+    _, db = _database(ctx, data_dir)
+    try:
+        require_current(db)
+        rows = listing(db)
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    table = Table(title="robot credentials")
+    for column in ("robot", "fingerprint", "created", "revoked"):
+        table.add_column(column)
+    for row in rows:
+        revoked = f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else ""
+        table.add_row(row.robot_id, row.fingerprint, f"{row.created_at:%Y-%m-%d %H:%M}", revoked)
     console.print(table)

@@ -23,7 +23,8 @@ from rich.console import Console
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 DEFAULT_ROBOT_ID = "thor_001"
-AGENT_KEY_FILE = "agent.key"
+LEGACY_AGENT_KEY_FILE = "agent.key"
+"""Where ``dynamical up`` used to keep an operate API key for its agent (removed on start)."""
 # Module level: typer reads the annotations by name (this module postpones their evaluation).
 server_opt = Annotated[str, typer.Option("--server", envvar="DYNAMICAL_SERVER", help="URL of the platform server.")]
 key_opt = Annotated[
@@ -32,32 +33,31 @@ key_opt = Annotated[
 ]
 
 
-def _server_url(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    return f"http://{shown}:{port}"
+def retire_agent_key(settings: Any, db: Any) -> bool:
+    """Revoke and delete the operate API key older versions kept in ``agent.key`` for the local
+    agent (a plaintext key, enough to open the agent link then); True when there was one."""
+    from dynamical.api.auth import AuthError, authenticate, revoke_api_key
+
+    path = Path(settings.data_dir) / LEGACY_AGENT_KEY_FILE
+    if not path.exists():
+        return False
+    try:
+        with db.session() as session:
+            revoke_api_key(session, authenticate(session, path.read_text().strip()).prefix)
+    except (AuthError, OSError, UnicodeDecodeError):
+        pass  # revoked already, or not a key: deleting the file is all that is left
+    path.unlink(missing_ok=True)
+    return True
 
 
-def agent_key(settings: Any, db: Any) -> str:
-    """The operate key the local agent uses, kept in the data directory (0600) across restarts;
-    a new one when the file is missing or its key was revoked."""
-    from dynamical.api.auth import AuthError, Scope, authenticate, create_api_key
+def local_credential(settings: Any, db: Any, robot_id: str) -> Path:
+    """The local robot's credential file, made (and its public key stored) when missing or stale."""
+    from dynamical.api.robot_credentials import provision_local
 
-    path = Path(settings.data_dir) / AGENT_KEY_FILE
-    if path.exists():
-        key = path.read_text().strip()
-        try:
-            with db.session() as session:
-                authenticate(session, key)
-            return key
-        except AuthError:
-            pass
-    with db.session() as session:
-        key = create_api_key(session, Scope.OPERATE, "local robot agents (dynamical up)").key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+    path, made = provision_local(db, Path(settings.data_dir), robot_id)
+    if made:
+        console.print(f"robot {robot_id}: new credential {path}", highlight=False)
+    return path
 
 
 def up(
@@ -68,6 +68,9 @@ def up(
     robot_id: str,
     agent_mode: str,
     with_agent: bool = True,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    trusted_proxies: tuple[str, ...] = (),
 ) -> None:
     """Serve the API and run one agent for ``robot_id`` beside it until Ctrl-C."""
     import uvicorn
@@ -76,17 +79,21 @@ def up(
     from dynamical.api.bootstrap import init_database
     from dynamical.api.db import Database
     from dynamical.api.server import build_server
+    from dynamical.api.serving import check_proxies, server_url, tls_files, uvicorn_options
     from dynamical.api.settings import ApiSettings
 
-    settings = ApiSettings.from_settings(settings_loader(), data_dir)
+    tls = tls_files(certfile, keyfile)
+    settings = ApiSettings.from_settings(settings_loader(), data_dir, trusted_proxies=check_proxies(trusted_proxies))
     db = Database(settings.database_url)
     try:
         init_database(settings, db)
         admin = ensure_admin_key(db)
-        key = agent_key(settings, db)
+        credential = local_credential(settings, db, robot_id)
+        if retire_agent_key(settings, db):
+            console.print("revoked and removed agent.key: agents sign in with robot credentials now", highlight=False)
     finally:
         db.dispose()
-    url = _server_url(host, port)
+    url = server_url(host, port, tls)
     console.print(
         f"Dynamical Edge platform server at [bold]{url}[/bold] (dashboard {url}/, API docs {url}/docs)",
         highlight=False,
@@ -96,7 +103,8 @@ def up(
         console.print("first start: an admin API key, shown only now (store it):", highlight=False)
         typer.echo(admin.key)
     app = build_server(settings, prepare_database=False)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=2**27))
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", **uvicorn_options(settings, tls))
+    server = uvicorn.Server(config)
     agent: subprocess.Popen[bytes] | None = None
 
     def start_agent() -> None:
@@ -109,7 +117,9 @@ def up(
             return
         command = [sys.executable, "-m", "dynamical.cli", "agent", "--robot-id", robot_id, "--server", url]
         command += ["--mode", agent_mode, "--cache-dir", str(settings.data_dir / "agents" / robot_id)]
-        env = {**os.environ, "DYNAMICAL_API_KEY": key}
+        command += ["--credential", str(credential)]
+        # Over TLS the agent trusts the server's own certificate (self-signed, most likely).
+        env = {**os.environ, "SSL_CERT_FILE": str(tls.certfile)} if tls is not None else None
         agent = subprocess.Popen(command, env=env, start_new_session=True)
         console.print(f"robot agent {robot_id} started (pid {agent.pid}); Ctrl-C stops everything", highlight=False)
 
@@ -151,23 +161,24 @@ def run_agent(
     settings_loader: Any,
     robot_id: str,
     server: str,
-    api_key: str | None,
+    credential: Path | None,
     mode: str,
     speed: float,
     cache_dir: Path | None,
     seed: int | None,
 ) -> None:
     """Run the robot agent for ``robot_id`` and keep it linked to ``server`` until SIGINT/SIGTERM."""
+    from dynamical.agent.credential import RobotCredential, default_path
     from dynamical.agent.link_client import AgentLinkClient, LinkConfig, RobotIdentity, agent_url
     from dynamical.agent.robot_agent import make_robot_agent
     from dynamical.launch import load_description, load_world
     from dynamical.runtime.clock import renice
     from dynamical.skills.builtin.catalog import EMBODIMENT, builtin_manifests
 
-    if not api_key:
-        raise ValueError("no API key: pass --api-key or set DYNAMICAL_API_KEY (an operate-scope key)")
     agent_url(server)  # a bad URL is an error now, not a retry loop
     settings = settings_loader()
+    credential = credential or default_path(Path(settings.data_dir).expanduser(), robot_id)
+    RobotCredential.load(credential)  # a missing or too open key file is an error now, before the robot starts
     description = load_description(settings)
     world = load_world(settings)
     if world is None:
@@ -194,7 +205,7 @@ def run_agent(
         embodiment=EMBODIMENT,
         capabilities=[m.id for m in manifests],
     )
-    client = AgentLinkClient(robot, identity, LinkConfig(server=server, api_key=api_key, cache_dir=cache_dir))
+    client = AgentLinkClient(robot, identity, LinkConfig(server=server, credential=credential, cache_dir=cache_dir))
 
     def leave(signum: int, _frame: object) -> None:
         err_console.print(f"agent {robot_id}: {signal.Signals(signum).name}, stopping")
@@ -287,9 +298,34 @@ def register(app: typer.Typer, bench_app: typer.Typer, settings_of: Any, user_er
             str, typer.Option("--agent-mode", help="realtime (the realtime and executive processes) or lockstep.")
         ] = "realtime",
         with_agent: Annotated[bool, typer.Option("--agent/--no-agent", help="Run the local robot agent.")] = True,
+        certfile: Annotated[
+            Path | None, typer.Option("--certfile", help="TLS certificate (PEM): serve HTTPS/WSS only.", dir_okay=False)
+        ] = None,
+        keyfile: Annotated[
+            Path | None, typer.Option("--keyfile", help="Private key of --certfile (PEM).", dir_okay=False)
+        ] = None,
+        trusted_proxies: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--trusted-proxy",
+                help="Address or network of a reverse proxy whose X-Forwarded-For is believed (repeatable; "
+                "default none: the client address is the TCP peer's).",
+            ),
+        ] = None,
     ) -> None:
         """Run the platform server (API and web dashboard) and one simulated robot agent; Ctrl-C stops both."""
-        up(lambda: settings_of(ctx), port, host, data_dir, robot_id, agent_mode, with_agent)
+        up(
+            lambda: settings_of(ctx),
+            port,
+            host,
+            data_dir,
+            robot_id,
+            agent_mode,
+            with_agent,
+            certfile,
+            keyfile,
+            tuple(trusted_proxies or ()),
+        )
 
     @app.command("agent")
     @user_errors
@@ -297,14 +333,25 @@ def register(app: typer.Typer, bench_app: typer.Typer, settings_of: Any, user_er
         ctx: typer.Context,
         robot_id: Annotated[str, typer.Option("--robot-id", help="The robot's id on the platform.")],
         server: server_opt = default_server,
-        api_key: key_opt = None,
+        credential: Annotated[
+            Path | None,
+            typer.Option(
+                "--credential",
+                envvar="DYNAMICAL_ROBOT_CREDENTIAL",
+                help="The robot's credential file (default: <data_dir>/credentials/<robot-id>.key; "
+                "`dynamical robots add ID` makes it, `dynamical up` makes the local robot's).",
+                dir_okay=False,
+                show_default=False,
+            ),
+        ] = None,
         mode: Annotated[str, typer.Option(help="lockstep (one process) or realtime.")] = "lockstep",
         speed: Annotated[float, typer.Option(help="Simulated time per wall-clock second (lockstep).")] = 1.0,
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where deployed skills go.")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed of the object layout (default: config).")] = None,
     ) -> None:
-        """Run one robot agent linked to a platform server; it reconnects until stopped."""
-        run_agent(lambda: settings_of(ctx), robot_id, server, api_key, mode, speed, cache_dir, seed)
+        """Run one robot agent linked to a platform server, signed in with its robot credential; it
+        reconnects until stopped."""
+        run_agent(lambda: settings_of(ctx), robot_id, server, credential, mode, speed, cache_dir, seed)
 
     @app.command("invoke")
     @user_errors
