@@ -38,19 +38,30 @@ def test_health_reports_agents_and_pluggable_checks(api_settings: ApiSettings):
     assert isinstance(Hub(), AgentHub)
     app = create_app(api_settings, agent_hub=Hub(), health_checks=[link_ok], prepare_database=False)
     with TestClient(app) as client:
-        health = client.get("/health").json()
+        with app.state.db.session() as session:
+            key = create_api_key(session, "read").key
+        health = client.get("/health", headers=auth(key)).json()
         assert health["status"] == "ok" and health["agents"][0]["robot_id"] == "thor_001"
+        assert health["detailed"] is True and health["agents_connected"] == 1
         assert health["components"] == [{"name": "agent link", "ok": True, "detail": "1 robot"}]
 
+        # Without a key: whether each part is ok and how many robots, never which robots or peers.
+        anonymous = client.get("/health").json()
+        assert anonymous["status"] == "ok" and anonymous["detailed"] is False
+        assert anonymous["agents"] == [] and anonymous["agents_connected"] == 1
+        assert anonymous["components"] == [{"name": "agent link", "ok": True, "detail": ""}]
+        assert "thor_001" not in client.get("/health").text
+        wrong = client.get("/health", headers=auth("dyn_0123456789_" + "A" * 43))
+        assert wrong.status_code == 401, "a key sent but wrong is refused, not ignored"
+
         app.state.health_checks.append(broken)
-        degraded = client.get("/health")
+        degraded = client.get("/health", headers=auth(key))
         assert degraded.status_code == 200 and degraded.json()["status"] == "degraded"
         assert degraded.json()["components"][1] == {"name": "broken", "ok": False, "detail": "TimeoutError: no answer"}
 
         with app.state.db.session() as session:
             upsert_robot(session, RobotRecord(id="thor_001", name="Thor", profile="humanoid", kind="simulated"))
             upsert_robot(session, RobotRecord(id="thor_002", name="Thor 2", profile="humanoid", kind="simulated"))
-            key = create_api_key(session, "read").key
         robots = {r["id"]: r for r in client.get("/api/v1/robots", headers=auth(key)).json()}
         assert robots["thor_001"]["connected"] and robots["thor_001"]["connected_since"] == "2026-01-01T00:00:00Z"
         assert not robots["thor_002"]["connected"]

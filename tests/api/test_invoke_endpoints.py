@@ -175,10 +175,22 @@ def test_deploy_without_robots(client: TestClient, keys: dict[str, str]) -> None
 
 
 def test_sockets_refuse_bad_keys(client: TestClient, keys: dict[str, str]) -> None:
-    for path in ("/ws/telemetry?api_key=dyn_bad", "/ws/agent?api_key=" + keys["read"]):
-        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(path) as ws:
-            ws.receive_bytes()
-        assert refused.value.code == 1008
-    with client.websocket_connect("/ws/telemetry?api_key=" + keys["read"]) as ws:
+    agent = "/ws/agent?api_key=" + keys["read"]
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(agent) as ws:
+        ws.receive_bytes()
+    assert refused.value.code == 1008
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/ws/telemetry") as ws:
+        ws.send_json({"api_key": "dyn_bad"})
+        ws.receive_json()
+    assert refused.value.code == 1008 and refused.value.reason == "invalid API key"
+    # A key in the URL is refused even when valid: URLs end up in logs and browser history.
+    in_url = "/ws/telemetry?api_key=" + keys["read"]
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(in_url) as ws:
+        ws.receive_json()
+    assert refused.value.code == 1008 and "never in the URL" in refused.value.reason
+    with client.websocket_connect("/ws/telemetry", headers=auth(keys["read"])) as ws:
         assert ws.receive_json()["type"] == "hello"
         assert ws.receive_json()["type"] == "heartbeat"
+    with client.websocket_connect("/ws/telemetry") as ws:
+        ws.send_json({"api_key": keys["read"]})
+        assert ws.receive_json()["type"] == "hello"

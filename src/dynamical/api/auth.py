@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from dynamical.api.db import Database
 from dynamical.api.models import ApiKey, utcnow
+from dynamical.names import check_display_name
 
 HEADER = "X-API-Key"
 _KEY = re.compile(r"^dyn_([0-9a-f]{10})_([A-Za-z0-9_-]{43})$")
@@ -73,9 +74,9 @@ def hash_key(key: str) -> str:
 def create_api_key(session: Session, scope: Scope | str, name: str = "") -> NewKey:
     """Make a key with ``scope`` in the caller's transaction; the caller commits."""
     scope = Scope(scope)
+    label = check_display_name(name.strip(), "key name") if name.strip() else f"{scope.value} key"
     prefix = secrets.token_hex(5)
     key = f"dyn_{prefix}_{secrets.token_urlsafe(32)}"
-    label = name.strip() or f"{scope.value} key"
     session.add(ApiKey(prefix=prefix, key_hash=hash_key(key), scope=scope.value, name=label, created_at=utcnow()))
     session.flush()
     return NewKey(key=key, prefix=prefix, scope=scope, name=label)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from dynamical.api.data_dir import secure_data_dir
 from dynamical.api.db import Database
 from dynamical.api.migrate import upgrade
 from dynamical.api.settings import ApiSettings
@@ -39,6 +40,7 @@ def init_database(settings: ApiSettings, db: Database) -> InitReport:
     """Migrate to the newest schema and catalogue the built-in skills."""
     from dynamical.skills.builtin.catalog import builtin_manifests
 
+    secure_data_dir(settings.data_dir, settings.database_url)  # 0700/0600 before SQLite makes its file
     status = upgrade(db)
     registry = open_registry(settings, db)
     updated = registry.seed(builtin_manifests())

@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from dynamical.api.db import DatabaseError, _first_line
-from dynamical.api.gate import BodyTooLargeError
 from dynamical.skills.errors import (
     ArtifactError,
     BlobError,
@@ -59,10 +58,6 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
         body = {"detail": _describe_validation(exc), "errors": jsonable_encoder(errors)}
         return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
-
-    @app.exception_handler(BodyTooLargeError)
-    async def too_large(_: Request, exc: BodyTooLargeError) -> JSONResponse:
-        return _answer(status.HTTP_413_CONTENT_TOO_LARGE, str(exc))
 
     @app.exception_handler(NotFoundError)
     @app.exception_handler(UnknownSkillError)

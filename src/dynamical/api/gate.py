@@ -20,24 +20,26 @@ import json
 import logging
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dynamical.api import audit
 from dynamical.api.auth import HEADER, AuthError, Principal, authenticate
 from dynamical.api.auth_throttle import AuthThrottle, Verdict
-from dynamical.api.db import Database
+from dynamical.api.db import Database, DatabaseError
 from dynamical.api.settings import ApiSettings
 from dynamical.api.upload import MULTIPART_SLACK
 
 log = logging.getLogger(__name__)
 PROTECTED_PREFIX = "/api/"
 ARTIFACT_UPLOAD = ("POST", "/api/v1/skills")
+BACKSTOP_MARGIN = 1024 * 1024
 _HEADER = HEADER.lower().encode("latin-1")
 
 
 class RefusedError(Exception):
-    """Authentication failed; ``status`` 401 or 429 and the message to send."""
+    """Authentication failed (401, 429) or could not be done (503); ``detail`` is the message to send."""
 
     def __init__(self, status: int, detail: str, retry_after_s: int | None = None) -> None:
         super().__init__(detail)
@@ -65,6 +67,9 @@ async def check_key(
                 f"missing API key: send it in the {HEADER} header" if presented is None else "invalid API key"
             )
         return await run_in_threadpool(_authenticate, db, presented)
+    except (DatabaseError, SQLAlchemyError) as exc:
+        log.error("cannot check an API key: %s", exc)
+        raise RefusedError(503, "database unavailable: the key cannot be checked now") from None
     except AuthError as exc:
         verdict = throttle.failed(client, method, path)
         await _audit(db, verdict, client)
@@ -120,8 +125,9 @@ class RequestGate:
 
     def body_limit(self, method: str, path: str) -> int:
         if (method, path.rstrip("/")) == ARTIFACT_UPLOAD:
-            # The upload reads (and caps) the artifact itself while it streams; this is the backstop.
-            return self.settings.max_artifact_bytes + MULTIPART_SLACK
+            # The upload reads and caps the artifact itself while it streams (413 with its own
+            # message); this backstop, a read's worth above, only stops a route that would not.
+            return self.settings.max_artifact_bytes + MULTIPART_SLACK + BACKSTOP_MARGIN
         return self.settings.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -153,9 +159,20 @@ class RequestGate:
                 await self._too_large(send, scope, principal, limit, declared)
                 return
             receive = _replay(body, receive)
-        else:
-            receive = _capped(receive, limit)
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, _capped(receive, limit), watched)
+        except* BodyTooLargeError:
+            if not started:
+                await answer(send, 413, f"request body larger than this route's limit of {limit} bytes")
 
     async def _too_large(
         self, send: Send, scope: Scope, principal: Principal | None, limit: int, declared: str | None

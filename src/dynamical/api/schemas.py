@@ -273,6 +273,12 @@ class RobotLink(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
+    detailed: bool = Field(
+        description="false when asked without an API key: robot ids, peer addresses and details are left out"
+    )
+    agents_connected: int = Field(description="how many robot agents are connected now")
     database: ComponentHealth
-    agents: list[RobotLink] = Field(description="connected robot agents; empty when the server runs no agent link")
+    agents: list[RobotLink] = Field(
+        description="connected robot agents (with a key); empty without one or when the server runs no agent link"
+    )
     components: list[ComponentHealth]

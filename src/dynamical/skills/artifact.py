@@ -49,6 +49,10 @@ _TAG_BYTES = 16
 # pass as an artifact signature.
 _SIGNATURE_CONTEXT = b"dynamical skill artifact v1\x00"
 _PATH_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+MAX_MEMBERS = 1024
+"""Entries of an artifact's archive (the manifest, weights and data files)."""
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+"""Their declared sizes added up: above any upload the server takes (64 MiB by default)."""
 
 
 class ArtifactHeader(BaseModel):
@@ -90,6 +94,10 @@ def _check_path(path: str) -> None:
 
 
 def _check_contents(manifest: SkillManifest, files: dict[str, bytes]) -> None:
+    if len(files) + 1 > MAX_MEMBERS:  # the manifest is a member too
+        raise ArtifactContentError(f"an artifact holds at most {MAX_MEMBERS - 1} files besides its manifest")
+    if sum(len(data) for data in files.values()) > MAX_UNPACKED_BYTES:
+        raise ArtifactContentError(f"an artifact's files add up to at most {MAX_UNPACKED_BYTES} bytes")
     for path in files:
         _check_path(path)
     declared = {manifest.weight_path(name): name for name in manifest.weights}
@@ -128,15 +136,33 @@ def _archive(members: dict[str, bytes]) -> bytes:
 
 
 def _unarchive(archive: bytes) -> dict[str, bytes]:
+    """The members of a plain tar, each checked from its header before a byte of it is read.
+
+    Only regular, non-sparse files: a sparse member declares a size its few stored bytes expand
+    to (a 256 MB file from a 10 kB archive), and a link, device or FIFO has no place in a skill.
+    The number of members and their declared total are capped, and every member's data must lie
+    within the archive, so reading an artifact never costs more than ``MAX_UNPACKED_BYTES``.
+    """
     members: dict[str, bytes] = {}
+    total = 0
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
             for info in tar:
-                # Only plain files: a link or device entry has no place in an artifact.
-                if not info.isreg():
+                if len(members) >= MAX_MEMBERS:
+                    raise ArtifactContentError(f"archive has more than {MAX_MEMBERS} entries")
+                if info.issparse():
+                    raise ArtifactContentError(f"archive entry {info.name!r} is a sparse file")
+                if not info.isreg() or info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
                     raise ArtifactContentError(f"archive entry {info.name!r} is not a regular file")
                 if info.name in members:
                     raise ArtifactContentError(f"archive holds {info.name!r} twice")
+                total += info.size
+                if total > MAX_UNPACKED_BYTES:
+                    raise ArtifactContentError(
+                        f"archive entries add up to more than {MAX_UNPACKED_BYTES} bytes (at {info.name!r})"
+                    )
+                if info.offset_data + info.size > len(archive):
+                    raise ArtifactContentError(f"archive entry {info.name!r} claims more bytes than the archive holds")
                 extracted = tar.extractfile(info)
                 if extracted is None:
                     raise ArtifactContentError(f"archive entry {info.name!r} cannot be read")

@@ -16,6 +16,7 @@ from dynamical.skills.atomic import write_atomic
 from dynamical.skills.errors import BlobIntegrityError, InvalidDigestError, UnknownBlobError
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
+DIR_MODE = 0o700
 
 
 def sha256_hex(data: bytes) -> str:
@@ -57,7 +58,10 @@ class LocalBlobStore:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        # Owner only, like the blobs: the directories list which skills a server holds.
+        for directory in reversed([self.root, *self.root.parents]):
+            if not directory.exists():
+                directory.mkdir(mode=DIR_MODE, exist_ok=True)
 
     def _path(self, digest: str) -> Path:
         check_digest(digest)
@@ -68,7 +72,7 @@ class LocalBlobStore:
         path = self._path(digest)
         if path.is_file():
             return digest
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(mode=DIR_MODE, exist_ok=True)
         # Blobs are encrypted artifacts, but nothing here needs others to read them.
         write_atomic(path, data, 0o600)
         return digest

@@ -12,6 +12,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dynamical.names import DisplayName
 from dynamical.robot.description import GroupName
 from dynamical.skills.errors import SkillParameterError
 from dynamical.skills.parameters import check_schema, check_value
@@ -146,7 +147,7 @@ class SkillManifest(BaseModel):
 
     id: str = Field(pattern=SKILL_ID_PATTERN)
     version: str = Field(pattern=SEMVER_PATTERN)
-    name: str = Field(min_length=1)
+    name: DisplayName
     description: str = ""
     tags: list[str] = []
     kind: SkillKind

@@ -1,4 +1,9 @@
-"""``GET /health``: the server, its database and every agent link; no API key needed."""
+"""``GET /health``: the server, its database and every agent link.
+
+No API key needed: a load balancer asks it. Without a key it says only whether each part is ok
+and how many robots are connected; with a valid key (any scope) it names the robots, their
+peers and each component's detail. (The gate has already refused a key that was sent but wrong.)
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,9 @@ from dynamical.api.migrate import schema_status
 from dynamical.api.schemas import ComponentHealth, HealthOut
 
 router = APIRouter(tags=["health"])
+ANONYMOUS_DATABASE_DOWN = (
+    "unreachable or not at this server's schema: see the server's log, then `dynamical db upgrade` if it says so"
+)
 
 
 def _database(db: Database) -> ComponentHealth:
@@ -50,10 +58,18 @@ async def health(request: Request, response: Response) -> HealthOut:
     # Without its database the server can do nothing: tell load balancers with a 503.
     if not database.ok:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    detailed = getattr(request.state, "principal", None) is not None
+    if not detailed:
+        # A database's detail can name its host; without a key, only what to do about it.
+        hidden = "" if database.ok else ANONYMOUS_DATABASE_DOWN
+        database = database.model_copy(update={"detail": hidden})
+        components = [c.model_copy(update={"detail": ""}) for c in components]
     return HealthOut(
         status="ok" if ok else "degraded",
         version=dynamical.__version__,
+        detailed=detailed,
+        agents_connected=len(agents),
         database=database,
-        agents=agents,
+        agents=agents if detailed else [],
         components=components,
     )
