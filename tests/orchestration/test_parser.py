@@ -109,3 +109,60 @@ def test_snapshot_lists_tabletop_objects_colours_and_shelf_levels(world):
     tops = {s.name: round(s.top_m, 3) for s in world.surfaces}
     assert tops == {"table": 0.75, "shelf": 0.9, "shelf_lower": 0.9, "shelf_upper": 1.15}
     assert WorldSnapshot.model_validate_json(world.model_dump_json()) == world
+
+
+@pytest.mark.parametrize(
+    ("task", "obj"),
+    [
+        ("pick up the block which is blue", "blue_cube"),
+        ("lift the cube that is red", "red_cube"),
+        ("grab the cup that's red", "red_cup"),
+        ("pick up the blue one", "blue_cube"),
+        ("pick up the one that is green", "green_cube"),
+        ("take the thing which is coloured blue", "blue_cube"),
+        ("lift the red one on the left", "red_cup"),  # the cup is 0.45 m further to the robot's left
+        ("lift the red one on the right", "red_cube"),
+        ("grab the red one that is on the left-hand side", "red_cup"),
+        ("pick up the cube on your left", "green_cube"),
+        ("pick up the leftmost cube", "green_cube"),
+        ("pick up the rightmost block", "red_cube"),
+    ],
+)
+def test_attributes_after_the_noun_and_places_pick_the_object(task, obj, world):
+    assert steps(task, world)[0] == ("grasp", {"obj": obj})
+
+
+def test_a_place_after_the_object_is_neither_a_hand_nor_a_destination(world):
+    assert steps("take the red one on the left to the shelf", world) == [
+        ("grasp", {"obj": "red_cup"}),
+        ("lift", {"obj": "red_cup"}),
+        ("place", {"obj": "red_cup", "surface": "shelf"}),
+    ]
+    # A hand is still a hand: "on your left hand" names no place.
+    assert steps("put the cube which is blue on the shelf with your left hand", world)[0] == (
+        "grasp",
+        {"obj": "blue_cube", "side": "left"},
+    )
+    # A relative clause about where it rests says nothing about where it goes.
+    with pytest.raises(UnparsableTaskError, match="does not say where"):
+        ParserDecomposer().decompose("move the green cube that is on the table", world)
+
+
+def test_attributes_after_the_noun_stay_strict_about_real_ambiguity(world):
+    with pytest.raises(AmbiguousObjectError, match="red_cube, red_cup"):
+        ParserDecomposer().decompose("pick up the one which is red", world)
+    with pytest.raises(AmbiguousObjectError, match="red_cube, green_cube, blue_cube"):
+        ParserDecomposer().decompose("pick up the block that is on the table", world)
+    with pytest.raises(UnknownObjectError, match="'block which is yellow'"):
+        ParserDecomposer().decompose("pick up the block which is yellow", world)
+    # Two blue things: "the blue one" could be either.
+    blue_cup = world.objects[3].model_copy(update={"name": "blue_cup", "colour": "blue"})
+    two_blue = world.model_copy(update={"objects": [*world.objects[:3], blue_cup]})
+    with pytest.raises(AmbiguousObjectError, match="blue_cube, blue_cup"):
+        ParserDecomposer().decompose("pick up the blue one", two_blue)
+    # ... and "on the left" decides only when one is clearly further left than the other.
+    assert steps("pick up the blue one on the left", two_blue)[0] == ("grasp", {"obj": "blue_cup"})
+    beside = [o.model_copy(update={"position": (0.4, 0.02 * k, 0.775)}) for k, o in enumerate(world.objects[:3])]
+    close = world.model_copy(update={"objects": [*beside, world.objects[3]]})
+    with pytest.raises(AmbiguousObjectError, match="about as far left"):
+        ParserDecomposer().decompose("pick up the cube on the left", close)

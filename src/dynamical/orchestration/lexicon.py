@@ -32,6 +32,15 @@ SURFACE_MODIFIERS = {"upper": "upper", "top": "upper", "higher": "upper", "high"
                      "lower": "lower", "bottom": "lower", "low": "lower", "lowest": "lower",
                      "middle": "middle", "centre": "middle", "center": "middle"}  # fmt: skip
 
+# Where an object is, as the robot sees it ("the cube on the left", "the leftmost cup"): world +y is
+# the robot's left (it faces +x).
+PLACE_WORDS = {"left": "left", "leftmost": "left", "right": "right", "rightmost": "right"}
+# A relative clause after the noun: "the block which is blue", "the cup that's red" ('s is dropped).
+RELATIVE_PRONOUNS = {"which", "that", "who"}
+COPULAS = {"is", "are", "looks", "appears", "seems", "coloured", "colored", "painted"}
+# Prepositions that put an object at a place ("on the left"); "to the left" is a hand or a direction.
+PLACE_PREPOSITIONS = {"on", "at"}
+
 PRONOUNS = {"it", "that", "this", "them"}
 DETERMINERS = {"the", "a", "an", "that", "this", "your", "my", "its"}
 SIDE_WORDS = {"left": "left", "right": "right"}

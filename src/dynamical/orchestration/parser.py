@@ -16,14 +16,19 @@ from dynamical.orchestration.decomposer import Decomposition, TaskStep
 from dynamical.orchestration.errors import EmptyTaskError, UnknownObjectError, UnparsableTaskError
 from dynamical.orchestration.lexicon import (
     ACQUIRE_VERBS,
+    COLOURS,
+    COPULAS,
     DESTINATION_PREPOSITIONS,
     DETERMINERS,
     FILLER,
     HANDOVER_VERBS,
     LIFT_VERBS,
     OBJECT_NOUNS,
+    PLACE_PREPOSITIONS,
+    PLACE_WORDS,
     PRONOUNS,
     RAISING_PARTICLES,
+    RELATIVE_PRONOUNS,
     SIDE_WORDS,
     SOURCE_PREPOSITIONS,
     STOP_PREPOSITIONS,
@@ -94,18 +99,26 @@ class ParserDecomposer:
         verb = tokens[verb_at] if verb_at is not None else None
         raising = verb_at is not None and verb_at + 1 < len(tokens) and tokens[verb_at + 1] in RAISING_PARTICLES
         clause = _Clause(text=text, verb=verb, raising=raising, says_down="down" in tokens or "back" in tokens)
+        mentions = {m.noun: m for m in _object_mentions(tokens)}
+        inside = {j for m in mentions.values() for j in range(m.start, m.end)}
         for i, token in enumerate(tokens):
             if i == verb_at:
                 continue
-            if token in SIDE_WORDS or (token == "other" and _next(tokens, i) in ("hand", "arm")):
+            if i in mentions:
+                mention = mentions[i]
+                said_words = tokens[mention.start : mention.end]
+                while said_words[-1] in COPULAS or said_words[-1] in RELATIVE_PRONOUNS:
+                    said_words.pop()  # "the block that is" on the table
+                said = " ".join(said_words)
+                clause.objects.append(resolver.object(OBJECT_NOUNS[token], mention.attributes, said))
+            elif i in inside:
+                continue  # an attribute of an object: "left" in "the cube on the left" is no hand
+            elif token in SIDE_WORDS or (token == "other" and _next(tokens, i) in ("hand", "arm")):
                 side = SIDE_WORDS.get(token, "other")
                 if _preposition_before(tokens, i) in DESTINATION_PREPOSITIONS:
                     clause.to_hand = side
                 else:
                     clause.side = side
-            elif token in OBJECT_NOUNS and not (token == "one" and not _adjectives(tokens, i)):
-                said = " ".join(tokens[i - len(_adjectives(tokens, i)) : i + 1])
-                clause.objects.append(resolver.object(OBJECT_NOUNS[token], _adjectives(tokens, i), said))
             elif token in PRONOUNS and _next(tokens, i) not in OBJECT_NOUNS:
                 clause.objects.append(self._pronoun(text, state))
             elif token in SURFACE_NOUNS:
@@ -114,7 +127,7 @@ class ParserDecomposer:
                 surface = resolver.surface(SURFACE_NOUNS[token], modifiers, said)
                 clause.surfaces.append(surface)
                 preposition = _preposition_before(tokens, i)
-                if preposition in DESTINATION_PREPOSITIONS:
+                if preposition in DESTINATION_PREPOSITIONS and not _in_relative_clause(tokens, i):
                     clause.destination = surface
         if verb in _NEEDS_OBJECT and not clause.objects:
             clause.objects.append(self._unsaid_object(tokens, verb_at, text, resolver, state))
@@ -239,6 +252,85 @@ class ParserDecomposer:
 
 _VERBS = ACQUIRE_VERBS | LIFT_VERBS | TRANSPORT_VERBS | HANDOVER_VERBS
 _NEEDS_OBJECT = ACQUIRE_VERBS | LIFT_VERBS | TRANSPORT_VERBS | HANDOVER_VERBS
+
+
+@dataclass(frozen=True)
+class _Mention:
+    """An object named in a clause: its noun, the words around it that describe it, its span."""
+
+    noun: int
+    start: int
+    end: int
+    """One past the last word of the mention (the noun or its last attribute after it)."""
+    attributes: list[str]
+    """Colour and place words before and after the noun ("red", "left")."""
+
+
+def _object_mentions(tokens: list[str]) -> list[_Mention]:
+    """Every object noun of a clause with its attributes: before it ("the red cube", "the left cup")
+    and after it ("the block which is blue", "the cup that's red", "the red one on the left")."""
+    mentions = []
+    for i, token in enumerate(tokens):
+        if token not in OBJECT_NOUNS:
+            continue
+        before = _adjectives(tokens, i)
+        after, end = _attributes_after(tokens, i)
+        # "one" is a noun only with something that picks it ("the blue one"), not in "one cube".
+        if token == "one" and not before and not after:
+            continue
+        mentions.append(_Mention(noun=i, start=i - len(before), end=end, attributes=[*before, *after]))
+    return mentions
+
+
+def _attributes_after(tokens: list[str], i: int) -> tuple[list[str], int]:
+    """Colour and place words after the noun at ``i``, and where they end (``i + 1`` if none).
+
+    A relative clause ("which is blue", "that's red", "that is on the left") or a place ("on the
+    left", "on your right-hand side"); anything else after the noun is not about the object."""
+    j = i + 1
+    relative = j < len(tokens) and tokens[j] in RELATIVE_PRONOUNS
+    if relative:
+        j += 1
+        while j < len(tokens) and tokens[j] in COPULAS:
+            j += 1
+    attributes: list[str] = []
+    # "that is" belongs to the object even when what follows is no attribute ("that is on the
+    # table"): it is no pronoun.
+    end = j
+    while j < len(tokens):
+        if relative and tokens[j] in COLOURS:
+            attributes.append(tokens[j])
+            j += 1
+        elif tokens[j] in PLACE_PREPOSITIONS:
+            k = j + 1
+            while k < len(tokens) and tokens[k] in DETERMINERS:
+                k += 1
+            if k >= len(tokens) or tokens[k] not in PLACE_WORDS:
+                break
+            place, rest = tokens[k], tokens[k + 1 : k + 3]
+            if rest[:1] == ["side"]:
+                k += 1
+            elif rest == ["hand", "side"]:
+                k += 2
+            elif rest[:1] in (["hand"], ["arm"]):
+                break  # "on your left hand": a hand, not a place
+            attributes.append(place)
+            j = k + 1
+        else:
+            break
+        end = j
+    return attributes, end
+
+
+def _in_relative_clause(tokens: list[str], i: int) -> bool:
+    """Whether the noun phrase ending at ``i`` follows "which is"/"that's" ("the cube that is on the
+    table"): it says where the object is, not where it goes."""
+    j = i - 1
+    while j >= 0 and tokens[j] not in _PREPOSITIONS:
+        j -= 1
+    while j > 0 and tokens[j - 1] in COPULAS:
+        j -= 1
+    return j > 0 and tokens[j - 1] in RELATIVE_PRONOUNS
 
 
 def _next(tokens: list[str], i: int) -> str | None:

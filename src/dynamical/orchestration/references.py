@@ -10,12 +10,17 @@ from dynamical.orchestration.errors import AmbiguousObjectError, UnknownObjectEr
 from dynamical.orchestration.lexicon import (
     COLOURS,
     OBJECT_NOUNS,
+    PLACE_WORDS,
     SURFACE_MODIFIERS,
     SURFACE_NOUNS,
     name_phrase,
     words,
 )
 from dynamical.orchestration.world import WorldSnapshot
+
+PLACE_MARGIN_M = 0.05
+"""How much further left (or right) than every other candidate an object must be to be "the one on
+the left": closer than this, which one the user means is a guess."""
 
 
 class Resolver:
@@ -31,7 +36,8 @@ class Resolver:
         return ", ".join(self.world.surface_names) or "none"
 
     def object(self, kind: str, adjectives: list[str], said: str) -> str:
-        """The one object of ``kind`` (or any kind for ``*``) with the colours among ``adjectives``."""
+        """The one object of ``kind`` (or any kind for ``*``) with the colours among ``adjectives``;
+        a place word among them ("left", "rightmost") picks the one furthest that way."""
         colours = {COLOURS[a] for a in adjectives if a in COLOURS}
         candidates = [
             o.name
@@ -40,10 +46,30 @@ class Resolver:
         ]
         if not candidates:
             raise UnknownObjectError(f"there is no {said!r} in the world; known objects: {self.known_objects()}")
+        places = [PLACE_WORDS[a] for a in adjectives if a in PLACE_WORDS]
+        if len(candidates) > 1 and places:
+            return self._furthest(candidates, places[-1], said)
         if len(candidates) > 1:
             hints = " or ".join(f"'the {name_phrase(c)}'" for c in candidates)
             raise AmbiguousObjectError(f"{said!r} could be any of {', '.join(candidates)}; say which one, e.g. {hints}")
         return candidates[0]
+
+    def _furthest(self, candidates: list[str], place: str, said: str) -> str:
+        """The candidate furthest to the robot's ``place`` (left: world +y), if clearly so."""
+        sign = 1.0 if place == "left" else -1.0
+        positions = {name: self.world.object(name).position for name in candidates}
+        if any(p is None for p in positions.values()):
+            raise AmbiguousObjectError(
+                f"{said!r} could be any of {', '.join(candidates)}: their places are not known; say which one"
+            )
+        ranked = sorted(candidates, key=lambda n: -sign * positions[n][1])  # type: ignore[index]
+        first, second = (sign * positions[n][1] for n in ranked[:2])  # type: ignore[index]
+        if first - second < PLACE_MARGIN_M:
+            raise AmbiguousObjectError(
+                f"{said!r}: the {name_phrase(ranked[0])} and the {name_phrase(ranked[1])} are about as far "
+                f"{place}; say which one, e.g. 'the {name_phrase(ranked[0])}'"
+            )
+        return ranked[0]
 
     def surface(self, noun: str, modifiers: list[str], said: str) -> str:
         """The surface called ``noun`` with ``modifiers`` (``shelf`` + ``upper`` → ``shelf_upper``)."""
@@ -71,7 +97,8 @@ class Resolver:
         tokens = words(value.replace("_", " "))
         for i, token in enumerate(tokens):
             if token in OBJECT_NOUNS and OBJECT_NOUNS[token] != "*":
-                return self.object(OBJECT_NOUNS[token], tokens[:i], value)
+                # Attributes before or after the noun: "blue cube", "cube that is blue", "cup on the left".
+                return self.object(OBJECT_NOUNS[token], tokens[:i] + tokens[i + 1 :], value)
             if token in SURFACE_NOUNS:
                 return self.surface(SURFACE_NOUNS[token], tokens[:i] + tokens[i + 1 :], value)
         raise UnknownObjectError(
