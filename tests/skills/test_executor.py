@@ -163,7 +163,7 @@ def test_blending_sends_the_weighted_average_and_ramps_new_weights(runtime, exec
     executor.run_blend([(low, 1.0), (high, 3.0)], timeout_s=3.0)  # normalised to 0.25 / 0.75
     runtime.run(0.5, executor.controller)
 
-    sent = runtime.channels.commands.latest().q
+    sent = runtime.channels.trajectory.latest().q[0]
     expected = 0.25 * low.last + 0.75 * high.last
     np.testing.assert_allclose(sent, expected, atol=1e-12)
     assert sent[j] != pytest.approx(low.last[j]) and sent[j] != pytest.approx(high.last[j])
@@ -178,7 +178,7 @@ def test_blending_sends_the_weighted_average_and_ramps_new_weights(runtime, exec
     runtime.run(0.05, recording)  # halfway through the 0.1 s ramp: still mixed
     assert low.last[j] + 0.05 < sent_elbow[-1] < high.last[j] - 0.05
     runtime.run(0.1, recording)
-    np.testing.assert_allclose(runtime.channels.commands.latest().q, low.last, atol=1e-12)
+    np.testing.assert_allclose(runtime.channels.trajectory.latest().q[0], low.last, atol=1e-12)
     # A 0.3 rad change of target spread over the ramp, never one step: at most 1.5x the
     # average rate of 0.3 rad / 20 ticks, plus the skills' own motion.
     assert np.abs(np.diff([sent[j], *sent_elbow])).max() < 1.5 * 0.3 / 20 + 0.01

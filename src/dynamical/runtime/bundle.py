@@ -4,7 +4,9 @@ Four are always there (commands, state, status, events). A robot placed in a sim
 with objects also gets the world-state channel, whose shape and digest come from the
 ``WorldIndex`` each side derives from its own compiled model: the names cross the process
 boundary, never the lists themselves. A robot whose keep-out zones may change at run time gets
-the zone mailbox (the realtime process always makes one).
+the zone mailbox (the realtime process always makes one). The trajectory ring (the executive's
+lookahead segments) is always there; a simulated robot run by the realtime process also gets the
+world-reset mailbox.
 """
 
 from __future__ import annotations
@@ -14,9 +16,27 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from dynamical.robot.sim_robot import WorldIndex
-from dynamical.runtime.channels import CommandRing, EventRing, StateSnapshot, StatusBlock, WorldState, ZoneMailbox
+from dynamical.runtime.channels import (
+    CommandRing,
+    EventRing,
+    StateSnapshot,
+    StatusBlock,
+    TrajectoryRing,
+    WorldResetMailbox,
+    WorldState,
+    ZoneMailbox,
+)
 
-Channel = CommandRing | StateSnapshot | StatusBlock | EventRing | WorldState | ZoneMailbox
+Channel = (
+    CommandRing
+    | StateSnapshot
+    | StatusBlock
+    | EventRing
+    | TrajectoryRing
+    | WorldState
+    | ZoneMailbox
+    | WorldResetMailbox
+)
 
 
 class WorldChannelName(BaseModel):
@@ -49,6 +69,10 @@ class ChannelNames(BaseModel):
     """None for a robot without a world (or a world without objects)."""
     zones: str | None = None
     """The zone mailbox; None for a robot whose zones are only the configured ones."""
+    trajectory: str = ""
+    """The trajectory ring (empty: picked at creation, lock-step)."""
+    world_reset: str | None = None
+    """The world-reset mailbox; None where the world cannot be reset through the channels."""
 
 
 @dataclass
@@ -57,8 +81,10 @@ class ChannelBundle:
     state: StateSnapshot
     status: StatusBlock
     events: EventRing
+    trajectory: TrajectoryRing
     world: WorldState | None = None
     zones: ZoneMailbox | None = None
+    world_reset: WorldResetMailbox | None = None
 
     @classmethod
     def create(
@@ -78,12 +104,16 @@ class ChannelBundle:
             state=StateSnapshot.create(names.state if names else None, n_joints),
             status=StatusBlock.create(names.status if names else None, n_joints),
             events=EventRing.create(names.events if names else None, n_joints),
+            trajectory=TrajectoryRing.create(names.trajectory or None if names else None, n_joints),
             world=None
             if spec is None
             else WorldState.create(spec.name if names else None, spec.n_objects, spec.n_bodies, spec.digest),
             zones=None
             if names is not None and names.zones is None
             else ZoneMailbox.create(names.zones if names else None, n_joints),
+            world_reset=None
+            if names is None or names.world_reset is None
+            else WorldResetMailbox.create(names.world_reset, n_joints),
         )
 
     @classmethod
@@ -95,10 +125,12 @@ class ChannelBundle:
             state=StateSnapshot.attach(names.state, n),
             status=StatusBlock.attach(names.status, n),
             events=EventRing.attach(names.events, n),
+            trajectory=TrajectoryRing.attach(names.trajectory, n),
             world=None
             if world is None
             else WorldState.attach(world.name, world.n_objects, world.n_bodies, world.digest),
             zones=None if names.zones is None else ZoneMailbox.attach(names.zones, n),
+            world_reset=None if names.world_reset is None else WorldResetMailbox.attach(names.world_reset, n),
         )
 
     @property
@@ -116,6 +148,8 @@ class ChannelBundle:
                 name=world.name, n_objects=world.n_objects, n_bodies=world.n_bodies, digest=world.digest
             ),
             zones=None if self.zones is None else self.zones.name,
+            trajectory=self.trajectory.name,
+            world_reset=None if self.world_reset is None else self.world_reset.name,
         )
 
     def segments(self) -> list[Channel]:
@@ -125,11 +159,14 @@ class ChannelBundle:
             self.state,
             self.status,
             self.events,
+            self.trajectory,
         ]
         if self.world is not None:
             channels.append(self.world)
         if self.zones is not None:
             channels.append(self.zones)
+        if self.world_reset is not None:
+            channels.append(self.world_reset)
         return channels
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""The executive's side of the shared memory: send commands, read state, status and events."""
+"""The executive's side of the shared memory: send commands and trajectory segments, read state,
+status and events."""
 
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ class ExecutiveLink:
         """Queue joint targets (n,), stamped now; returns the command's sequence number."""
         self.channels.status.beat()
         return self.channels.commands.push(self.now(), q, dq, tau)
+
+    def send_trajectory(self, times: np.ndarray, q: np.ndarray, dq: np.ndarray) -> int:
+        """Publish a trajectory segment: samples at ``times`` (k,) s on this link's clock, with
+        positions ``q`` and velocities ``dq`` (k, n); the realtime side interpolates it until its
+        last sample. Returns the segment's sequence number."""
+        self.channels.status.beat()
+        return self.channels.trajectory.push(self.now(), times, q, dq)
 
     def state(self) -> StateSample | None:
         return self.channels.state.read()

@@ -1,8 +1,9 @@
 """Tier 0: the driver behind the safety kernel, one tick at a time.
 
 The realtime process and the lock-step runner both drive this object; only the clock differs.
-A tick reads the newest command and the executive's requests from shared memory, runs the
-kernel, hands its command to the driver (and steps the simulator when simulated), then
+A tick reads the newest command, the newest trajectory segment (copied only on the tick after
+the executive published one: the tick compares one word) and the executive's requests from
+shared memory, runs the kernel, hands its command to the driver (and steps the simulator when simulated), then
 publishes state and status. Events go straight from the kernel into the shared event ring.
 
 Two publications run at a fraction of the tick rate, on different ticks so that no tick pays for
@@ -82,6 +83,7 @@ class RealtimeNode:
         self._zones: ZoneMailbox | None = channels.zones
         self._zones_word = 0 if channels.zones is None else channels.zones.request_word()
         self._estop_latched_t = math.nan
+        self._segment_word = 0
         self._no_persons = np.zeros((0, 7))
         kernel.start(robot.read_state())
 
@@ -119,7 +121,13 @@ class RealtimeNode:
             self._reset_seq = reset_seq
             self.kernel.request_reset(state)
 
-        out = self.kernel.tick(t, tick, state, self.channels.commands.latest(), self.persons())
+        ring = self.channels.trajectory
+        segment = None
+        word = ring.last_seq()
+        if word != self._segment_word:
+            self._segment_word = word
+            segment = ring.latest()
+        out = self.kernel.tick(t, tick, state, self.channels.commands.latest(), self.persons(), segment)
 
         self._robot.set_power(out.power_on)
         if out.power_on:
@@ -149,6 +157,11 @@ class RealtimeNode:
             power_on=out.power_on,
             estop_latched_t=self._estop_latched_t,
             reason=int(out.reason),
+            stop_rule=int(self.kernel.stop_rule),
+            stop_tick=self.kernel.stop_tick,
+            segment_seq=self.kernel.last_segment_seq,
+            stop_t=self.kernel.stop_t,
+            lookahead_s=out.lookahead,
         )
         ticks = self.ticks
         if ticks % self.world_every == 0:

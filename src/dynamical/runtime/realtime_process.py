@@ -6,10 +6,12 @@ allows. It creates the shared-memory channels, so they (and the events in them) 
 executive that dies; the executive attaches to them. In a simulated world with objects it also
 publishes the objects' state at ``world_hz`` (the world channel), whose object and body lists
 both processes derive from the same robot and world files. Keep-out zones the executive changes
-at run time come through the zone mailbox, taken between two ticks (see ``RealtimeNode``). With no
-commands the kernel's watchdog holds, brakes and then stops the robot: the realtime process needs
-nobody to stay safe. An orphaned realtime process (its executive gone) powers the drives off and
-exits after a timeout.
+at run time come through the zone mailbox, taken between two ticks (see ``RealtimeNode``). A new
+simulated world is asked for through the world-reset mailbox: the loop re-lays the simulator from
+the seed and builds a fresh kernel (same zones) between two ticks, unless an e-stop is latched.
+With no commands (or once the executive's trajectory has run out) the kernel's watchdog holds,
+brakes and then stops the robot: the realtime process needs nobody to stay safe. An orphaned
+realtime process (its executive gone) powers the drives off and exits after a timeout.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from dynamical.robot.description import RobotDescription
 from dynamical.robot.sim_robot import SimRobot, WorldIndex
 from dynamical.robot.world import WorldSpec
 from dynamical.runtime.bundle import ChannelBundle, ChannelNames, WorldChannelName
-from dynamical.runtime.channels import unlink_segment
+from dynamical.runtime.channels import WorldResetMailbox, unlink_segment
 from dynamical.runtime.clock import RealtimeClock
 from dynamical.runtime.link import ExecutiveLink
 from dynamical.runtime.lockstep import build_node
+from dynamical.runtime.node import RealtimeNode
 from dynamical.runtime.timing import TimingRecorder, TimingSnapshot
 from dynamical.safety.config import SafetyConfig
 from dynamical.safety.rules import SafetyMode
@@ -86,6 +89,8 @@ def _realtime_loop(config: RealtimeConfig, ready: Connection | None) -> None:
     parent = os.getppid()
     orphaned_since = math.nan
     stops_seen = False
+    resets = channels.world_reset
+    reset_word = 0 if resets is None else resets.request_word()
     try:
         node.warm_up()
         while not channels.status.shutdown_requested():
@@ -104,6 +109,13 @@ def _realtime_loop(config: RealtimeConfig, ready: Connection | None) -> None:
             if stopped and not stops_seen:
                 timing.add_protective_stop()
             stops_seen = stopped
+            if resets is not None:
+                word = resets.request_word()
+                if word != reset_word and not word & 1:  # odd: the executive is writing one now
+                    seed = resets.read_seed(word)
+                    if seed is not None:  # else a newer request came meanwhile: next tick
+                        reset_word = word
+                        node = _reset_world(config, robot, node, channels, resets, word >> 1, seed, info.index)
             if os.getppid() != parent:  # the executive died: we were re-parented
                 orphaned_since = info.start if math.isnan(orphaned_since) else orphaned_since
                 if info.start - orphaned_since > config.orphan_timeout_s:
@@ -118,6 +130,40 @@ def _realtime_loop(config: RealtimeConfig, ready: Connection | None) -> None:
         channels.close()
         channels.unlink()
         robot.close()
+
+
+def _reset_world(
+    config: RealtimeConfig,
+    robot: SimRobot,
+    node: RealtimeNode,
+    channels: ChannelBundle,
+    mailbox: WorldResetMailbox,
+    request: int,
+    seed: int,
+    tick: int,
+) -> RealtimeNode:
+    """Between two ticks: the simulator re-laid from ``seed`` (robot at rest, objects drawn anew,
+    the mannequin where it stood) under a fresh node and kernel with the same zones; answers the
+    request. Refused with an e-stop latched: a new world must not be a way around one. Returns the
+    node to tick from then on (the old one when refused)."""
+    kernel = node.kernel
+    if kernel.estop.category >= 0:
+        mailbox.acknowledge(request, False, tick, "an emergency stop is latched: reset it before resetting the world")
+        return node
+    try:
+        zones = list(kernel.zones.zones)
+        robot.reset(seed)
+        if config.mannequin is not None:
+            robot.set_mannequin_pose(*config.mannequin)
+        fresh = build_node(robot, config.safety, channels, node.kernel.dt, world_every=node.world_every)
+        fresh.kernel.set_zones(zones)
+        fresh.warm_up()
+        fresh.ticks = node.ticks  # the heartbeat goes on
+    except Exception as exc:  # the loop goes on with what it had; the executive gets the reason
+        mailbox.acknowledge(request, False, tick, f"{type(exc).__name__}: {exc}")
+        return node
+    mailbox.acknowledge(request, True, tick)
+    return fresh
 
 
 class RealtimeProcess:
@@ -147,6 +193,8 @@ class RealtimeProcess:
             n_joints=n_joints,
             world=None if world_index is None else WorldChannelName.for_index(world_index, f"de_{token}_world"),
             zones=f"de_{token}_zones",
+            trajectory=f"de_{token}_traj",
+            world_reset=f"de_{token}_reset" if world else None,
         )
         self.timing_segment = f"de_{token}_timing"
         self.config = RealtimeConfig(**config_without_names, channels=self.names, timing_segment=self.timing_segment)
@@ -168,11 +216,20 @@ class RealtimeProcess:
 
     def segment_names(self) -> list[str]:
         """Every shared-memory segment this robot's realtime process creates."""
-        names = [self.names.commands, self.names.state, self.names.status, self.names.events, self.timing_segment]
+        names = [
+            self.names.commands,
+            self.names.state,
+            self.names.status,
+            self.names.events,
+            self.names.trajectory,
+            self.timing_segment,
+        ]
         if self.names.world is not None:
             names.append(self.names.world.name)
         if self.names.zones is not None:
             names.append(self.names.zones)
+        if self.names.world_reset is not None:
+            names.append(self.names.world_reset)
         return names
 
     def start(self) -> ExecutiveLink:

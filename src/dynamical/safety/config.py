@@ -118,6 +118,9 @@ class WatchdogConfig(BaseModel):
     protective_stop_after_ticks: int = Field(100, ge=1, description="then a latched protective stop")
     max_command_age: float = Field(0.05, gt=0, description="older commands are stale, s")
     max_clock_skew: float = Field(0.01, ge=0, description="commands stamped further ahead are refused, s")
+    max_lookahead: float = Field(
+        1.0, gt=0, description="trajectory segments reaching further ahead than this are refused, s"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> WatchdogConfig:

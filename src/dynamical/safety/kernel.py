@@ -2,7 +2,12 @@
 
 Order inside one tick (1 kHz):
 
-1. validate the newest command: shape, finite values, timestamp, age;
+1. validate the newest command: shape, finite values, timestamp, age. A command is a single
+   target (the command ring) or, as the executive streams them, a trajectory segment (the
+   trajectory ring): a segment is checked whole when it arrives, then sampled at every tick
+   (cubic Hermite, ``trajectory.sample_segment``), and each sample is taken in as a new command
+   until the segment runs out; from then on the watchdog counts, so it measures the trajectory
+   running out, not one late message;
 2. decide the mode: e-stop, watchdog, separation stop, or track the command;
 3. filter: the smallest change to the commanded motion that keeps joint position (with room to
    brake), velocity, acceleration and effort limits, keep-out zones and speed toward people
@@ -42,6 +47,14 @@ from dynamical.safety.qp_filter import QPFilter
 from dynamical.safety.rules import EventSink, Rule, SafetyMode
 from dynamical.safety.separation import Person, persons_array
 from dynamical.safety.tick_step import tick_step
+from dynamical.safety.trajectory import (
+    SEGMENT_NON_FINITE,
+    SEGMENT_OK,
+    IncomingSegment,
+    Segment,
+    check_segment,
+    sample_segment,
+)
 from dynamical.safety.watchdog import Watchdog, WatchdogPhase
 from dynamical.safety.zones import INACTIVE, ZoneSet, inactive_rows
 
@@ -74,6 +87,9 @@ class KernelOutput:
     protective_stop: bool
     interventions: int
     """Events raised so far."""
+    lookahead: float = float("nan")
+    """s of trajectory segment left ahead of this tick (negative: how long ago it ran out);
+    NaN when the kernel follows single commands, or nothing."""
 
 
 class SafetyKernel:
@@ -175,6 +191,14 @@ class SafetyKernel:
         self._max_clock_skew = config.watchdog.max_clock_skew
         self._max_command_age = config.watchdog.max_command_age
         self._last_seq = 0
+        self._segment: Segment | None = None
+        self._last_segment_seq = 0
+        self._max_lookahead = config.watchdog.max_lookahead
+        self.stop_rule = Rule.NONE
+        """What latched the stop in force (watchdog, separation, e-stop); NONE when none is."""
+        self.stop_t = float("nan")
+        """s, when it latched; NaN when no stop is in force."""
+        self.stop_tick = -1
         self._separation_stop = False
         # Zone updates: set_zones stores the newest here (any thread); the tick applies it at its
         # start and records it as applied. Each field has one writer, so no update is lost.
@@ -208,11 +232,19 @@ class SafetyKernel:
         self.check.warm_up(self.q_ref.copy())
         take_command(zeros, NOT_GIVEN, NOT_GIVEN, 0.0, zeros, np.nan, zeros.copy(), zeros.copy(), zeros.copy())
         first_non_finite(zeros)
+        times, rows = np.array([0.0, 0.1]), np.zeros((2, n))
+        check_segment(times, rows, rows)
+        sample_segment(times, rows, rows, 0.05, np.empty(n), np.empty(n))
 
     @property
     def last_command_seq(self) -> int:
         """Sequence number of the newest command the kernel has seen (valid or not)."""
         return self._last_seq
+
+    @property
+    def last_segment_seq(self) -> int:
+        """Sequence number of the newest trajectory segment the kernel has seen (valid or not)."""
+        return self._last_segment_seq
 
     # ---- requests from outside the loop (they take effect at the next tick) ----
 
@@ -221,11 +253,13 @@ class SafetyKernel:
         self.q_ref = np.minimum(np.maximum(state.q, self.limits.q_min), self.limits.q_max)
         self.v_ref = np.zeros_like(self.q_ref)
         self._target = None
+        self._segment = None
         self.check.rebaseline(self.q_ref)  # the zone clearances of this pose are the reference
 
     def request_estop(self, category: int, t: float) -> None:
         if self.estop.trigger(category, t):
             self.supervisor.force()
+            self._latch_stop(Rule.ESTOP)
             self._event(Rule.ESTOP, -1, float(category), 0.0, self.q_ref, self.q_ref)
 
     def request_reset(self, state: RobotState) -> bool:
@@ -238,6 +272,9 @@ class SafetyKernel:
         self.watchdog.reset()
         self.supervisor = Supervisor(self.config.assurance.handback_ticks)
         self.start(state)
+        self.stop_rule, self.stop_t, self.stop_tick = Rule.NONE, float("nan"), -1
+        if self._separation_stop:  # a person still too close: that stop stays in force
+            self._latch_stop(Rule.SEPARATION_STOP)
         self._event(Rule.RESET, -1, 0.0, 0.0, self.q_ref, self.q_ref)
         return True
 
@@ -273,8 +310,11 @@ class SafetyKernel:
         state: RobotState,
         command: IncomingCommand | None,
         persons: np.ndarray | Sequence[Person] = (),
+        segment: IncomingSegment | None = None,
     ) -> KernelOutput:
-        """One tick. ``persons``: an (m, 7) array (see ``persons_array``) or Person objects."""
+        """One tick. ``command``: the newest single command, ``segment``: the newest trajectory
+        segment (either may be None; of two new ones the later sent wins). ``persons``: an (m, 7)
+        array (see ``persons_array``) or Person objects."""
         # Written for the common case (a running robot, nothing to report): at 1 kHz, with the
         # cache cold after the physics step, each Python line costs a fraction of a µs.
         self._t, self._tick = t, tick
@@ -282,6 +322,17 @@ class SafetyKernel:
         if pending is not self._applied_zones:
             self._apply_zones(pending)
         got_command = self._accept(command, t)
+        if segment is not None and segment.seq > self._last_segment_seq:
+            newer = not got_command or float(segment.sent) >= float(command.t)  # type: ignore[union-attr]
+            if self._accept_segment(segment, t) and not newer:
+                self._segment = None  # the single command was sent after it: it supersedes it
+        elif got_command:
+            self._segment = None  # a single command supersedes the trajectory
+        lookahead = float("nan")
+        playing = self._segment
+        if playing is not None:
+            lookahead = playing.end - t
+            got_command = self._play(playing, t) or got_command
         phase = self.watchdog.tick(got_command)
         if phase is not WatchdogPhase.OK:
             self._watchdog_events(phase)
@@ -356,6 +407,7 @@ class SafetyKernel:
             estop_category=estop.category,
             protective_stop=self.watchdog.latched or self._separation_stop,
             interventions=self.interventions,
+            lookahead=lookahead,
         )
 
     # ---- steps of the tick ----
@@ -395,6 +447,55 @@ class SafetyKernel:
         spare.t = stamp
         self._target = spare
         return True
+
+    def _accept_segment(self, segment: IncomingSegment, t: float) -> bool:
+        """Validate a new trajectory segment whole; True when it replaced the one followed.
+        A refused segment raises an event and leaves the one followed (if any) in force."""
+        self._last_segment_seq = segment.seq
+        times, q, dq = _floats(segment.times), _floats(segment.q), _floats(segment.dq)
+        n = self._n
+        k = times.shape[0] if times.ndim == 1 else -1
+        if k < 1 or q.shape != (k, n) or dq.shape != (k, n):
+            self._event(Rule.BAD_SHAPE, -1, float(q.size), float(n), self.q_ref, self.q_ref)
+            return False
+        problem, index, value = check_segment(times, q, dq)
+        last = self._target.q if self._target is not None else self.q_ref
+        if problem == SEGMENT_NON_FINITE:
+            self._event(Rule.NON_FINITE, index, value, 0.0, last, self.q_ref)
+            return False
+        if problem != SEGMENT_OK:  # samples out of order: no interpolation means anything
+            self._event(Rule.BAD_TIMESTAMP, index, value, float(times[index - 1]), last, self.q_ref)
+            return False
+        skew = self._max_clock_skew
+        if float(segment.sent) > t + skew or times[0] > t + skew:
+            self._event(Rule.BAD_TIMESTAMP, -1, max(float(segment.sent), float(times[0])), t, last, self.q_ref)
+            return False
+        end = float(times[-1])
+        if end < t:
+            self._event(Rule.STALE_COMMAND, -1, t - end, 0.0, last, self.q_ref)
+            return False
+        if end - t > self._max_lookahead:
+            # A trajectory further ahead than the watchdog lets run unsupervised is refused: a
+            # runaway executive must not keep the robot moving on a promise.
+            self._event(Rule.BAD_TIMESTAMP, -1, end - t, self._max_lookahead, last, self.q_ref)
+            return False
+        self._segment = Segment(segment.seq, times.copy(), q.copy(), dq.copy())
+        return True
+
+    def _play(self, segment: Segment, t: float) -> bool:
+        """Take the segment's sample at ``t`` in as this tick's command; False once it ran out."""
+        spare = self._targets[0] if self._target is self._targets[1] else self._targets[1]
+        if not sample_segment(segment.times, segment.q, segment.dq, t, spare.q, spare.dq):
+            return False
+        spare.tau[:] = 0.0
+        spare.t = t
+        self._target = spare
+        return True
+
+    def _latch_stop(self, rule: Rule) -> None:
+        """Record what stopped the robot (the first cause, until a reset clears it)."""
+        if self.stop_rule == Rule.NONE:
+            self.stop_rule, self.stop_t, self.stop_tick = rule, self._t, self._tick
 
     def _refuse_shape(self, arrays: tuple[np.ndarray | None, ...]) -> None:
         """The event for a command with a wrongly shaped array. The checks go array by array (q,
@@ -483,6 +584,8 @@ class SafetyKernel:
         return last is None or self._tick - last > REARM_TICKS
 
     def _watchdog_events(self, phase: WatchdogPhase) -> None:
+        if phase is WatchdogPhase.PROTECTIVE_STOP:
+            self._latch_stop(Rule.WATCHDOG_PROTECTIVE_STOP)
         rule = _WATCHDOG_RULES[phase]
         if rule is not None:
             self._rule_event(rule, -1, float(self.watchdog.missing), 0.0, self.q_ref, self.q_ref)
@@ -492,8 +595,11 @@ class SafetyKernel:
         self._separation_stop = stop
         if stop:
             self.supervisor.force()
+            self._latch_stop(Rule.SEPARATION_STOP)
             self._event(Rule.SEPARATION_STOP, -1, distance, self._static_distance, self.q_ref, self.q_ref)
         else:
+            if self.stop_rule == Rule.SEPARATION_STOP:
+                self.stop_rule, self.stop_t, self.stop_tick = Rule.NONE, float("nan"), -1
             self._event(Rule.SEPARATION_RESUME, -1, distance, self._static_distance, self.q_ref, self.q_ref)
 
     def _event(self, rule: Rule, joint: int, value: float, limit: float, before, after) -> None:

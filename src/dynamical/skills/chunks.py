@@ -137,8 +137,14 @@ class ChunkQueue:
         self._segments.append(segment)
 
     def target(self, t: float) -> np.ndarray:
-        """(n,) the joint position target at ``t``, rad."""
+        """(n,) the joint position target at ``t``, rad (``t`` never goes back between calls:
+        chunks that no longer show are dropped)."""
         self._prune(t)
+        return self.preview(t)
+
+    def preview(self, t: float) -> np.ndarray:
+        """(n,) the target the queue plans for ``t`` (s, now or later), dropping nothing: what
+        the executor samples ahead of now for its trajectory segments."""
         # Push order is precedence: each started chunk fades in over what the earlier ones give.
         out = self.base.copy()
         for segment in self._segments:

@@ -1,14 +1,20 @@
 """The skill executor: tier 1's control loop body, one call per control tick (200 Hz).
 
 It steps the running skill (or the blend of several), plays action chunks with a lead so the
-queue never runs dry, and sends one joint target per tick through the ``ExecutiveLink``. It
-always sends something: with no skill running it holds the last target, so the safety kernel's
-watchdog never trips. The kernel still bounds speed, acceleration and everything else; the
-executor's job is to ask for smooth motion in the first place.
+queue never runs dry, and streams a trajectory segment per tick through the ``ExecutiveLink``:
+the target for now and samples of the plan ``lookahead`` seconds ahead (positions and
+velocities every ``sample_period``), which the realtime side interpolates tick by tick. A late
+or starved control tick therefore costs nothing while the last segment lasts; the kernel's
+watchdog counts only once it has run out. It always streams something: with no skill running,
+or after one failed or was cancelled, it holds (the measured pose once the robot is still), so
+the watchdog never fires for a failure the software handled. The kernel still bounds speed,
+acceleration and everything else; the executor's job is to ask for smooth motion in the first
+place.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -17,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from dynamical.robot.description import RobotDescription
-from dynamical.runtime.channels import StateSample
+from dynamical.runtime.channels import SEGMENT_SAMPLES, StateSample
 from dynamical.runtime.link import ExecutiveLink
 from dynamical.skills.chunks import ActionChunk, ChunkQueue, ChunkSource
 from dynamical.skills.errors import SkillsError
@@ -27,6 +33,13 @@ RunStatus = Literal["running", "succeeded", "failed", "cancelled", "timed_out"]
 
 STILL_SPEED = 0.01
 """rad/s: below this on every joint the robot counts as stopped and a stop's hold is latched."""
+LOOKAHEAD_S = 0.2
+"""s of plan each trajectory segment reaches past now: how long the control thread may starve
+before the robot notices (the realtime side keeps interpolating the plan meanwhile)."""
+SAMPLE_PERIOD_S = 0.02
+"""s between two samples of a segment (cubic Hermite between them on the realtime side)."""
+ACTIVITY_LOG = 64
+"""Activities the executor remembers, to say what it was doing when the robot stopped."""
 
 
 class ExecutorBusyError(SkillsError, RuntimeError):
@@ -62,7 +75,12 @@ class SkillStep:
 
 
 class Skill(Protocol):
-    """A skill the executor can run: scripted, or a policy behind :class:`PolicySkill`."""
+    """A skill the executor can run: scripted, or a policy behind :class:`PolicySkill`.
+
+    A skill may also offer ``preview(t) -> (n,)``: its planned target at a later time ``t``,
+    without side effects (no gates checked, no phase advanced). The executor samples it for the
+    lookahead of its trajectory segments; a skill without it (or playing chunks) is sampled from
+    its chunk queue, else held at its current target."""
 
     name: str
     groups: tuple[str, ...]
@@ -174,11 +192,14 @@ class Executor:
         lead_time: float | None = None,
         crossfade: float = 0.05,
         weight_ramp: float = 0.1,
+        lookahead: float = LOOKAHEAD_S,
+        sample_period: float = SAMPLE_PERIOD_S,
     ) -> None:
         """``lead_time`` (s, default 2 × ``expected_latency``): a chunk-playing skill asks for
         its next chunk when less than this (plus ``crossfade``) is left. It is a floor: the executor raises it per
         run to twice the slowest chunk latency it has seen, so a policy slower than expected
-        still does not let the queue run dry."""
+        still does not let the queue run dry. ``lookahead`` (s) and ``sample_period`` (s): how far
+        each trajectory segment reaches past now, and the spacing of its samples."""
         if not control_period > 0:
             raise ValueError(f"control_period must be > 0 s, got {control_period}")
         if not expected_latency >= 0:
@@ -189,6 +210,16 @@ class Executor:
         self.lead_time = 2.0 * expected_latency if lead_time is None else float(lead_time)
         if not self.lead_time >= 0:
             raise ValueError(f"lead_time must be >= 0 s, got {self.lead_time}")
+        if not (lookahead >= 0 and sample_period > 0):
+            raise ValueError(f"need lookahead >= 0 s and sample_period > 0 s, got {lookahead}, {sample_period}")
+        samples = round(lookahead / sample_period) + 1
+        if samples > SEGMENT_SAMPLES:
+            raise ValueError(
+                f"a lookahead of {lookahead} s at {sample_period} s needs {samples} samples a segment; "
+                f"the trajectory ring holds {SEGMENT_SAMPLES}"
+            )
+        self.lookahead = float(lookahead)
+        self._offsets = np.arange(samples) * float(sample_period)  # (k,) s past now
         self.crossfade = float(crossfade)
         self.weight_ramp = float(weight_ramp)
         self.history: list[ExecutionReport] = []
@@ -198,6 +229,27 @@ class Executor:
         self._hold: np.ndarray | None = None
         self._stopping = False
         self._stop_latched: np.ndarray | None = None
+        self._activity: deque[tuple[float, str]] = deque(maxlen=ACTIVITY_LOG)
+
+    # ---- what it is doing ----
+
+    def activity_at(self, t: float) -> str:
+        """What the executor was doing at ``t`` (s, its clock): running a skill, holding after
+        one, or holding with none run yet."""
+        what = "holding still (no skill run yet)"
+        for since, label in self._activity:
+            if since > t:
+                break
+            what = label
+        return what
+
+    @property
+    def activity(self) -> str:
+        """What the executor is doing now."""
+        return self._activity[-1][1] if self._activity else "holding still (no skill run yet)"
+
+    def _note(self, t: float, label: str) -> None:
+        self._activity.append((t, label))
 
     # ---- starting and stopping ----
 
@@ -276,6 +328,7 @@ class Executor:
                 _Member(skill, ChunkQueue(base, self.crossfade), base.copy(), source, lead_time=self.lead_time)
             )
         self._stopping, self._stop_latched = False, None
+        self._note(t, f"running {name}")
         self._run = _Run(
             name=name,
             members=members,
@@ -293,19 +346,58 @@ class Executor:
     # ---- the control tick ----
 
     def tick(self, t: float) -> None:
-        """One control tick at time ``t`` (s): step the skill and send exactly one command."""
+        """One control tick at time ``t`` (s): step the skill and stream exactly one segment."""
         state = self.link.state()
         hold = self._current_hold(state)
         run = self._run
         if run is not None and run.status == "running":
             q = self._step_run(run, t, state)
             if q is not None:
-                self._send(q, None)
+                # Also on the tick a run succeeds: its plan ahead carries the motion of now into
+                # the next tick, which then streams the hold.
+                self._stream(t, q, None if state is None else self._preview_run(run, t))
                 return
-        if self._stopping:
-            self._send(self._stop_target(state), np.zeros_like(hold))
+        self._stream(t, self._stop_target(state) if self._stopping else hold, None)
+
+    def _stream(self, t: float, q: np.ndarray, ahead: np.ndarray | None) -> None:
+        """Send the segment from ``q`` (n,) at ``t`` through ``ahead`` ((k-1, n) targets at the
+        later sample times; None: hold ``q`` with zero velocity)."""
+        times = t + self._offsets
+        if ahead is None:
+            points = np.broadcast_to(q, (len(times), len(q)))
+            velocities = np.zeros_like(points)
         else:
-            self._send(hold, np.zeros_like(hold))
+            points = np.vstack([q[None, :], ahead])
+            # Second-order central differences inside, one-sided at both ends.
+            velocities = np.gradient(points, times, axis=0) if len(times) > 1 else np.zeros_like(points)
+        self.link.send_trajectory(times, points, velocities)
+        self.last_command = q.copy()
+
+    def _preview_run(self, run: _Run, t: float) -> np.ndarray | None:
+        """(k-1, n) the run's planned targets at the segment's later sample times; None when
+        nothing ahead is known (the robot then holds the target of now)."""
+        later = t + self._offsets[1:]
+        if len(later) == 0:
+            return None
+        rows = np.empty((len(later), len(run.base)))
+        weights = run.weights_now
+        for i, tk in enumerate(later.tolist()):
+            targets = []
+            for m in run.members:
+                preview = getattr(m.skill, "preview", None)
+                if preview is not None:
+                    target = np.asarray(preview(tk), dtype=float)
+                elif not m.queue.empty:
+                    target = m.queue.preview(tk)
+                else:
+                    target = m.target
+                targets.append(target)
+            q = run.base.copy()
+            q[run.mask] = np.einsum("k,kj->j", weights, np.stack(targets)[:, run.mask])
+            rows[i] = q
+        if not np.isfinite(rows).all():  # a preview gone wrong must not reach the kernel as a plan
+            return None
+        return rows
 
     def _step_run(self, run: _Run, t: float, state: StateSample | None) -> np.ndarray | None:
         """The run's target for ``t``, or None when it just ended without one."""
@@ -400,7 +492,13 @@ class Executor:
         run.status, run.ended_at, run.failure = status, t, failure
         run.interventions = self._interventions() - run.interventions_at_start
         if status != "succeeded":
+            # Hold the measured pose (once still) and keep streaming it: the robot stays under
+            # command, so the kernel's watchdog never fires for a failure handled here.
             self._stopping, self._stop_latched = True, None
+        why = {"succeeded": "succeeded", "cancelled": "was cancelled", "timed_out": "timed out"}.get(
+            status, f"failed ({failure})"
+        )
+        self._note(t, f"holding after {run.name} {why}")
         self.history.append(self._report(run))
 
     # ---- helpers ----
@@ -436,11 +534,6 @@ class Executor:
     def _interventions(self) -> int:
         status = self.link.status()
         return 0 if status is None else int(status.interventions)
-
-    def _send(self, q: np.ndarray, dq: np.ndarray | None) -> None:
-        # dq None: the kernel differentiates consecutive targets; a hold says "zero velocity".
-        self.link.send(q, dq)
-        self.last_command = q.copy()
 
 
 def _normalised(weights: Sequence[float], count: int) -> np.ndarray:

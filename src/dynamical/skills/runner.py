@@ -358,14 +358,19 @@ class SkillRunner:
             time.sleep(self.host.control_period)
         raise AssertionError("unreachable: the last attempt launches")
 
-    def finish(self, started: StartedSkill) -> SkillOutcome:
-        """The outcome of a started skill once the executor is done with it."""
-        if self.executor.running:
-            raise RuntimeError(f"{started.manifest.id} is still running")
-        report = self.executor.history[-1]
+    def finish(self, started: StartedSkill, lock: AbstractContextManager[Any] | None = None) -> SkillOutcome:
+        """The outcome of a started skill once the executor is done with it.
+
+        ``lock`` (the one ``start`` took) is held only to read the executor's report and the new
+        events: the postconditions, the audit and the summary (kinematics, tens of ms on a busy
+        machine) run outside it, so a control loop waiting for it is never held up by them."""
+        with lock if lock is not None else nullcontext():
+            if self.executor.running:
+                raise RuntimeError(f"{started.manifest.id} is still running")
+            report = self.executor.history[-1]
+            self._drain()
+            events = self.events[started.events_before :]
         resolved = dict(started.skill.params)
-        self._drain()
-        events = self.events[started.events_before :]
         holds = sum(1 for e in events if e.rule == Rule.HARD_LIMIT_HOLD)
         post = [
             PredicateOutcome(predicate=str(p), holds=r.holds, detail=r.detail)

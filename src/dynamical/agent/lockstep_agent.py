@@ -1,0 +1,273 @@
+"""The lock-step robot agent: the simulated robot, its safety kernel and the executive in this
+process, stepped in a background thread paced to the wall clock (``speed`` × real time), for
+tests and single-process demos. The same node, kernel, channels and executor as the realtime
+agent; only the clock differs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from dynamical.agent.errors import AgentBusyError
+from dynamical.agent.plan_runner import PlanOutcome, StepProgress, announcing_plans, run_steps
+from dynamical.agent.reports import (
+    ObjectPose,
+    RobotStateReport,
+    SafetyEventReport,
+    event_report,
+    refusal,
+    safety_status,
+)
+from dynamical.orchestration.plan import SkillExecutionPlan
+from dynamical.orchestration.world import WorldSnapshot, snapshot_from_world_model
+from dynamical.robot.description import RobotDescription
+from dynamical.robot.kinematics import Kinematics
+from dynamical.robot.scene import build_model
+from dynamical.robot.scene_model import SceneModel, scene_model
+from dynamical.robot.world import WorldSpec
+from dynamical.runtime.lockstep import LockstepRuntime
+from dynamical.safety.config import BoxZone, HalfSpaceZone, SafetyConfig
+from dynamical.safety.rules import SafetyMode
+from dynamical.skills.evaluation import MANNEQUIN_AWAY
+from dynamical.skills.runner import SETTLE_AFTER_S, SkillOutcome, SkillRunner
+
+REST_SKILL = "go_home"
+"""The skill a reset with ``posture`` runs: every joint back to the rest pose, slowly."""
+RESET_TIMEOUT_S = 5.0
+"""s a reset with ``posture`` waits for the kernel to clear its stop (the robot must be still)."""
+
+
+class LockstepRobotAgent:
+    """The simulated robot, its kernel and its executor in this process, stepped in a thread."""
+
+    def __init__(
+        self,
+        robot_id: str,
+        description: RobotDescription,
+        world: WorldSpec,
+        safety: SafetyConfig | None = None,
+        *,
+        seed: int = 0,
+        speed: float = 1.0,
+    ) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0 (× real time), got {speed}")
+        self.robot_id = robot_id
+        self.description = description
+        self.world_spec = world
+        self.speed = speed
+        self._safety = safety or SafetyConfig()
+        self.runtime = LockstepRuntime(description, world, self._safety, seed=seed)
+        self.runtime.set_mannequin_pose(*MANNEQUIN_AWAY)
+        self._config_zones = list(self._safety.zones)
+        self._server_zones: list[BoxZone | HalfSpaceZone] = []
+        self._epoch = 0
+        """Bumped when the simulation is replaced (``reset_world``): the pacing restarts from it."""
+        self.runner = SkillRunner(self.runtime, Kinematics(build_model(description), description))
+        self._scene = scene_model(build_model(description, world), description, world)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._busy = threading.Lock()
+        self._cancelled = False
+        self._reported = 0
+
+    # ---- lifecycle ----
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._step_forever, name=f"{self.robot_id}-lockstep", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        with self._lock:
+            self.runtime.close()
+
+    def _step_forever(self) -> None:
+        period = self.runtime.control_period
+        epoch, wall0, sim0 = self._epoch, time.monotonic(), self.runtime.time
+        while not self._stop.is_set():
+            with self._lock:
+                if self._epoch != epoch:  # a new simulation, its clock from zero
+                    epoch, wall0, sim0 = self._epoch, time.monotonic(), self.runtime.time
+                self.runtime.run(period, self.runner._control)
+                sim = self.runtime.time
+            # Pace to the wall clock: simulated time runs ``speed`` times as fast as real time.
+            ahead = (sim - sim0) / self.speed - (time.monotonic() - wall0)
+            if ahead > 0:
+                time.sleep(ahead)
+
+    def _wait_sim(self, seconds: float) -> None:
+        with self._lock:
+            until = self.runtime.time + seconds
+        while not self._stop.is_set():
+            with self._lock:
+                if self.runtime.time >= until:
+                    return
+            time.sleep(0.005)
+
+    # ---- plans ----
+
+    def execute(
+        self, plan: SkillExecutionPlan, on_progress: Callable[[StepProgress], None] | None = None
+    ) -> PlanOutcome:
+        if not self._busy.acquire(blocking=False):
+            raise AgentBusyError(f"robot {self.robot_id} is running another plan")
+        try:
+            self._cancelled = False
+            with announcing_plans(self.runner, on_progress) as progress:
+                return run_steps(plan, self._run_step, self._now, progress, lambda: self._cancelled)
+        finally:
+            self._busy.release()
+
+    def _now(self) -> float:
+        with self._lock:
+            return self.runtime.time
+
+    def _run_step(self, skill_id: str, params: dict[str, Any]) -> SkillOutcome:
+        why = refusal(self.state().safety) if self.runtime.link.status() is not None else None
+        if why is not None:
+            return SkillOutcome(skill=skill_id, params=params, success=False, failure=why, cause="safety")
+        with self._lock:
+            started = self.runner.start(skill_id, params)
+        if isinstance(started, SkillOutcome):
+            return started
+        while not self._stop.is_set():
+            with self._lock:
+                if not self.runner.executor.running:
+                    break
+            time.sleep(0.01)
+        self._wait_sim(SETTLE_AFTER_S)
+        with self._lock:
+            return self.runner.finish(started)
+
+    def cancel(self) -> bool:
+        """Stop the running step where it is (the robot holds) and skip the rest of the plan."""
+        self._cancelled = True
+        with self._lock:
+            return self.runner.executor.cancel()
+
+    # ---- safety ----
+
+    def estop(self, category: int) -> None:
+        if category not in (0, 1, 2):
+            raise ValueError(f"e-stop category must be 0, 1 or 2, got {category}")
+        self._cancelled = True
+        with self._lock:
+            self.runtime.link.estop(category)
+            self.runner.executor.cancel()
+
+    def reset(self, posture: bool = False) -> None:
+        """The explicit reset that clears an e-stop or a latched protective stop (once the robot is
+        still). ``posture``: then bring the arms back to the rest posture (``go_home``); refused
+        while a plan runs, and RuntimeError when the kernel did not clear or the motion failed."""
+        with self._lock:
+            self.runtime.link.reset()
+        if posture:
+            self._to_rest_posture()
+
+    def _to_rest_posture(self) -> None:
+        deadline = time.monotonic() + RESET_TIMEOUT_S
+        while (status := self.runtime.link.status()) is None or status.mode != SafetyMode.RUNNING:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the safety kernel did not clear its stop ({self.state().safety})")
+            self._wait_sim(self.runtime.control_period)
+        if not self._busy.acquire(blocking=False):
+            raise AgentBusyError(f"robot {self.robot_id} is running a plan; it was reset, not moved")
+        try:
+            outcome = self._run_step(REST_SKILL, {})
+        finally:
+            self._busy.release()
+        if not outcome.success:
+            raise RuntimeError(f"reset, but the rest posture failed: {outcome.failure}")
+
+    @property
+    def zone_capacity(self) -> int:
+        """Keep-out zones the kernel takes from the server: its capacity less the configured ones."""
+        return self._safety.max_zones - len(self._config_zones)
+
+    def set_zones(self, zones: Sequence[BoxZone | HalfSpaceZone]) -> None:
+        """Keep-out zones from the server, in force from the next kernel tick, on top of the
+        configured ones (the floor): the kernel replaces its whole set, so both go together.
+        Raises ValueError (over capacity, invalid) with the zones in force unchanged."""
+        with self._lock:
+            self.runtime.set_zones([*self._config_zones, *zones])
+            self._server_zones = list(zones)
+
+    def reset_world(self, seed: int) -> None:
+        """Simulation only: a new world drawn from ``seed`` (objects re-laid, the robot at rest, a
+        fresh kernel with the same zones). Refused while a plan runs."""
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        if not self._busy.acquire(blocking=False):
+            raise AgentBusyError(f"robot {self.robot_id} is running a plan; cancel it before resetting the world")
+        try:
+            with self._lock:
+                old = self.runtime
+                runtime = LockstepRuntime(self.description, self.world_spec, self._safety, seed=seed)
+                runtime.set_mannequin_pose(*MANNEQUIN_AWAY)
+                if self._server_zones:
+                    runtime.set_zones([*self._config_zones, *self._server_zones])
+                self.runtime, self.runner = runtime, SkillRunner(runtime, self.runner.kinematics)
+                self._reported = 0
+                self._epoch += 1
+                old.close()
+        finally:
+            self._busy.release()
+
+    # ---- state ----
+
+    def state(self) -> RobotStateReport:
+        with self._lock:
+            sample = self.runtime.link.state()
+            status = self.runtime.link.status()
+            world = self.runner.world
+            objects = [
+                ObjectPose(name=name, pos=world.object(name).pos.tolist(), quat=world.object(name).quat.tolist())
+                for name in world.object_names()
+            ]
+            mannequin = None
+            if self.world_spec.mannequin is not None:
+                pos, quat = self.runtime.body_pose(self.world_spec.mannequin)
+                mannequin = ObjectPose(name=self.world_spec.mannequin, pos=pos.tolist(), quat=quat.tolist())
+            t = self.runtime.time
+        n = self.description.n_joints
+        q = sample.q if sample is not None else np.full(n, np.nan)
+        dq = sample.dq if sample is not None else np.zeros(n)
+        return RobotStateReport(
+            robot_id=self.robot_id,
+            t=t,
+            joint_names=list(self.description.joint_names),
+            q=[float(x) for x in q],
+            dq=[float(x) for x in dq],
+            safety=None
+            if status is None
+            else safety_status(status, self._safety.watchdog, self.runner.executor.activity_at),
+            timing={},
+            objects=objects,
+            mannequin=mannequin,
+            busy=self._busy.locked(),
+        )
+
+    def drain_events(self) -> list[SafetyEventReport]:
+        """Safety events raised since the last call, oldest first."""
+        with self._lock:
+            self.runner._drain()
+            new = self.runner.events[self._reported :]
+            self._reported = len(self.runner.events)
+        return [event_report(e, self.description.joint_names) for e in new]
+
+    def world_snapshot(self) -> WorldSnapshot:
+        with self._lock:
+            return snapshot_from_world_model(self.runner.world, self.world_spec.name)
+
+    def scene_model(self) -> SceneModel:
+        return self._scene
