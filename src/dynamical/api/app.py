@@ -50,13 +50,14 @@ def create_app(
 ) -> FastAPI:
     """The server. With ``prepare_database`` (default) it migrates the database and seeds the built-in
     skills at start (both idempotent); without, it refuses to start on a schema that is not current."""
+    # Before anything opens a file there: the keyring refuses to load while others can read it.
+    secure_data_dir(settings.data_dir, settings.database_url)
     db = Database(settings.database_url)
 
     key_sessions = KeySessions(db)
 
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(secure_data_dir, settings.data_dir, settings.database_url)
         if prepare_database:
             report = await run_in_threadpool(init_database, settings, db)
             log.info("database %s at schema %s", report.database, report.revision)

@@ -45,7 +45,12 @@ def secure_data_dir(data_dir: Path, database_url: str) -> list[Path]:
             if _tighten(path, FILE_MODE):
                 changed.append(path)
     if changed:
-        log.warning("tightened permissions of %d paths in %s (readable by others before)", len(changed), data_dir)
+        shown = ", ".join(str(p) for p in changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        log.warning(
+            "made owner-only what others could read: %s. If the keyring was among them, its keys may have been "
+            "copied: consider rotating them",
+            shown,
+        )
     return changed
 
 

@@ -20,9 +20,10 @@ SQLITE_FILE = "dynamical.db"
 KEYRING_FILE = "keyring.json"
 DEFAULT_MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-# The agent's hello (its scene model, ~100 kB for the humanoid) is the largest message a client
-# sends over a socket; artifacts only ever go down to the robots.
-DEFAULT_MAX_SOCKET_MESSAGE_BYTES = 1024 * 1024
+# What the agent link allows a robot to send (agent.messages.MAX_AGENT_MESSAGE_BYTES; its hello
+# with the scene model is ~30 kB). The telemetry socket holds its clients to 4 kB on top of this;
+# artifacts only ever go down to the robots.
+DEFAULT_MAX_SOCKET_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
 class ApiSettings(BaseModel):
