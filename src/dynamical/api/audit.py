@@ -7,6 +7,7 @@ rolled back is still recorded as attempted.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import select
@@ -21,11 +22,20 @@ log = logging.getLogger(__name__)
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def record(db: Database, principal: Principal | None, method: str, path: str, code: int, client: str | None) -> None:
+def record(
+    db: Database,
+    principal: Principal | None,
+    method: str,
+    path: str,
+    code: int,
+    client: str | None,
+    at: datetime | None = None,
+) -> None:
+    """``at``: when the request was answered (default now; a row written later keeps its time)."""
     with db.session() as session:
         session.add(
             AuditEntry(
-                at=utcnow(),
+                at=at or utcnow(),
                 api_key_id=principal.key_id if principal else None,
                 actor=principal.prefix if principal else "anonymous",
                 method=method,
@@ -54,8 +64,16 @@ def install_audit(app: FastAPI) -> None:
         finally:
             principal = getattr(request.state, "principal", None)
             client = request.client.host if request.client else None
-            try:
-                await run_in_threadpool(record, app.state.db, principal, request.method, request.url.path, code, client)
-            except Exception:
-                # The change itself is committed (or refused); losing its audit line must not turn it into a 500.
-                log.exception("could not write the audit log for %s %s", request.method, request.url.path)
+            deferred = getattr(request.state, "audit_deferred", None)
+            if deferred is not None:
+                # A safety command (the e-stop) never waits for the database: its handler queued
+                # the row's writing (api/event_queue.py) instead.
+                deferred(principal, request.method, request.url.path, code, client)
+            else:
+                try:
+                    await run_in_threadpool(
+                        record, app.state.db, principal, request.method, request.url.path, code, client
+                    )
+                except Exception:
+                    # The change itself is committed (or refused); losing its audit line must not turn it into a 500.
+                    log.exception("could not write the audit log for %s %s", request.method, request.url.path)

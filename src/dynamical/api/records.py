@@ -6,12 +6,14 @@ The API only reads robots and safety events; they enter the database through her
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dynamical.api.models import Robot, SafetyEvent, utcnow
+from dynamical.api.models import Execution, Robot, SafetyEvent, utcnow
 from dynamical.api.schemas import ID_PATTERN
 from dynamical.safety.rules import Rule
 
@@ -65,9 +67,14 @@ def rule_name(code: int) -> str:
         return f"UNKNOWN_{code}"
 
 
-def record_safety_events(session: Session, robot_id: str, events: Iterable[SafetyEventRecord]) -> int:
-    """Store ``events`` of ``robot_id`` (which must be registered); returns how many."""
-    now = utcnow()
+def record_safety_events(
+    session: Session, robot_id: str, events: Iterable[SafetyEventRecord], recorded_at: datetime | None = None
+) -> int:
+    """Store ``events`` of ``robot_id`` (which must be registered); returns how many.
+
+    ``recorded_at``: when the server received them (default now); events that waited for the
+    database keep the time they arrived."""
+    now = recorded_at or utcnow()
     rows = [
         SafetyEvent(
             robot_id=robot_id,
@@ -88,6 +95,18 @@ def record_safety_events(session: Session, robot_id: str, events: Iterable[Safet
     session.add_all(rows)
     session.flush()
     return len(rows)
+
+
+def store_reported_events(
+    session: Session, robot_id: str, events: Iterable[SafetyEventRecord], recorded_at: datetime | None = None
+) -> int:
+    """Store events as a robot reported them: an event of an execution this database does not
+    hold (a wiped database, an execution stored later) is kept, unlinked from it."""
+    events = list(events)
+    asked = {e.request_id for e in events if e.request_id is not None}
+    known = set(session.scalars(select(Execution.request_id).where(Execution.request_id.in_(asked))))
+    linked = [e if e.request_id in known else e.model_copy(update={"request_id": None}) for e in events]
+    return record_safety_events(session, robot_id, linked, recorded_at)
 
 
 def _finite(values: list[float] | None) -> list[float | None] | None:

@@ -46,7 +46,7 @@ def build_server(settings: ApiSettings, *, prepare_database: bool = True, warm_u
     """The server with its agent link; ``warm_up`` loads the router's model before serving."""
     db = Database(settings.database_url)
     telemetry = Telemetry()
-    hub = AgentLinkHub(db, telemetry)
+    hub = AgentLinkHub(db, telemetry, spool=settings.data_dir / "safety-records.spool")
     provider = make_tracer_provider(db)
     planner = Planner()
     invoker = Invoker(db, hub, planner, provider)
@@ -62,13 +62,14 @@ def build_server(settings: ApiSettings, *, prepare_database: bool = True, warm_u
             yield
         finally:
             provider.shutdown()
+            await run_in_threadpool(hub.close)  # queued safety records: stored, or spooled
             db.dispose()
 
     app = create_app(
         settings,
         agent_hub=hub,
         on_zones_changed=hub.push_zones,
-        health_checks=[hub.health],
+        health_checks=[hub.health, hub.records.health],
         routers=[invoke.router, operations.router, hub.router, telemetry_router(telemetry)],
         lifespan=running,
         prepare_database=prepare_database,

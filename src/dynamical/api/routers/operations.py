@@ -1,4 +1,5 @@
-"""Live robot operations over the agent link: e-stop, reset, hazards, robot state, and traces."""
+"""Live robot operations over the agent link: reset, hazards, robot state, and traces (the
+e-stop is in ``routers.safety``: it answers without the database)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from dynamical.agent.messages import Estop, Reset, SimReset, finite
+from dynamical.agent.messages import Reset, SimReset, finite
 from dynamical.api.agent_link import AgentLinkHub, RobotNotConnectedError
 from dynamical.api.auth import Operator, Reader
 from dynamical.api.deps import Db, ResourceId, RobotFilter
@@ -49,12 +50,6 @@ def _targets(request: Request, db: Db, robot_id: str | None) -> list[str]:
     return [robot_id]
 
 
-class EstopRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    robot_id: Identifier | None = Field(None, description="default: every connected robot")
-    category: Literal[0, 1, 2] = Field(1, description="IEC 60204-1 stop category")
-
-
 class ResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     robot_id: Identifier | None = Field(None, description="default: every connected robot")
@@ -81,18 +76,6 @@ async def _broadcast(hub: AgentLinkHub, robots: list[str], make) -> CommandsOut:
 
     answers = await asyncio.gather(*(one(r) for r in robots))
     return CommandsOut(ok=all(a.ok for a in answers), robots=list(answers))
-
-
-@router.post(
-    "/api/safety/estop",
-    response_model=CommandsOut,
-    responses={404: {"description": "no such robot"}, 409: {"description": "not connected"}},
-)
-async def estop(body: EstopRequest, _: Operator, request: Request, db: Db) -> CommandsOut:
-    """Emergency stop: the robot's safety kernel latches the stop and the running plan ends.
-    ``ok`` false for a robot means it did not confirm: treat it as not stopped."""
-    robots = await run_in_threadpool(_targets, request, db, body.robot_id)
-    return await _broadcast(_hub(request), robots, lambda c: Estop(command_id=c, category=body.category))
 
 
 @router.post(
