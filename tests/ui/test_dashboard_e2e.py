@@ -63,7 +63,10 @@ def platform(tmp_path: Path, agent_mode: str) -> Iterator[tuple[str, str]]:
         while time.monotonic() < deadline:
             assert server.poll() is None, log.read_text()
             try:
-                agents = httpx.get(f"{url}/health", timeout=2).json()["agents"]
+                # The agents are listed to a key holder only: the admin key `up` printed at its start.
+                admin = re.search(r"^(dyn_[0-9a-f]{10}_\S+)$", log.read_text(), re.M)
+                headers = {"X-API-Key": admin.group(1)} if admin else {}
+                agents = httpx.get(f"{url}/health", headers=headers, timeout=2).json()["agents"]
                 if any(a["robot_id"] == "thor_001" for a in agents):
                     break
             except (httpx.HTTPError, ValueError, KeyError):

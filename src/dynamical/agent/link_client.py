@@ -7,6 +7,11 @@ and go out on the next connection, and a running plan either finishes or (the de
 cancelled after ``link_loss_stop_s`` so that nobody is left without a way to stop the robot
 remotely. Plans run in a worker thread (``RobotAgent.execute`` blocks); everything else runs in
 one asyncio loop.
+
+The agent proves its robot's identity on every connection: it signs the server's challenge with
+the robot's credential (``agent.credential``, a 0600 key file), never with an API key. A refusal
+(no credential on the server, revoked, the robot connected already) is logged with the server's
+reason and retried with the same backoff, so an agent outlives a revocation being undone.
 """
 
 from __future__ import annotations
@@ -30,15 +35,18 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
 import dynamical
+from dynamical.agent.credential import RobotCredential
 from dynamical.agent.messages import (
     MAX_MESSAGE_BYTES,
     Cancel,
+    Challenge,
     CommandResult,
     Deploy,
     Estop,
     ExecutePlan,
     Heartbeat,
     Hello,
+    LinkError,
     PlanResult,
     ProtocolError,
     Reset,
@@ -61,7 +69,11 @@ from dynamical.safety.config import BoxZone, HalfSpaceZone
 
 log = logging.getLogger(__name__)
 AGENT_PATH = "/ws/agent"
-API_KEY_HEADER = "X-API-Key"
+CHALLENGE_TIMEOUT_S = 10.0
+ESTOP_LATCH_WAIT_S = 0.2
+"""s, how long an e-stop's answer waits for the kernel to report the stop latched (it latches on
+its next tick, 1 ms; the lock-step agent's within a control period); the server says "not
+latched" when it is not."""
 
 
 @runtime_checkable
@@ -69,6 +81,14 @@ class ZoneAware(Protocol):
     """An agent whose safety kernel takes keep-out zones at run time."""
 
     def set_zones(self, zones: list[BoxZone | HalfSpaceZone]) -> None: ...
+
+
+@runtime_checkable
+class ZoneCapacity(Protocol):
+    """An agent that knows how many keep-out zones its kernel takes from the server (said in hello)."""
+
+    @property
+    def zone_capacity(self) -> int: ...
 
 
 @runtime_checkable
@@ -92,7 +112,7 @@ class RobotIdentity(BaseModel):
 class LinkConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     server: str = Field(description="http(s):// or ws(s):// URL of the platform server")
-    api_key: str = Field(min_length=1, description="an operate-scope key")
+    credential: Path = Field(description="the robot's credential file (`dynamical robots add` makes it)")
     state_hz: float = Field(30.0, gt=0, le=200)
     heartbeat_s: float = Field(1.0, gt=0)
     backoff_initial_s: float = Field(0.5, gt=0)
@@ -117,10 +137,14 @@ class AgentLinkClient:
     """Connects ``agent`` to the server and keeps it connected; ``run()`` blocks until ``stop()``."""
 
     def __init__(self, agent: RobotAgent, identity: RobotIdentity, config: LinkConfig) -> None:
+        """Raises ``CredentialError`` (a ValueError) now when the credential file is unusable."""
         self.agent = agent
         self.identity = identity
         self.config = config
         self.url = agent_url(config.server)
+        self.credential = RobotCredential.load(config.credential)
+        self.refusals: list[str] = []
+        """Why the server closed or refused recent links (newest last, at most 20)."""
         self.connected = threading.Event()
         self.connections = 0
         """Successful handshakes so far (tests and logs read it)."""
@@ -133,6 +157,7 @@ class AgentLinkClient:
         self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._outbox_ready: asyncio.Event | None = None
         self._down_since: float | None = time.monotonic()
         self._stopped_for_link_loss = False
 
@@ -165,6 +190,7 @@ class AgentLinkClient:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._outbox_ready = asyncio.Event()
         watcher = asyncio.create_task(self._watch_robot())
         try:
             await self._connect_forever()
@@ -178,7 +204,6 @@ class AgentLinkClient:
             try:
                 async with connect(
                     self.url,
-                    additional_headers={API_KEY_HEADER: self.config.api_key},
                     max_size=MAX_MESSAGE_BYTES,
                     open_timeout=5,
                     ping_interval=5,
@@ -187,12 +212,17 @@ class AgentLinkClient:
                     attempt = 0
                     await self._session(ws)
             except InvalidStatus as exc:
-                code = exc.response.status_code
-                why = "the API key was refused" if code in (401, 403) else f"HTTP {code}"
-                log.error("server %s refused the agent link: %s", self.url, why)
+                log.error("server %s refused the agent link: HTTP %d", self.url, exc.response.status_code)
+            except ConnectionClosed as exc:
+                received = exc.rcvd
+                if received is not None and received.code not in (1000, 1001):
+                    # The server's reason: not this robot's credential, revoked, connected already...
+                    self._note_refusal(f"{received.code} {received.reason}")
+                elif self.connected.is_set() or attempt == 0:
+                    log.warning("agent link to %s down: %s", self.url, exc)
             except InvalidURI as exc:
                 log.error("bad server URL %s: %s", self.url, exc)
-            except (OSError, ConnectionClosed, TimeoutError, ProtocolError) as exc:
+            except (OSError, TimeoutError, ProtocolError) as exc:
                 if self.connected.is_set() or attempt == 0:
                     log.warning("agent link to %s down: %s", self.url, exc or type(exc).__name__)
             finally:
@@ -211,14 +241,29 @@ class AgentLinkClient:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
+    def _note_refusal(self, why: str) -> None:
+        log.error("server %s closed the agent link of robot %s: %s", self.url, self.agent.robot_id, why)
+        self.refusals = [*self.refusals[-19:], why]
+
+    async def _challenge(self, ws: ClientConnection) -> bytes:
+        """The nonce of the server's challenge, the first thing it sends."""
+        data = await asyncio.wait_for(ws.recv(), CHALLENGE_TIMEOUT_S)
+        message = decode_server(data) if isinstance(data, bytes) else None
+        if not isinstance(message, Challenge):
+            raise ProtocolError("the server did not open with a challenge (a server of another version?)")
+        return message.nonce
+
     async def _session(self, ws: ClientConnection) -> None:
+        nonce = await self._challenge(ws)
         world = await asyncio.to_thread(self.agent.world_snapshot)
         hello = Hello(
             robot_id=self.agent.robot_id,
+            signature=self.credential.sign_challenge(nonce, self.agent.robot_id),
             world=world,
             scene=self.agent.scene_model(),
             running_request_id=self._running,
             agent_version=dynamical.__version__,
+            zone_capacity=self.agent.zone_capacity if isinstance(self.agent, ZoneCapacity) else None,
             **self.identity.model_dump(),
         )
         await ws.send(encode(hello))
@@ -249,13 +294,23 @@ class AgentLinkClient:
             started = time.monotonic()
             state = await asyncio.to_thread(self.agent.state)
             await ws.send(encode(StateReport(state=state)))
-            while (data := self._peek_outbox()) is not None:
-                await ws.send(data)
-                self._pop_outbox(data)  # only once sent: a send that fails keeps it for the next link
+            await self._send_outbox(ws)
             if started >= next_beat:
                 await ws.send(encode(Heartbeat(t_wall=time.time())))
                 next_beat = started + self.config.heartbeat_s
-            await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+            # Until the next state, what is queued goes out at once: an e-stop's confirmation
+            # must not wait up to a state period.
+            assert self._outbox_ready is not None
+            while (left := period - (time.monotonic() - started)) > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._outbox_ready.wait(), left)
+                self._outbox_ready.clear()
+                await self._send_outbox(ws)
+
+    async def _send_outbox(self, ws: ClientConnection) -> None:
+        while (data := self._peek_outbox()) is not None:
+            await ws.send(data)
+            self._pop_outbox(data)  # only once sent: a send that fails keeps it for the next link
 
     async def _receive_forever(self, ws: ClientConnection) -> None:
         async for data in ws:
@@ -274,6 +329,8 @@ class AgentLinkClient:
     async def _handle(self, message: ServerMessage) -> None:
         if isinstance(message, Welcome):
             log.info("server %s speaks version %s", self.url, message.server_version)
+        elif isinstance(message, LinkError):
+            log.warning("the server refused a %s message: %s", message.about or "malformed", message.detail)
         elif isinstance(message, ExecutePlan):
             self._start_plan(message.request_id, message.plan)
         elif isinstance(message, Cancel):
@@ -284,7 +341,7 @@ class AgentLinkClient:
                 self._reply(message.command_id, ok, "cancelled" if ok else "nothing was running")
         elif isinstance(message, Estop):
             await self._call(
-                message.command_id, f"e-stop category {message.category}", self.agent.estop, message.category
+                message.command_id, f"e-stop category {message.category}", self._estop_latched, message.category
             )
         elif isinstance(message, Reset):
             await self._call(message.command_id, "reset", self.agent.reset)
@@ -307,6 +364,19 @@ class AgentLinkClient:
             self._reply(command_id, False, f"{what} failed: {type(exc).__name__}: {exc}")
         else:
             self._reply(command_id, True, what)
+
+    def _estop_latched(self, category: int) -> None:
+        """E-stop, wait (briefly) until the kernel reports it latched, and queue that state ahead
+        of the confirmation: the server answers the operator from the kernel's own state."""
+        self.agent.estop(category)
+        deadline = time.monotonic() + ESTOP_LATCH_WAIT_S
+        while True:
+            state = self.agent.state()
+            held = state.safety.estop_category if state.safety is not None else None
+            if (held is not None and held <= category) or time.monotonic() > deadline:
+                break
+            time.sleep(0.001)
+        self._queue(StateReport(state=state))
 
     async def _sim_reset(self, message: SimReset) -> None:
         if not isinstance(self.agent, SimResettable):
@@ -421,6 +491,10 @@ class AgentLinkClient:
                 self._outbox.popleft()
                 self.dropped += 1
             self._outbox.append(data)
+        loop, ready = self._loop, self._outbox_ready
+        if loop is not None and ready is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: the next link sends it
+                loop.call_soon_threadsafe(ready.set)  # from a plan's thread too
 
     def _peek_outbox(self) -> bytes | None:
         with self._outbox_lock:

@@ -6,9 +6,18 @@ never pickle, because a server must not run code an agent (or anyone who reaches
 A peer that speaks another major version is refused with a message that says both versions, so an
 old agent and a new server fail loudly instead of misreading each other.
 
+Handshake: the server sends ``challenge`` (a fresh random nonce); the agent answers ``hello``
+signed with its robot credential (``agent.credential``); the server answers ``welcome`` or closes.
 Agent → server: ``hello`` (once per connection, first), ``state`` (30 Hz), ``safety_events``,
 ``step_progress``, ``plan_result``, ``command_result``, ``heartbeat``.
-Server → agent: ``welcome``, ``execute_plan``, ``cancel``, ``estop``, ``reset``, ``zones``, ``deploy``.
+Server → agent: ``challenge``, ``welcome``, ``error``, ``execute_plan``, ``cancel``, ``estop``,
+``reset``, ``zones``, ``deploy``, ``sim_reset``.
+
+Everything an agent sends is bounded before it is believed: the frame's size, every string, byte
+string, list and map (msgpack refuses longer ones while unpacking), every integer (int64, and
+tighter where the field says), and numbers are finite (a NaN or infinity is no number: it reads as
+null, which only an optional field accepts). A server must not be taken down, or fill its database,
+by one robot's bad message.
 """
 
 from __future__ import annotations
@@ -18,19 +27,35 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import msgpack
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 
 from dynamical.agent.plan_runner import PlanOutcome, StepProgress
 from dynamical.agent.robot_agent import RobotStateReport, SafetyEventReport
+from dynamical.names import DisplayName
 from dynamical.orchestration.plan import SkillExecutionPlan
 from dynamical.orchestration.world import WorldSnapshot
 from dynamical.robot.scene_model import SceneModel
 from dynamical.safety.config import Zone
 from dynamical.safety.rules import Rule
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+"""2: the handshake proves the robot's identity (challenge, signed hello)."""
 MAX_MESSAGE_BYTES = 128 * 1024 * 1024
 """Largest message either side accepts: a skill artifact (64 MiB by default) plus headroom."""
+MAX_AGENT_MESSAGE_BYTES = 4 * 1024 * 1024
+"""Largest message an agent may send (a hello with its scene model is ~30 kB, a state ~2 kB)."""
+MAX_STRING = 64 * 1024
+MAX_BINARY = 64 * 1024
+MAX_ARRAY = 100_000
+MAX_MAP = 10_000
+INT64 = 2**63
+ROBOT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+"""The API's identifier: a robot id the API can name."""
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+RobotId = Annotated[str, StringConstraints(pattern=ROBOT_ID_PATTERN)]
+RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+WallTime = Annotated[float, Field(ge=0, le=1e11, allow_inf_nan=False, description="Unix time, s")]
 
 
 class ProtocolError(ValueError):
@@ -49,19 +74,25 @@ class SafetyEventWire(BaseModel):
     """One safety kernel intervention, with the rule and joint as numbers the database keeps."""
 
     model_config = ConfigDict(extra="forbid")
-    seq: int
+    seq: int = Field(ge=0, lt=2**62)
     """Sequence number in the robot's event ring."""
-    t: float
+    t: float = Field(ge=0, le=1e10, allow_inf_nan=False)
     """s, robot clock."""
-    tick: int = -1
+    tick: int = Field(-1, ge=-1, lt=2**62)
     """The kernel tick it happened on (-1: an agent that does not say)."""
-    rule: int
+    rule: int = Field(ge=0, lt=2**15)
     """``safety.rules.Rule`` code."""
-    joint: int = -1
+    joint: int = Field(-1, ge=-1, lt=2**15)
     value: float | None = None
+    """What the kernel saw; None when it was not a finite number (a NaN command is itself an event)."""
     limit: float | None = None
-    request_id: str | None = None
+    request_id: RequestId | None = None
     """The execution that was running when it happened, if any."""
+
+    @field_validator("value", "limit", mode="before")
+    @classmethod
+    def _finite_or_none(cls, value: Any) -> Any:
+        return None if isinstance(value, float) and not math.isfinite(value) else value
 
     @classmethod
     def from_report(
@@ -87,20 +118,25 @@ class Hello(_Message):
     """First message of every connection: who the robot is and what it can do now."""
 
     type: Literal["hello"] = "hello"
-    robot_id: str
-    name: str
-    profile: str
+    robot_id: RobotId
+    signature: bytes = Field(min_length=64, max_length=64)
+    """Ed25519 signature of ``credential.challenge_message(nonce, robot_id)`` by the robot's key."""
+    name: DisplayName
+    profile: Label
     kind: Literal["simulated", "hardware"]
-    embodiment: str | None = None
-    capabilities: list[str]
+    embodiment: Label | None = None
+    capabilities: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(max_length=1000)
     """Skill ids the robot can run."""
     world: WorldSnapshot | None = None
     """What the robot sees of its world, for planning; none when it has no world model."""
-    running_request_id: str | None = None
+    running_request_id: RequestId | None = None
     """A plan still running from before a reconnect."""
-    agent_version: str = ""
+    agent_version: str = Field("", max_length=64)
     scene: SceneModel | None = None
     """The robot in its world, for viewers that redraw it from the streamed joint positions."""
+    zone_capacity: int | None = Field(None, ge=0, le=256)
+    """Keep-out zones its kernel takes from the server (``safety.max_zones`` less its configured
+    zones); the server refuses (409) a zone that would exceed it. None: an agent that does not say."""
 
 
 class StateReport(_Message):
@@ -110,14 +146,14 @@ class StateReport(_Message):
 
 class SafetyEvents(_Message):
     type: Literal["safety_events"] = "safety_events"
-    events: list[SafetyEventWire]
+    events: list[SafetyEventWire] = Field(max_length=10_000)
 
 
 class StepProgressReport(_Message):
     type: Literal["step_progress"] = "step_progress"
-    request_id: str
+    request_id: RequestId
     progress: StepProgress
-    t_wall: float
+    t_wall: WallTime
     """Unix time on the agent when it happened (for trace spans)."""
 
 
@@ -125,9 +161,9 @@ class PlanResult(_Message):
     """A plan ended: ``outcome`` when it ran (successfully or not), ``error`` when it could not start."""
 
     type: Literal["plan_result"] = "plan_result"
-    request_id: str
+    request_id: RequestId
     outcome: PlanOutcome | None = None
-    error: str | None = None
+    error: str | None = Field(None, max_length=4096)
     cancelled: bool = False
     world: WorldSnapshot | None = None
     """The world after the plan, so the next plan starts from where things are now."""
@@ -137,19 +173,36 @@ class CommandResult(_Message):
     """The answer to an ``estop``, ``reset``, ``cancel``, ``zones``, ``deploy`` or ``sim_reset``."""
 
     type: Literal["command_result"] = "command_result"
-    command_id: str
+    command_id: Annotated[str, StringConstraints(max_length=64)]
     ok: bool
-    detail: str = ""
+    detail: str = Field("", max_length=4096)
     world: WorldSnapshot | None = None
     """The world after a command that changed it (``sim_reset``): the next plan starts from it."""
 
 
 class Heartbeat(_Message):
     type: Literal["heartbeat"] = "heartbeat"
-    t_wall: float
+    t_wall: WallTime
 
 
 # ---- server → agent ---------------------------------------------------------------------------
+
+
+class Challenge(_Message):
+    """First message of every connection: sign this nonce with the robot's credential."""
+
+    type: Literal["challenge"] = "challenge"
+    nonce: bytes = Field(min_length=32, max_length=32)
+    server_version: str
+
+
+class LinkError(_Message):
+    """The server refused one message (it says why); the link stays up."""
+
+    type: Literal["error"] = "error"
+    detail: str
+    about: str | None = None
+    """The ``type`` of the refused message, when it had one."""
 
 
 class Welcome(_Message):
@@ -214,7 +267,7 @@ AgentMessage = Annotated[
     Field(discriminator="type"),
 ]
 ServerMessage = Annotated[
-    Welcome | ExecutePlan | Cancel | Estop | Reset | Zones | Deploy | SimReset,
+    Challenge | Welcome | LinkError | ExecutePlan | Cancel | Estop | Reset | Zones | Deploy | SimReset,
     Field(discriminator="type"),
 ]
 _agent = TypeAdapter(AgentMessage)
@@ -226,11 +279,11 @@ def encode(message: _Message) -> bytes:
     return msgpack.packb(message.model_dump(mode="python"), use_bin_type=True)
 
 
-def _unpack(data: bytes) -> dict[str, Any]:
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise ProtocolError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+def _unpack(data: bytes, limit: int = MAX_MESSAGE_BYTES, **bounds: int) -> dict[str, Any]:
+    if len(data) > limit:
+        raise ProtocolError(f"message of {len(data)} bytes exceeds {limit}")
     try:
-        raw = msgpack.unpackb(data, raw=False, strict_map_key=True)
+        raw = msgpack.unpackb(data, raw=False, strict_map_key=True, **bounds)
     except (msgpack.UnpackException, ValueError) as exc:
         raise ProtocolError(f"not a msgpack message: {exc}") from None
     if not isinstance(raw, dict):
@@ -251,8 +304,43 @@ def _validate(adapter: TypeAdapter[Any], raw: dict[str, Any]) -> Any:
 
 
 def decode_agent(data: bytes) -> AgentMessage:
-    """A message an agent sent (the server calls this)."""
-    return _validate(_agent, _unpack(data))
+    """A message an agent sent (the server calls this): bounded, finite, then validated."""
+    raw = _unpack(
+        data,
+        MAX_AGENT_MESSAGE_BYTES,
+        max_str_len=MAX_STRING,
+        max_bin_len=MAX_BINARY,
+        max_array_len=MAX_ARRAY,
+        max_map_len=MAX_MAP,
+    )
+    return _validate(_agent, _numbers(raw))
+
+
+def message_type(data: bytes) -> str | None:
+    """The ``type`` a frame says it is, if it is a msgpack map that says (for error replies)."""
+    try:
+        raw = msgpack.unpackb(data, raw=False, max_str_len=MAX_STRING, max_bin_len=MAX_BINARY)
+    except Exception:  # anything msgpack refuses has no type to name
+        return None
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    return kind[:32] if isinstance(kind, str) else None
+
+
+def _numbers(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with every non-finite float as None; refuses integers beyond int64 (the database's
+    widest). Iterative: msgpack already bounds the nesting depth, this walk must not recurse."""
+    stack: list[dict[str, Any] | list[Any]] = [raw]
+    while stack:
+        container = stack.pop()
+        items = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, value in items:
+            if isinstance(value, float) and not math.isfinite(value):
+                container[key] = None  # type: ignore[index]
+            elif isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
+                raise ProtocolError(f"invalid {raw.get('type')!r} message: {key}: {value} is beyond a 64-bit integer")
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return raw
 
 
 def decode_server(data: bytes) -> ServerMessage:
