@@ -86,7 +86,13 @@ export function parseTelemetry(data: unknown): TelemetryMessage | null {
   return null;
 }
 
-export function telemetryUrl(apiKey: string, location: Pick<Location, "protocol" | "host">): string {
+/** The socket's URL: no key in it (URLs end up in logs and history); see `authMessage`. */
+export function telemetryUrl(location: Pick<Location, "protocol" | "host">): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/ws/telemetry?api_key=${encodeURIComponent(apiKey)}`;
+  return `${scheme}://${location.host}/ws/telemetry`;
+}
+
+/** The first message of the socket: the server reads the key from it before anything else. */
+export function authMessage(apiKey: string): string {
+  return JSON.stringify({ type: "auth", api_key: apiKey });
 }

@@ -1,7 +1,7 @@
 // Keeps the telemetry socket open while a key is known; feeds the stores and refreshes
 // REST data that a message makes stale.
 import { useQueryClient } from "@tanstack/react-query";
-import { telemetryUrl, type TelemetryMessage } from "../api/telemetry";
+import { authMessage, telemetryUrl, type TelemetryMessage } from "../api/telemetry";
 import { useTelemetry } from "../hooks/useTelemetry";
 import { dispatchTelemetry } from "../stores/dispatch";
 import { useSystemStore } from "../stores/system";
@@ -30,7 +30,8 @@ function TelemetryConnection() {
   };
 
   useTelemetry({
-    url: apiKey ? telemetryUrl(apiKey, window.location) : null,
+    url: apiKey ? telemetryUrl(window.location) : null,
+    firstMessage: apiKey ? authMessage(apiKey) : null,
     onMessage,
     onStateChange: (state, info) => setConnection(state, info),
     onRejected: (reason) => {

@@ -9,6 +9,7 @@ export interface SocketLike {
   onclose: ((ev: CloseEvent) => unknown) | null;
   onerror: ((ev: Event) => unknown) | null;
   close(code?: number, reason?: string): void;
+  send(data: string): void;
 }
 
 export type SocketFactory = (url: string) => SocketLike;
@@ -36,6 +37,8 @@ export function backoffDelay(attempt: number, opts: BackoffOptions, random: () =
 
 export interface TelemetrySocketOptions {
   url: string;
+  /** Sent first on every connection (the API key: never in the URL). */
+  firstMessage?: string;
   createSocket: SocketFactory;
   onState: (state: ConnectionState, info: { reason: string | null; reconnectAt: number | null }) => void;
   onData: (data: unknown) => void;
@@ -55,8 +58,8 @@ export class TelemetrySocket {
   private watchdogTimer: ReturnType<typeof setTimeout> | null = null;
   private closeTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
-  private readonly opts: Required<Omit<TelemetrySocketOptions, "onRejected">> &
-    Pick<TelemetrySocketOptions, "onRejected">;
+  private readonly opts: Required<Omit<TelemetrySocketOptions, "onRejected" | "firstMessage">> &
+    Pick<TelemetrySocketOptions, "onRejected" | "firstMessage">;
 
   constructor(options: TelemetrySocketOptions) {
     this.opts = {
@@ -123,6 +126,7 @@ export class TelemetrySocket {
     this.socket = socket;
     this.armWatchdog();
     socket.onopen = () => {
+      if (this.opts.firstMessage !== undefined) socket.send(this.opts.firstMessage);
       this.setState("connected");
       this.armWatchdog();
     };

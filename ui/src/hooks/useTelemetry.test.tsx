@@ -6,7 +6,8 @@ import { FakeSocket, fakeSocketFactory } from "../test/fakeSocket";
 import { backoffDelay, DEFAULT_BACKOFF } from "./telemetrySocket";
 import { useTelemetry } from "./useTelemetry";
 
-const URL = "ws://test/ws/telemetry?api_key=k";
+const URL = "ws://test/ws/telemetry";
+const AUTH = '{"type":"auth","api_key":"k"}';
 const noJitter = () => 0.5;
 
 function setup(onMessage = vi.fn<(m: TelemetryMessage) => void>()) {
@@ -15,6 +16,7 @@ function setup(onMessage = vi.fn<(m: TelemetryMessage) => void>()) {
   const hook = renderHook(() =>
     useTelemetry({
       url: URL,
+      firstMessage: AUTH,
       createSocket: fakeSocketFactory,
       random: noJitter,
       onMessage,
@@ -38,7 +40,9 @@ describe("useTelemetry", () => {
     const { hook, states, onMessage } = setup();
     expect(hook.result.current.state).toBe("connecting");
     expect(FakeSocket.last().url).toBe(URL);
+    expect(FakeSocket.last().sent).toEqual([]);
     act(() => FakeSocket.last().open());
+    expect(FakeSocket.last().sent).toEqual([AUTH]); // the key: first, and never in the URL
     expect(hook.result.current.state).toBe("connected");
     act(() => FakeSocket.last().message({ type: "hello", server_time: 1 }));
     act(() => FakeSocket.last().message("not json"));
@@ -60,6 +64,17 @@ describe("useTelemetry", () => {
       expect(FakeSocket.instances.length).toBe(before + 1);
       expect(hook.result.current.state).toBe("connecting");
     }
+  });
+
+  it("sends the key first again on every reconnection", () => {
+    setup();
+    act(() => FakeSocket.last().open());
+    act(() => FakeSocket.last().serverClose(1006));
+    act(() => vi.advanceTimersByTime(500));
+    expect(FakeSocket.instances.length).toBe(2);
+    expect(FakeSocket.last().url).toBe(URL);
+    act(() => FakeSocket.last().open());
+    expect(FakeSocket.last().sent).toEqual([AUTH]);
   });
 
   it("resets the backoff after a healthy connection", () => {

@@ -8,6 +8,8 @@ import { TelemetrySocket, type BackoffOptions, type SocketFactory } from "./tele
 
 export interface UseTelemetryOptions {
   url: string | null;
+  /** Sent as soon as the socket opens, on every (re)connection: the API key message. */
+  firstMessage?: string | null;
   onMessage?: (msg: TelemetryMessage) => void;
   onStateChange?: (state: ConnectionState, info: { reason: string | null; reconnectAt: number | null }) => void;
   onRejected?: (reason: string) => void;
@@ -33,12 +35,13 @@ export function useTelemetry(options: UseTelemetryOptions): TelemetryHandle {
   const latest = useRef(options);
   latest.current = options;
 
-  const { url, createSocket, backoff, watchdogMs, random } = options;
+  const { url, firstMessage, createSocket, backoff, watchdogMs, random } = options;
 
   useEffect(() => {
     if (!url) return;
     const socket = new TelemetrySocket({
       url,
+      firstMessage: firstMessage ?? undefined,
       createSocket: createSocket ?? browserSocket,
       backoff,
       watchdogMs,
@@ -60,7 +63,7 @@ export function useTelemetry(options: UseTelemetryOptions): TelemetryHandle {
       socket.disconnect();
       socketRef.current = null;
     };
-  }, [url, createSocket, backoff, watchdogMs, random]);
+  }, [url, firstMessage, createSocket, backoff, watchdogMs, random]);
 
   return {
     state,

@@ -9,6 +9,7 @@ export class FakeSocket implements SocketLike {
   onclose: ((ev: CloseEvent) => unknown) | null = null;
   onerror: ((ev: Event) => unknown) | null = null;
   closeCalls: { code?: number; reason?: string }[] = [];
+  sent: string[] = [];
 
   constructor(readonly url: string) {
     FakeSocket.instances.push(this);
@@ -37,6 +38,11 @@ export class FakeSocket implements SocketLike {
   serverClose(code = 1006, reason = ""): void {
     this.readyState = 3;
     this.onclose?.(new CloseEvent("close", { code, reason }));
+  }
+
+  send(data: string): void {
+    if (this.readyState !== 1) throw new Error("send before open");
+    this.sent.push(data);
   }
 
   close(code?: number, reason?: string): void {
