@@ -130,7 +130,8 @@ class TelemetryTap:
     """Every message of ``/ws/telemetry`` while it is open, collected on a thread."""
 
     def __init__(self, url: str, key: str) -> None:
-        self.url = url.replace("http://", "ws://") + f"/ws/telemetry?api_key={key}"
+        self.url = url.replace("http://", "ws://") + "/ws/telemetry"
+        self.key = key  # in a header: the server refuses a key in the URL
         self.messages: list[dict] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -147,7 +148,7 @@ class TelemetryTap:
         self._thread.join(5)
 
     def _run(self) -> None:
-        with connect(self.url) as ws:
+        with connect(self.url, additional_headers={"X-API-Key": self.key}) as ws:
             while not self._stop.is_set():
                 try:
                     self.messages.append(json.loads(ws.recv(timeout=0.2)))
