@@ -47,8 +47,13 @@ class LinkedRobot:
     client: object | None = None
     thread: threading.Thread | None = None
     process: subprocess.Popen[bytes] | None = None
+    stopped: bool = False
 
     def stop(self) -> None:
+        """Unlink and stop the robot (again: nothing)."""
+        if self.stopped:
+            return
+        self.stopped = True
         if self.client is not None:
             self.client.stop()  # type: ignore[attr-defined]
             if self.thread is not None:
