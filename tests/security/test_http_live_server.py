@@ -60,10 +60,11 @@ def test_bad_json_without_a_key_is_401_not_422(server: LiveServer):
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_unauthenticated_100_mb_body_is_refused_unread(server: LiveServer, chunked: bool):
+def test_unauthenticated_100_mb_body_is_refused_unread(server: LiveServer, chunked: bool, record_property):
     with peak_growth(server.pid) as growth:
         status, sent = send_body(HOST, server.port, EDGE_DEVICES, total=100 * MiB, chunked=chunked, tls=server.tls())
         time.sleep(0.3)  # anything the server still did with it
+    record_property("server_memory_growth_bytes", growth())  # in --junitxml's report
     assert status == 401
     assert sent < 100 * MiB, "the server answered before the body was sent"
     assert growth() <= MEMORY_BOUND, f"server memory grew {growth() / MiB:.1f} MiB"
@@ -92,12 +93,13 @@ def test_authenticated_body_over_its_route_limit_is_413(server: LiveServer):
     assert status == 413, "a skill upload has a larger limit, but a limit"
 
 
-def test_80_mb_first_websocket_message_is_refused_unread(server: LiveServer):
+def test_80_mb_first_websocket_message_is_refused_unread(server: LiveServer, record_property):
     with peak_growth(server.pid) as growth:
         with _wss(server, max_size=None) as ws, pytest.raises(ConnectionClosed) as closed:
             ws.send(b"x" * (80 * MiB))
             ws.recv(timeout=30)
         time.sleep(0.3)
+    record_property("server_memory_growth_bytes", growth())
     # The server closes as soon as the frame header says 80 MB (1009); the close frame can be
     # lost when the connection drops while the client is still writing.
     assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
