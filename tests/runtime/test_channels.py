@@ -20,6 +20,10 @@ from dynamical.safety.rules import SafetyMode
 
 SPAWN = multiprocessing.get_context("spawn")
 N = 7
+BURST = 500
+"""The torn-read tests' writers wait at the end of every burst of this many writes until the reader
+has read that write: the reader reads while each burst is written, on any machine, however busy,
+instead of hoping the scheduler interleaves the two processes."""
 
 
 @pytest.fixture
@@ -91,21 +95,25 @@ def _child_attaches_and_exits(kind: str, name: str) -> None:
     channel.close()
 
 
-def _child_writes_states(name: str, n: int, ticks: int, ready: Any) -> None:
+def _child_writes_states(name: str, n: int, ticks: int, ready: Any, seen: Any) -> None:
     state = StateSnapshot.attach(name, n)
     ready.set()
     for tick in range(1, ticks + 1):
         value = np.full(n, float(tick))
         state.write(tick * 1e-3, tick, value, -value, 2 * value)
+        if tick % BURST == 0 and not seen.acquire(timeout=60):
+            raise SystemExit(3)  # the reader stopped reading
     state.close()
 
 
-def _child_pushes_commands(name: str, n: int, capacity: int, count: int, ready: Any) -> None:
+def _child_pushes_commands(name: str, n: int, capacity: int, count: int, ready: Any, seen: Any) -> None:
     ring = CommandRing.attach(name, n, capacity=capacity)
     ready.set()
     for seq in range(1, count + 1):
         value = np.full(n, float(seq))
         ring.push(seq * 1e-3, value, dq=-value, tau=2 * value)
+        if seq % BURST == 0 and not seen.acquire(timeout=60):
+            raise SystemExit(3)  # the reader stopped reading
     ring.close()
 
 
@@ -173,11 +181,12 @@ def test_state_reads_are_never_torn(segments: list[Any]) -> None:
     n = 512  # long copies widen the window a torn read would need
     state = StateSnapshot.create(None, n)
     segments.append(state)
-    ready = SPAWN.Event()
-    child = SPAWN.Process(target=_child_writes_states, args=(state.name, n, 200_000, ready))
+    ready, burst_read = SPAWN.Event(), SPAWN.Semaphore(0)
+    ticks = 200_000
+    child = SPAWN.Process(target=_child_writes_states, args=(state.name, n, ticks, ready, burst_read))
     child.start()
     assert ready.wait(30)
-    reads, seen = 0, set()
+    reads, seen, acknowledged = 0, set(), 0
     while child.is_alive() or reads < 2000:
         for _ in range(200):
             sample = state.read()
@@ -189,10 +198,14 @@ def test_state_reads_are_never_torn(segments: list[Any]) -> None:
             assert np.all(sample.q == tick), f"torn q at tick {tick}: {np.unique(sample.q)}"
             assert np.all(sample.dq == -tick) and np.all(sample.tau == 2 * tick)
             seen.add(tick)
+            if tick % BURST == 0 and tick > acknowledged:
+                acknowledged = tick
+                burst_read.release()
     child.join(30)
     assert child.exitcode == 0
     assert reads >= 2000
-    assert len(seen) > 100, "the reader never overlapped the writer"
+    # Every burst's last write was read while the writer waited, so the reads spanned the whole stream.
+    assert {t for t in seen if t % BURST == 0} == set(range(BURST, ticks + 1, BURST))
     final = state.read()
     assert final is not None and final.tick == 200_000
 
@@ -201,11 +214,12 @@ def test_command_latest_is_never_torn(segments: list[Any]) -> None:
     n, capacity = 512, 2  # a tiny ring makes the writer overwrite slots under the reader
     ring = CommandRing.create(None, n, capacity=capacity)
     segments.append(ring)
-    ready = SPAWN.Event()
-    child = SPAWN.Process(target=_child_pushes_commands, args=(ring.name, n, capacity, 100_000, ready))
+    ready, burst_read = SPAWN.Event(), SPAWN.Semaphore(0)
+    count = 100_000
+    child = SPAWN.Process(target=_child_pushes_commands, args=(ring.name, n, capacity, count, ready, burst_read))
     child.start()
     assert ready.wait(30)
-    reads, previous, seen = 0, 0, set()
+    reads, previous, seen, acknowledged = 0, 0, set(), 0
     while child.is_alive() or reads < 2000:
         for _ in range(200):
             slot = ring.latest()
@@ -223,10 +237,14 @@ def test_command_latest_is_never_torn(segments: list[Any]) -> None:
             for older in ring.read_since(slot.seq - capacity):
                 assert np.all(older.q == older.seq), f"torn q at seq {older.seq}: {np.unique(older.q)}"
                 assert older.t == older.seq * 1e-3 and np.all(older.tau == 2 * older.seq)
+            if slot.seq % BURST == 0 and slot.seq > acknowledged:
+                acknowledged = slot.seq
+                burst_read.release()
     child.join(30)
     assert child.exitcode == 0
-    assert len(seen) > 100, "the reader never overlapped the writer"
-    assert ring.latest().seq == ring.last_seq() == 100_000
+    # Every burst's last write was read while the writer waited, so the reads spanned the whole stream.
+    assert {s for s in seen if s % BURST == 0} == set(range(BURST, count + 1, BURST))
+    assert ring.latest().seq == ring.last_seq() == count
 
 
 def test_event_reads_under_a_fast_writer_account_for_every_event(segments: list[Any]) -> None:

@@ -29,30 +29,42 @@ def _run(clock: RealtimeClock, n: int, stall_at: int | None = None, stall_s: flo
         for _ in range(n):
             tick = clock.wait_next()
             ticks.append(tick)
-            if tick.index == stall_at:
+            # The first tick at or after stall_at: on a busy machine that very deadline may be missed.
+            if stall_at is not None and tick.index >= stall_at:
                 time.sleep(stall_s)
+                stall_at = None
     finally:
         clock.close()
     return ticks
 
 
+@pytest.mark.timing
 def test_realtime_clock_keeps_the_rate_on_absolute_deadlines() -> None:
     clock = RealtimeClock(PERIOD)
     ticks = _run(clock, 300)
     t0 = ticks[0].deadline
     assert clock.t0 == t0
+    indices = [tick.index for tick in ticks]
+    assert all(b > a for a, b in itertools.pairwise(indices))
     for tick in ticks:
         assert tick.deadline == t0 + tick.index * PERIOD
         assert tick.start >= tick.deadline
         assert tick.late == (tick.start - tick.deadline > 0.1 * PERIOD)
-    mean_period = (ticks[-1].start - ticks[0].start) / (len(ticks) - 1)
-    assert mean_period == pytest.approx(PERIOD, rel=0.02)
+    # A busy machine may make a tick late or skip deadlines, but every skipped one is counted and the
+    # ticks stay on the grid: lateness does not add up (a relative sleep would drift by every delay).
+    assert clock.missed == indices[-1] + 1 - len(ticks)
+    lateness = sorted(tick.start - tick.deadline for tick in ticks)
+    assert lateness[len(lateness) // 2] < 5 * PERIOD  # the median tick starts near its deadline
+    mean_period = (ticks[-1].start - ticks[0].start) / (indices[-1] - indices[0])
+    assert mean_period == pytest.approx(PERIOD, rel=0.1)
     assert clock.realtime_status is not None
 
 
+@pytest.mark.timing
 def test_realtime_clock_skips_a_stall_without_drifting() -> None:
     clock = RealtimeClock(PERIOD, realtime=False)
-    ticks = _run(clock, 60, stall_at=20, stall_s=5e-3)
+    stall_s = 20e-3
+    ticks = _run(clock, 60, stall_at=20, stall_s=stall_s)
     t0 = ticks[0].deadline
     indices = [tick.index for tick in ticks]
     assert all(b > a for a, b in itertools.pairwise(indices))
@@ -61,11 +73,13 @@ def test_realtime_clock_skips_a_stall_without_drifting() -> None:
         assert tick.late == (tick.start - tick.deadline > 0.1 * PERIOD)
     # Every deadline up to the last either ran or was counted as missed, none twice.
     assert clock.missed == indices[-1] + 1 - len(ticks)
-    after_stall = indices[indices.index(20) + 1]
-    assert after_stall >= 25
-    assert clock.missed >= after_stall - 21 >= 4
-    # Back on the original grid afterwards: not one period per stall behind it.
-    assert any(abs(t.start - t.deadline) < 0.1 * PERIOD for t in ticks[-5:])
+    stalled = next(i for i in indices if i >= 20)
+    after_stall = indices[indices.index(stalled) + 1]
+    assert after_stall >= stalled + 20
+    assert clock.missed >= after_stall - stalled - 1 >= 19
+    # Back on the original grid afterwards: not a stall's worth behind it (a relative sleep would be).
+    lateness = sorted(t.start - t.deadline for t in ticks if t.index > after_stall)
+    assert lateness[len(lateness) // 2] < stall_s / 2
 
 
 class _FakeTime:
