@@ -200,3 +200,38 @@ def bench_demo_command(
             load_description(settings), world, seeds, first_seed, task, lambda _: progress.update(bar, advance=1)
         )
     print_result(result, as_json, "bench demo")
+
+
+@bench_app.command("estop")
+@user_errors
+def bench_estop_command(
+    trials: Annotated[int, typer.Option(min=2, max=10_000, help="E-stops per series (free, then locked).")] = 50,
+    mode: Annotated[str, typer.Option(help="The robot agent: realtime (as `dynamical up`) or lockstep.")] = "realtime",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """E-stop → the robot's latched acknowledgement through the API, with the database free and
+    with its write lock held by another connection; then every audit row and ESTOP event stored."""
+    from dynamical.bench.estop import bench_estop
+
+    if mode not in ("realtime", "lockstep"):
+        raise ValueError(f"--mode is realtime or lockstep, got {mode!r}")
+    result = bench_estop(trials, mode)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    table = Table(title=f"bench estop, {trials} e-stops per series, {mode} agent in its own process")
+    for column in ("database", "confirmed", "request p50 / p99 / max, ms", "robot p50 / p99 / max, ms"):
+        table.add_column(column, justify="left" if column == "database" else "right")
+    for s in result.series:
+        table.add_row(
+            s.database,
+            f"{s.confirmed} of {s.trials}",
+            f"{s.request.p50_ms:.1f} / {s.request.p99_ms:.1f} / {s.request.max_ms:.1f}",
+            f"{s.robot.p50_ms:.1f} / {s.robot.p99_ms:.1f} / {s.robot.max_ms:.1f}",
+        )
+    console.print(table)
+    console.print(
+        f"stored after the lock's release: {result.audit_rows_stored} audit rows and "
+        f"{result.estop_events_stored} ESTOP events for {result.expected} e-stops",
+        highlight=False,
+    )
