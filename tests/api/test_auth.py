@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from dynamical.api.auth import ensure_admin_key, revoke_api_key
+from dynamical.api.auth_throttle import AuthThrottle
 from dynamical.api.db import Database
 from dynamical.api.models import ApiKey, AuditEntry
 
@@ -121,3 +122,20 @@ def test_audit_log_records_every_mutating_request(client: TestClient, db: Databa
         (operate, "POST", "/api/v1/edge-devices", 409),
     ]
     assert all(e.at is not None and e.at.tzinfo is not None for e in entries)
+
+
+def test_failed_auth_throttle_window_and_audit_rows():
+    now = [0.0]
+    throttle = AuthThrottle(allowed=3, window_s=60.0, clock=lambda: now[0])
+    verdicts = [throttle.failed("10.0.0.1", "POST", "/api/x") for _ in range(5)]
+    assert [v.retry_after_s for v in verdicts] == [None, None, None, 60, 60]
+    # Rows: the burst's first failure, then one summary when it turns into 429s; nothing else.
+    assert [(v.audit.status_code if v.audit else None) for v in verdicts] == [401, None, None, 429, None]
+    assert "4 failed authentications" in verdicts[3].audit.path
+    assert throttle.failed("10.0.0.2", "GET", "/api/y").retry_after_s is None, "another address is apart"
+    now[0] = 59.5
+    assert throttle.retry_after("10.0.0.1") == 1
+    now[0] = 60.0
+    assert throttle.retry_after("10.0.0.1") is None
+    fresh = throttle.failed("10.0.0.1", "POST", "/api/x")
+    assert fresh.retry_after_s is None and fresh.audit is not None and fresh.audit.status_code == 401

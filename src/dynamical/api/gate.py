@@ -123,12 +123,13 @@ class RequestGate:
         self.db = db
         self.throttle = throttle
 
-    def body_limit(self, method: str, path: str) -> int:
+    def body_limit(self, method: str, path: str) -> tuple[int, bool]:
+        """The most body bytes a request may send, and whether its route streams them itself."""
         if (method, path.rstrip("/")) == ARTIFACT_UPLOAD:
             # The upload reads and caps the artifact itself while it streams (413 with its own
             # message); this backstop, a read's worth above, only stops a route that would not.
-            return self.settings.max_artifact_bytes + MULTIPART_SLACK + BACKSTOP_MARGIN
-        return self.settings.max_body_bytes
+            return self.settings.max_artifact_bytes + MULTIPART_SLACK + BACKSTOP_MARGIN, True
+        return self.settings.max_body_bytes, False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -148,12 +149,12 @@ class RequestGate:
                 await answer(send, refused.status, refused.detail, headers)
                 return
             scope.setdefault("state", {})["principal"] = principal
-        limit = self.body_limit(method, path)
+        limit, streamed = self.body_limit(method, path)
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._too_large(send, scope, principal, limit, declared)
             return
-        if limit == self.settings.max_body_bytes:
+        if not streamed:
             body = await _read_body(receive, limit)
             if body is None:
                 await self._too_large(send, scope, principal, limit, declared)
