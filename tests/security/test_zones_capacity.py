@@ -33,7 +33,7 @@ def _box(i: int, robot_id: str | None = None) -> dict:
 
 def _zones_in_force(live: LivePlatform) -> list[tuple[float, float]]:
     """(zones in force, capacity) of each ZONES_CHANGED event the robot's kernel reported."""
-    sql = "SELECT value, \"limit\" FROM safety_events WHERE robot_id = ? AND rule = ? ORDER BY id"
+    sql = 'SELECT value, "limit" FROM safety_events WHERE robot_id = ? AND rule = ? ORDER BY id'
     return rows(live.db_path, sql, ROBOT, int(Rule.ZONES_CHANGED))
 
 

@@ -88,9 +88,7 @@ async def estop(
 
         def audit_later(principal: Principal | None, method: str, path: str, code: int, client: str | None) -> None:
             queue.submit(
-                AuditWrite(
-                    at=utcnow(), principal=principal, method=method, path=path, status_code=code, client=client
-                )
+                AuditWrite(at=utcnow(), principal=principal, method=method, path=path, status_code=code, client=client)
             )
 
         request.state.audit_deferred = audit_later
