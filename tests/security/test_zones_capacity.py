@@ -8,7 +8,11 @@ are configured small (``max_zones``) so that filling them takes few requests.
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
+from websockets.sync.client import ClientConnection, connect
 
 from dynamical.agent.lockstep_agent import LockstepRobotAgent
 from dynamical.bench.live import LivePlatform
@@ -100,6 +104,25 @@ def test_a_zone_the_robots_kernel_refuses_is_reported_refused(live: LivePlatform
         assert "exceed this kernel's capacity of 2" in ack["detail"] and "unchanged" in ack["detail"]
         # What the kernel enforces is still the floor and the first zone only.
         eventually(lambda: _zones_in_force(live)[-1:] == [(2.0, 2.0)], what="the kernel's ZONES_CHANGED event")
+        # The robot comes back with both zones stored: its kernel refuses them at connect, which
+        # no request waits for; the dashboard hears it on telemetry.
+        live.robots[ROBOT].stop()
+        eventually(lambda: ROBOT not in live.hub.connections, what="the robot gone")
+        url = live.url.replace("http://", "ws://") + "/ws/telemetry"
+        with connect(url, additional_headers={"X-API-Key": live.keys["operate"]}) as telemetry:
+            again = _AgentThatDoesNotSayItsCapacity(ROBOT, load_description(settings), world, SafetyConfig(max_zones=2))
+            live.link_robot(ROBOT, agent=again)
+            refused = _next(telemetry, "zones_refused")
+            assert refused["robot_id"] == ROBOT and "exceed this kernel's capacity of 2" in refused["detail"]
         # Deleting the refused zone gives the robot a list it takes again.
         deleted = client.delete(f"/api/safety/zones/{second.json()['id']}")
         assert deleted.status_code == 200 and deleted.json()["robots"][0]["status"] == "applied"
+
+
+def _next(telemetry: ClientConnection, kind: str, timeout_s: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        message = json.loads(telemetry.recv(timeout=left))
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind} message on telemetry within {timeout_s:g} s")
