@@ -83,10 +83,10 @@ def up(
     from dynamical.api.settings import ApiSettings
 
     tls = tls_files(certfile, keyfile)
+    settings = ApiSettings.from_settings(settings_loader(), data_dir, trusted_proxies=check_proxies(trusted_proxies))
     # Whatever this server and its agent create from now on (spools, caches, recordings) is the
     # owner's only, like the data directory that holds it (api/data_dir.py tightens what exists).
     os.umask(0o077)
-    settings = ApiSettings.from_settings(settings_loader(), data_dir, trusted_proxies=check_proxies(trusted_proxies))
     db = Database(settings.database_url)
     try:
         init_database(settings, db)
