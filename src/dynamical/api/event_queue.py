@@ -236,7 +236,6 @@ class RecordQueue:
         self._spill(leftover)
         for _ in leftover:
             self._queue.task_done()
-        self.db.dispose()
 
     # ---- the writer thread --------------------------------------------------------------------
 
