@@ -17,7 +17,7 @@ import asyncio
 import inspect
 import logging
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from dynamical.api.auth import Admin, Operator, Principal, Reader
+from dynamical.api.db import Database
 from dynamical.api.deps import Db, RobotFilter, require_row
 from dynamical.api.errors import ConflictError, NotFoundError
 from dynamical.api.event_queue import AuditWrite
@@ -33,6 +34,9 @@ from dynamical.api.hub import EstopAck, ZoneAck, ZonesChanged
 from dynamical.api.models import Robot, SafetyEvent, SafetyZone, utcnow
 from dynamical.api.schemas import Identifier, SafetyEventOut, ZoneCreate, ZoneOut
 from dynamical.safety.config import Zone
+
+if TYPE_CHECKING:
+    from dynamical.api.agent_link import AgentLinkHub
 
 router = APIRouter(prefix="/api/safety", tags=["safety"])
 log = logging.getLogger(__name__)
@@ -60,8 +64,9 @@ class ZoneChangeOut(ZoneOut):
     )
 
 
-def _link(request: Request):  # type: ignore[no-untyped-def]
-    from dynamical.api.agent_link import AgentLinkHub  # the agent link imports this module
+def _link(request: Request) -> AgentLinkHub | None:
+    """The server's agent link; None for an app without one (``create_app`` alone)."""
+    from dynamical.api.agent_link import AgentLinkHub  # the agent link imports this module at run time
 
     hub = request.app.state.agent_hub
     return hub if isinstance(hub, AgentLinkHub) else None
@@ -107,7 +112,7 @@ async def estop(
     return EstopOut(ok=all(a.ok for a in acks), robots=list(acks))
 
 
-def _robot_exists(db, robot_id: str) -> bool:  # type: ignore[no-untyped-def]
+def _robot_exists(db: Database, robot_id: str) -> bool:
     with db.session() as session:
         return session.get(Robot, robot_id) is not None
 
