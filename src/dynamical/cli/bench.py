@@ -70,19 +70,25 @@ def bench_safety_command(
 def bench_loop_command(
     ctx: typer.Context,
     seconds: Annotated[float, typer.Option(min=1.0, help="Wall seconds to run both loops.")] = 60.0,
+    hogs: Annotated[
+        int, typer.Option(min=0, max=16, help="Busy processes sharing the cores meanwhile (as a browser would).")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Both loops in their real processes, a policy-sized load in the executive, e-stop latency.
 
-    The 1 kHz safety loop and the 200 Hz control loop; then the time from an e-stop request to
-    the first stopping command the driver receives."""
+    The 1 kHz safety loop and the 200 Hz control loop streaming trajectory segments; the kernel's
+    watchdog events and the lookahead it had left; then the time from an e-stop request to the
+    first stopping command the driver receives."""
     from dynamical.bench.loop import bench_loop
 
-    result = bench_loop(settings_of(ctx), seconds)
+    result = bench_loop(settings_of(ctx), seconds, hogs)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
-    table = Table(title=f"bench loop, {seconds:g} s; realtime process: {result.realtime_priority}")
+    table = Table(
+        title=f"bench loop, {seconds:g} s, {hogs} CPU hogs beside; realtime process: {result.realtime_priority}"
+    )
     table.add_column("metric")
     for snap in (result.safety, result.control):
         table.add_column(f"{snap.name} ({1 / snap.period_s:g} Hz)", justify="right")
@@ -103,6 +109,11 @@ def bench_loop_command(
     console.print(
         f"policy forward pass p50 {result.policy_ms_p50:.2f} ms; e-stop request → driver stop: "
         f"p50 {result.estop_latency_ms['p50']:.2f} ms, max {result.estop_latency_ms['max']:.2f} ms"
+    )
+    events = ", ".join(f"{rule} {count}" for rule, count in result.watchdog_events.items())
+    console.print(
+        f"watchdog events: {events}; trajectory lookahead left at a control tick: "
+        f"p1 {result.lookahead_ms['p1']:.1f} ms, min {result.lookahead_ms['min']:.1f} ms"
     )
 
 
@@ -235,3 +246,58 @@ def bench_estop_command(
         f"{result.estop_events_stored} ESTOP events for {result.expected} e-stops",
         highlight=False,
     )
+
+
+@bench_app.command("soak")
+@user_errors
+def bench_soak_command(
+    ctx: typer.Context,
+    tasks: Annotated[int, typer.Option(min=1, help="Tasks to run, in plain words, through the REST API.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed of the tasks and of their object layouts.")] = 0,
+    agent_mode: Annotated[
+        str, typer.Option("--agent-mode", help="realtime (the realtime and executive processes) or lockstep.")
+    ] = "realtime",
+    agent_speed: Annotated[
+        float, typer.Option(help="Simulated time per wall second of a lockstep agent.", min=0.1, max=20)
+    ] = 1.0,
+    estop_every: Annotated[
+        int, typer.Option(min=0, help="An e-stop and a reset every this many tasks (0: none).")
+    ] = 50,
+    restart: Annotated[bool, typer.Option("--restart/--no-restart", help="Restart the server once mid-run.")] = True,
+    skill: Annotated[
+        list[str] | None, typer.Option("--skill", help="Only tasks written for this skill (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """A long run as a user makes it: the server and the robot agent in their own processes, tasks
+    in plain words covering every built-in skill, object and surface, the world reset between them,
+    an e-stop every --estop-every tasks and a server restart; reports success by skill, failures by
+    cause, stuck states, protective stops, e-stop latency, memory growth and what is left after exit.
+    Exit code 1 when an invariant breaks (a stuck state, a lost execution, a leftover)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from dynamical.bench.soak import print_soak, run_soak
+
+    if agent_mode not in ("realtime", "lockstep"):
+        raise ValueError(f"--agent-mode must be realtime or lockstep, got {agent_mode!r}")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, disable=as_json, transient=True) as progress:
+        bar = progress.add_task("bench soak", total=tasks)
+        result = run_soak(
+            settings_of(ctx),
+            tasks,
+            seed=seed,
+            agent_mode=agent_mode,
+            agent_speed=agent_speed,
+            estop_every=estop_every,
+            restart=restart,
+            skills=skill,
+            config=ctx.find_root().obj,
+            progress=lambda done, name: progress.update(bar, completed=done, description=f"bench soak: {name}"),
+        )
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        print_soak(result, console)
+    if not result.invariants_hold:
+        raise typer.Exit(1)

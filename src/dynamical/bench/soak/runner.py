@@ -1,0 +1,422 @@
+"""The soak run: each task through the REST API on a freshly laid-out world, an e-stop and a reset
+every ``estop_every`` tasks, the server restarted once mid-run, then everything stopped and counted.
+
+Every task is what a user does: ``POST …/sim/reset`` (a new object layout), ``POST invoke_skill``
+in plain words, then the execution polled to its end. A task the robot refuses because of a state
+an earlier one left (busy, a latched stop, a world it cannot reset) is a stuck state.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from dynamical.bench.soak.generator import SoakTask, generate_tasks
+from dynamical.bench.soak.processes import Platform
+from dynamical.bench.soak.report import LatencyMs, SkillTally, SoakResult, TaskFailure
+from dynamical.config import Settings
+
+ROBOT_ID = "soak_robot"
+TERMINAL = {"succeeded", "failed", "cancelled", "timeout", "error", "lost"}
+TASK_TIMEOUT_S = 120.0
+"""The robot's own limit on one task; the soak waits a minute longer before calling it hung."""
+PROTECTIVE_RULES = {"WATCHDOG_PROTECTIVE_STOP", "SEPARATION_STOP", "ESTOP_POWER_OFF"}
+STUCK_WORDS = ("busy", "already", "running a plan", "reset", "latched", "e-stop", "estop", "protective stop")
+RSS_EVERY = 25
+"""Tasks between two memory samples."""
+
+
+@dataclass
+class _Tally:
+    by_skill: dict[str, SkillTally] = field(default_factory=dict)
+    failures: list[TaskFailure] = field(default_factory=list)
+    stuck: list[TaskFailure] = field(default_factory=list)
+    resets_refused: int = 0
+    protective: Counter[str] = field(default_factory=Counter)
+    estop_answer_ms: list[float] = field(default_factory=list)
+    estop_hold_ms: list[float] = field(default_factory=list)
+    estops: int = 0
+    estops_not_confirmed: int = 0
+    rss: dict[str, list[tuple[int, float, int]]] = field(default_factory=dict)
+    """role → (tasks done, MB, pid of the tree's root)."""
+    finished: dict[str, str] = field(default_factory=dict)
+    """request id → terminal status, as seen while the run went on."""
+    restart_s: float | None = None
+    restarts: int = 0
+    lost: list[str] = field(default_factory=list)
+    checked_after_restart: int = 0
+
+
+def run_soak(
+    settings: Settings,
+    tasks: int,
+    seed: int = 0,
+    agent_mode: str = "realtime",
+    agent_speed: float = 1.0,
+    estop_every: int = 50,
+    restart: bool = True,
+    skills: list[str] | None = None,
+    config: Path | None = None,
+    progress: Callable[[int, str], None] | None = None,
+) -> SoakResult:
+    """Run ``tasks`` generated tasks (seeded) against a server and agent started for the soak."""
+    from dynamical.launch import load_world
+    from dynamical.orchestration.world import snapshot_from_world_spec
+
+    spec = load_world(settings)
+    if spec is None:
+        raise ValueError("the soak needs a world with objects; the configured sim.world is 'none'")
+    plan = generate_tasks(snapshot_from_world_spec(spec), tasks, seed, skills)
+    restart_at = tasks // 2 if restart and tasks >= 2 else None
+    tally = _Tally()
+    data_dir = Path(tempfile.mkdtemp(prefix="dynamical-soak-"))
+    t0 = time.monotonic()
+    platform = Platform(settings, data_dir, ROBOT_ID, agent_mode, agent_speed, config)
+    try:
+        platform.start_server()
+        platform.start_agent()
+        with httpx.Client(base_url=platform.url, headers={"X-API-Key": platform.api_key}, timeout=60) as client:
+            _wait_connected(client, timeout_s=300)
+            for task in plan:
+                if task.index == restart_at:
+                    _run_across_restart(client, platform, task, tally)
+                elif estop_every and task.index > 0 and task.index % estop_every == 0:
+                    _run_with_estop(client, task, tally)
+                else:
+                    _run_task(client, task, tally)
+                done = task.index + 1
+                if done == 1 or done % RSS_EVERY == 0 or done == tasks:
+                    _sample_rss(platform, tally, done)
+                if progress is not None:
+                    progress(done, task.skill)
+            if tally.restarts:
+                _check_nothing_lost(client, tally)
+    except Exception as exc:
+        platform.stop()
+        raise RuntimeError(f"the soak stopped early: {exc} (the processes' logs are in {data_dir / 'logs'})") from exc
+    except BaseException:
+        platform.stop()
+        raise
+    platform.stop()
+    time.sleep(0.5)  # let the kernel reap what the stopped processes left
+    leftover_processes, leftover_shm = platform.leftovers()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return _result(tally, tasks, seed, agent_mode, time.monotonic() - t0, platform, leftover_processes, leftover_shm)
+
+
+# -- one task ---------------------------------------------------------------------------------
+
+
+def _prepare_world(client: httpx.Client, task: SoakTask, tally: _Tally) -> bool:
+    """A new object layout; on refusal, a safety reset and one more try (what an operator does)."""
+    path = f"/api/v1/robots/{ROBOT_ID}/sim/reset"
+    answer = client.post(path, json={"seed": task.world_seed})
+    if answer.status_code == 200:
+        return True
+    tally.resets_refused += 1
+    client.post("/api/safety/reset", json={"robot_id": ROBOT_ID})
+    _wait_mode(client, "RUNNING", timeout_s=10)
+    retry = client.post(path, json={"seed": task.world_seed})
+    if retry.status_code == 200:
+        return True
+    _record_stuck(tally, task, f"world reset refused: {_detail(retry)}", None)
+    return False
+
+
+def _start(client: httpx.Client, task: SoakTask, tally: _Tally) -> str | None:
+    """Invoke the task without waiting; its request id, or None when it was refused (recorded)."""
+    body = {"task_description": task.text, "robot_id": ROBOT_ID, "wait": False, "timeout_s": TASK_TIMEOUT_S}
+    answer = client.post("/api/v1/robot/invoke_skill", json=body)
+    if answer.status_code in (200, 201, 202):
+        return str(answer.json()["request_id"])
+    detail = _detail(answer)
+    if answer.status_code == 409 or any(word in detail.lower() for word in STUCK_WORDS):
+        _record_stuck(tally, task, f"refused ({answer.status_code}): {detail}", None)
+    else:
+        _count(tally, task, False, f"not planned ({answer.status_code}): {_normalise(detail)}", None)
+    return None
+
+
+def _run_task(client: httpx.Client, task: SoakTask, tally: _Tally) -> None:
+    if not _prepare_world(client, task, tally):
+        return
+    request_id = _start(client, task, tally)
+    if request_id is None:
+        return
+    execution = _wait_done(client, request_id)
+    _account(client, task, execution, tally, injected=False)
+
+
+def _run_with_estop(client: httpx.Client, task: SoakTask, tally: _Tally) -> None:
+    """The task with an e-stop once it runs, the hold timed, then a safety reset."""
+    if not _prepare_world(client, task, tally):
+        return
+    request_id = _start(client, task, tally)
+    if request_id is None:
+        return
+    _wait_running(client, request_id)
+    t0 = time.monotonic()
+    answer = client.post("/api/safety/estop", json={"robot_id": ROBOT_ID, "category": 1})
+    tally.estops += 1
+    acks = answer.json().get("robots", []) if answer.status_code == 200 else []
+    if answer.status_code != 200 or not all(a.get("ok") for a in acks):
+        tally.estops_not_confirmed += 1
+    tally.estop_answer_ms.extend(float(a["answered_in_ms"]) for a in acks if "answered_in_ms" in a)
+    if _wait_holding(client, timeout_s=5.0):
+        tally.estop_hold_ms.append(1e3 * (time.monotonic() - t0))
+    else:
+        tally.estops_not_confirmed += 1
+    execution = _wait_done(client, request_id)
+    _account(client, task, execution, tally, injected=True)
+    client.post("/api/safety/reset", json={"robot_id": ROBOT_ID})
+    _wait_mode(client, "RUNNING", timeout_s=10)
+
+
+def _run_across_restart(client: httpx.Client, platform: Platform, task: SoakTask, tally: _Tally) -> None:
+    """The task with the server stopped and started again while it runs: the robot carries on, and
+    the execution must still reach an end the server knows."""
+    if not _prepare_world(client, task, tally):
+        return
+    request_id = _start(client, task, tally)
+    if request_id is None:
+        return
+    _wait_running(client, request_id)
+    tally.restart_s = platform.restart_server()
+    tally.restarts += 1
+    _wait_connected(client, timeout_s=300)
+    execution = _wait_done(client, request_id)
+    if execution.get("status") not in TERMINAL:
+        tally.lost.append(f"{request_id} (in flight across the restart): still {execution.get('status')}")
+    _account(client, task, execution, tally, injected=True)
+
+
+def _account(client: httpx.Client, task: SoakTask, execution: dict[str, Any], tally: _Tally, injected: bool) -> None:
+    request_id = execution.get("request_id")
+    status = str(execution.get("status"))
+    if request_id and status in TERMINAL:
+        tally.finished[request_id] = status
+    events = client.get("/api/safety/events", params={"request_id": request_id, "limit": 1000})
+    if events.status_code == 200:
+        for event in events.json():
+            if event["rule_name"] in PROTECTIVE_RULES:
+                tally.protective[event["rule_name"]] += 1
+    if injected:
+        return
+    ok = status == "succeeded"
+    cause = None if ok else _cause(execution)
+    if not ok and _refused_at_start(execution):
+        _record_stuck(tally, task, cause or status, request_id)
+        return
+    _count(tally, task, ok, cause, request_id)
+
+
+def _count(tally: _Tally, task: SoakTask, ok: bool, cause: str | None, request_id: str | None) -> None:
+    skill = tally.by_skill.setdefault(task.skill, SkillTally())
+    skill.tasks += 1
+    skill.succeeded += ok
+    if not ok:
+        tally.failures.append(
+            TaskFailure(index=task.index, skill=task.skill, text=task.text, cause=cause or "?", request_id=request_id)
+        )
+
+
+def _record_stuck(tally: _Tally, task: SoakTask, cause: str, request_id: str | None) -> None:
+    tally.stuck.append(
+        TaskFailure(index=task.index, skill=task.skill, text=task.text, cause=cause, request_id=request_id)
+    )
+    tally.by_skill.setdefault(task.skill, SkillTally()).tasks += 1
+
+
+def _refused_at_start(execution: dict[str, Any]) -> bool:
+    """Failed before any step ran, for a reason that is the robot's state, not the task."""
+    if execution.get("status") == "succeeded" or execution.get("progress"):
+        return False
+    error = str(execution.get("error") or "").lower()
+    return any(word in error for word in STUCK_WORDS)
+
+
+def _cause(execution: dict[str, Any]) -> str:
+    result = execution.get("result") or {}
+    for action in result.get("actions") or []:
+        if not action.get("success"):
+            return f"{action.get('skill_id')}: {_normalise(str(action.get('failure')))}"
+    return f"{execution.get('status')}: {_normalise(str(execution.get('error')))}"
+
+
+def _normalise(text: str) -> str:
+    """A failure's words without its numbers, so that the same cause counts once."""
+    return re.sub(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?", "#", text)[:100]
+
+
+# -- waiting ----------------------------------------------------------------------------------
+
+
+def _wait_done(client: httpx.Client, request_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + TASK_TIMEOUT_S + 60
+    execution: dict[str, Any] = {"request_id": request_id, "status": "unknown"}
+    while time.monotonic() < deadline:
+        answer = _get(client, f"/api/v1/robot/executions/{request_id}")
+        if answer is not None and answer.status_code == 200:
+            execution = answer.json()
+            if execution["status"] in TERMINAL:
+                return execution
+        time.sleep(0.2)
+    execution["error"] = f"still {execution['status']} after {TASK_TIMEOUT_S + 60:g} s"
+    return execution
+
+
+def _wait_running(client: httpx.Client, request_id: str, timeout_s: float = 30.0) -> None:
+    """Until a step of the execution runs (and the robot moves), or it ended, or ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer = _get(client, f"/api/v1/robot/executions/{request_id}")
+        if answer is not None and answer.status_code == 200:
+            execution = answer.json()
+            if execution["status"] in TERMINAL or any(p["status"] == "running" for p in execution["progress"]):
+                time.sleep(0.5)  # into the motion, not at its first tick
+                return
+        time.sleep(0.05)
+
+
+def _state(client: httpx.Client) -> dict[str, Any] | None:
+    answer = _get(client, f"/api/v1/robots/{ROBOT_ID}/state")
+    return answer.json()["state"] if answer is not None and answer.status_code == 200 else None
+
+
+def _wait_holding(client: httpx.Client, timeout_s: float) -> bool:
+    """Until the robot reports its e-stop latched and no joint moving faster than 0.01 rad/s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = _state(client)
+        if state is not None and state["safety"]["mode"] == "ESTOP" and np.abs(state["dq"]).max() < 0.01:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _wait_mode(client: httpx.Client, mode: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = _state(client)
+        if state is not None and state["safety"]["mode"] == mode:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _wait_connected(client: httpx.Client, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer = _get(client, f"/api/v1/robots/{ROBOT_ID}")
+        connected = answer is not None and answer.status_code == 200 and answer.json()["connected"]
+        if connected and _state(client) is not None:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the robot agent did not connect within {timeout_s:g} s")
+
+
+def _get(client: httpx.Client, path: str) -> httpx.Response | None:
+    """A GET that rides out the server being away (a restart): None instead of an exception."""
+    try:
+        return client.get(path)
+    except httpx.TransportError:
+        return None
+
+
+def _detail(answer: httpx.Response) -> str:
+    try:
+        return str(answer.json().get("detail", answer.text))[:300]
+    except ValueError:
+        return answer.text[:300]
+
+
+# -- after the run ----------------------------------------------------------------------------
+
+
+def _check_nothing_lost(client: httpx.Client, tally: _Tally) -> None:
+    """Every execution that ended, before or across the restart, is still there as it ended."""
+    for request_id, status in tally.finished.items():
+        tally.checked_after_restart += 1
+        answer = _get(client, f"/api/v1/robot/executions/{request_id}")
+        if answer is None or answer.status_code != 200:
+            tally.lost.append(f"{request_id}: {'no answer' if answer is None else answer.status_code}")
+        elif answer.json()["status"] != status:
+            tally.lost.append(f"{request_id}: ended {status}, now {answer.json()['status']}")
+
+
+def _sample_rss(platform: Platform, tally: _Tally, done: int) -> None:
+    pids = {"server": platform.server_pid(), "agent": platform.agent.pid if platform.agent else None}
+    for role, rss in platform.rss_bytes().items():
+        tally.rss.setdefault(role, []).append((done, round(rss / 2**20, 1), pids[role] or 0))
+
+
+def _growth_per_100(samples: list[tuple[int, float, int]]) -> float | None:
+    """The largest least-squares slope over one process lifetime (its first sample is warm-up)."""
+    slopes = []
+    for pid in {s[2] for s in samples}:
+        life = [s for s in samples if s[2] == pid][1:]
+        if len(life) >= 2 and life[-1][0] > life[0][0]:
+            x = np.array([s[0] for s in life], dtype=float)
+            y = np.array([s[1] for s in life])
+            slopes.append(100 * float(np.polyfit(x, y, 1)[0]))
+    return round(max(slopes), 2) if slopes else None
+
+
+def _latency(values: list[float]) -> LatencyMs:
+    if not values:
+        return LatencyMs(count=0, p50=None, max=None)
+    return LatencyMs(count=len(values), p50=round(statistics.median(values), 1), max=round(max(values), 1))
+
+
+def _result(
+    tally: _Tally,
+    tasks: int,
+    seed: int,
+    agent_mode: str,
+    wall_s: float,
+    platform: Platform,
+    leftover_processes: list[str],
+    leftover_shm: list[str],
+) -> SoakResult:
+    counted = sum(t.tasks for t in tally.by_skill.values())
+    succeeded = sum(t.succeeded for t in tally.by_skill.values())
+    return SoakResult(
+        tasks=tasks,
+        seed=seed,
+        agent_mode=agent_mode,
+        wall_s=round(wall_s, 1),
+        success_rate=round(succeeded / counted, 4) if counted else None,
+        by_skill=tally.by_skill,
+        failures_by_cause=dict(Counter(f.cause for f in tally.failures).most_common()),
+        failures=tally.failures[:100],
+        stuck=len(tally.stuck),
+        stuck_tasks=tally.stuck,
+        resets_refused=tally.resets_refused,
+        protective_stops=sum(tally.protective.values()),
+        protective_stop_causes=dict(tally.protective),
+        estops_injected=tally.estops,
+        estops_not_confirmed=tally.estops_not_confirmed,
+        estop_answer_ms=_latency(tally.estop_answer_ms),
+        estop_hold_ms=_latency(tally.estop_hold_ms),
+        rss_mb={role: [(d, mb) for d, mb, _ in samples] for role, samples in tally.rss.items()},
+        rss_growth_mb_per_100_tasks={role: _growth_per_100(samples) for role, samples in tally.rss.items()},
+        server_restarts=tally.restarts,
+        server_restart_s=None if tally.restart_s is None else round(tally.restart_s, 2),
+        executions_checked_after_restart=tally.checked_after_restart,
+        executions_lost=len(tally.lost),
+        lost=tally.lost,
+        leftover_processes=leftover_processes,
+        leftover_shm=leftover_shm,
+        kill_needed=platform.kill_needed,
+    )
