@@ -79,6 +79,8 @@ def run_soak(
         raise ValueError("the soak needs a world with objects; the configured sim.world is 'none'")
     plan = generate_tasks(snapshot_from_world_spec(spec), tasks, seed, skills)
     restart_at = tasks // 2 if restart and tasks >= 2 else None
+    if restart_at is not None and estop_every and restart_at % estop_every == 0 and restart_at + 1 < tasks:
+        restart_at += 1  # each its own task: the e-stop's and the restart's effects are told apart
     tally = _Tally()
     data_dir = Path(tempfile.mkdtemp(prefix="dynamical-soak-"))
     t0 = time.monotonic()
