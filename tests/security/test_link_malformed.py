@@ -104,6 +104,7 @@ def test_a_link_that_keeps_sending_bad_messages_is_closed_and_others_carry_on(
         ({"embodiment": "x" * 1_000_000}, "exceeds max_str_len"),  # refused while unpacking
         ({"embodiment": "x" * 129}, "embodiment"),
         ({"name": "y" * 129}, "name"),
+        ({"name": "thor\u202e100_roht"}, "bidirectional"),
         ({"capabilities": ["wave"] * 1001}, "capabilities"),
         ({"capabilities": "wave"}, "capabilities"),
         ({"running_request_id": "../../etc"}, "running_request_id"),

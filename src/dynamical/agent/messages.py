@@ -54,7 +54,8 @@ ROBOT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 RobotId = Annotated[str, StringConstraints(pattern=ROBOT_ID_PATTERN)]
 RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Label = DisplayName
+"""A name people read (dashboard, CLI, audit log): 1-128 visible characters, no bidi or zero-width ones."""
 WallTime = Annotated[float, Field(ge=0, le=1e11, allow_inf_nan=False, description="Unix time, s")]
 
 
@@ -232,6 +233,8 @@ class Estop(_Message):
 class Reset(_Message):
     type: Literal["reset"] = "reset"
     command_id: str
+    posture: bool = False
+    """Once the stop has cleared, also bring the arms back to their rest posture."""
 
 
 class Zones(_Message):

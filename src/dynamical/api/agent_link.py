@@ -33,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -201,6 +202,7 @@ class AgentLinkHub:
         """Set by the invoker: who runs an execution. Without it, reports name no execution of
         another robot (there is none to protect)."""
         self._credential_watch: asyncio.Task[None] | None = None
+        self._zone_answers: set[asyncio.Task[None]] = set()
         self.router = APIRouter()
         self.router.add_api_websocket_route("/ws/agent", self._endpoint)
 
@@ -294,6 +296,8 @@ class AgentLinkHub:
     def close(self) -> None:
         """Store (or spool) the safety records still queued; the server calls this when it stops."""
         self.records.close()
+        if self.records.db is not self.db:
+            self.records.db.dispose()
 
     # ---- what the invoker and routers use ------------------------------------------------
 
@@ -392,10 +396,33 @@ class AgentLinkHub:
             return None
         robot_id = hello.robot_id
         try:
+            record = RobotRecord(
+                id=robot_id,
+                name=hello.name,
+                profile=hello.profile,
+                kind=hello.kind,
+                embodiment=hello.embodiment,
+                info={
+                    "capabilities": hello.capabilities,
+                    "agent_version": hello.agent_version,
+                    # Kept for when it is offline: zones stored then must still fit its kernel.
+                    "zone_capacity": hello.zone_capacity,
+                },
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            await self._refuse(websocket, robot_id, 1007, 400, peer, False, f"invalid hello: {where}: {first['msg']}")
+            return None
+        try:
             fingerprint = await run_in_threadpool(self._prove, robot_id, nonce, hello.signature)
         except LinkRefusedError as exc:
             status_code = 403 if "revoked" in str(exc) else 401
             await self._refuse(websocket, robot_id, exc.code, status_code, peer, False, str(exc))
+            return None
+        except Exception:  # the database is away: the agent retries with its backoff
+            log.warning("cannot check robot %s's credential now", robot_id, exc_info=True)
+            await _close(websocket, 1011, "the server cannot check credentials now; try again")
             return None
         old = self.connections.get(robot_id)
         now = time.monotonic()
@@ -417,27 +444,16 @@ class AgentLinkHub:
             await _close(old.websocket, CLOSE_REPLACED, "replaced: silent, and the robot connected again")
         if hello.scene is not None:
             self.scenes[robot_id] = hello.scene
-        if hello.running_request_id is not None and await self._owns(robot_id, hello.running_request_id):
-            connection.running = hello.running_request_id
-        record = RobotRecord(
-            id=robot_id,
-            name=hello.name,
-            profile=hello.profile,
-            kind=hello.kind,
-            embodiment=hello.embodiment,
-            info={
-                "capabilities": hello.capabilities,
-                "agent_version": hello.agent_version,
-                # Kept for when it is offline: zones stored then must still fit its kernel.
-                "zone_capacity": hello.zone_capacity,
-            },
-        )
         try:
+            if hello.running_request_id is not None and await self._owns(robot_id, hello.running_request_id):
+                connection.running = hello.running_request_id
             await run_in_threadpool(self._register, record)
-        except Exception:
+        except Exception:  # the database is away: the agent retries with its backoff
+            log.warning("cannot register robot %s now", robot_id, exc_info=True)
             if self.connections.get(robot_id) is connection:
                 del self.connections[robot_id]
-            raise
+            await _close(websocket, 1011, "the server cannot register the robot now; try again")
+            return None
         return connection
 
     async def _serve(self, connection: Connection) -> tuple[int, str]:
@@ -636,11 +652,38 @@ class AgentLinkHub:
             pass  # last_seen is updated for every message
 
     async def _send_zones(self, connection: Connection, zones: list[BoxZone | HalfSpaceZone]) -> None:
+        """The stored zones, to a robot that just connected. Nobody waits for its kernel's answer
+        (the link must start reading first), so a task does: a refusal (more zones than the
+        kernel now takes) is logged and published on telemetry as ``zones_refused``."""
+        command_id = uuid.uuid4().hex
+        answer: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+        connection.pending[command_id] = answer
         try:
-            await connection.send(Zones(command_id=uuid.uuid4().hex, zones=zones))
+            await connection.send(Zones(command_id=command_id, zones=zones))
         except (WebSocketDisconnect, RuntimeError) as exc:
             # The agent is gone; it gets the stored zones when it reconnects.
+            connection.pending.pop(command_id, None)
             log.warning("zones not sent to %s: %s", connection.robot_id, exc)
+            return
+        task = asyncio.create_task(self._zones_answer(connection, command_id, answer, len(zones)))
+        self._zone_answers.add(task)
+        task.add_done_callback(self._zone_answers.discard)
+
+    async def _zones_answer(
+        self, connection: Connection, command_id: str, answer: asyncio.Future[CommandResult], count: int
+    ) -> None:
+        try:
+            result = await asyncio.wait_for(answer, ZONES_TIMEOUT_S)
+        except TimeoutError:
+            result = None
+        except RobotNotConnectedError:
+            return  # it gets the stored zones when it reconnects
+        finally:
+            connection.pending.pop(command_id, None)
+        if result is None or not result.ok:
+            detail = result.detail if result is not None else f"no answer within {ZONES_TIMEOUT_S:g} s"
+            log.error("robot %s did not take its %d stored zones: %s", connection.robot_id, count, detail)
+            self.telemetry.publish({"type": "zones_refused", "robot_id": connection.robot_id, "detail": detail})
 
     # ---- database --------------------------------------------------------------------------
 
