@@ -18,6 +18,7 @@ from dynamical.robot.description import RobotDescription
 from dynamical.robot.errors import ProfileError, UnknownNameError
 from dynamical.robot.protocol import CameraFrame, JointCommand, RobotState, check_command
 from dynamical.robot.scene import JointIndex, build_model
+from dynamical.robot.shapes import ObjectShape, object_shape
 from dynamical.robot.world import WorldSpec
 
 # The mannequin's envelope: 1.75 m tall, arms hanging beside the torso (see tabletop.xml).
@@ -220,6 +221,10 @@ class SimRobot:
         bid = self._id(mujoco.mjtObj.mjOBJ_BODY, body, "body")
         geoms = np.flatnonzero(self.model.geom_bodyid == bid)
         return float(GeomBottoms(self.model, geoms)(self.data).min(initial=np.inf))
+
+    def body_shape(self, body: str) -> ObjectShape:
+        """The extent of ``body``'s geoms in its own frame (``robot.shapes``)."""
+        return object_shape(self.model, body)
 
     def subtree(self, body: str) -> set[str]:
         """Names of ``body`` and every body below it in the kinematic tree."""
@@ -505,6 +510,9 @@ class SimObserver:
 
     def body_bottom(self, body: str) -> float:
         return self._robot.body_bottom(body)
+
+    def body_shape(self, body: str) -> ObjectShape:
+        return self._robot.body_shape(body)
 
     def site_body(self, site: str) -> str:
         return self._robot.site_body(site)

@@ -16,6 +16,7 @@ import numpy as np
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.errors import ProfileError, UnknownNameError
 from dynamical.robot.scene import build_model
+from dynamical.robot.shapes import ObjectShape, object_shapes
 from dynamical.robot.sim_robot import WorldIndex
 from dynamical.robot.world import WorldSpec
 from dynamical.runtime.bundle import ChannelBundle
@@ -59,6 +60,7 @@ class ChannelWorldModel:
         description: RobotDescription,
         index: WorldIndex,
         surfaces: dict[str, Surface],
+        shapes: dict[str, ObjectShape] | None = None,
     ) -> None:
         world = channels.world
         if world is None:
@@ -73,6 +75,7 @@ class ChannelWorldModel:
         self._channels = channels
         self._world = world
         self._surfaces = surfaces
+        self._shapes = dict(shapes or {})
         self._row = {name: i for i, name in enumerate(index.objects)}
         self._bodies = np.array(index.contact_bodies, dtype=object)
         self._hands = {side: frozenset(index.hands[side]) for side in SIDES}
@@ -88,7 +91,8 @@ class ChannelWorldModel:
         """From the robot's and world's files: ``model`` (the compiled robot in the world) is
         built when not given; the index and the surfaces both come from it."""
         model = build_model(description, world) if model is None else model
-        return cls(channels, description, WorldIndex.of(model, description, world), static_surfaces(model, world))
+        index = WorldIndex.of(model, description, world)
+        return cls(channels, description, index, static_surfaces(model, world), object_shapes(model, index.objects))
 
     # ---- the WorldModel protocol ----
 
@@ -108,6 +112,12 @@ class ChannelWorldModel:
             bottom=float(sample.bottom[row]),
             touching=frozenset(self._bodies[sample.touching[row]].tolist()),
         )
+
+    def object_shape(self, name: str) -> ObjectShape:
+        shape = self._shapes.get(name)
+        if shape is None:
+            raise UnknownNameError(f"no shape of object {name!r}: this world model knows {list(self._shapes)}")
+        return shape
 
     def surface_names(self) -> tuple[str, ...]:
         return tuple(self._surfaces)

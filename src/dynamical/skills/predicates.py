@@ -1,7 +1,7 @@
 """Pre- and postconditions: predicates over the world and the robot, evaluated on a WorldModel.
 
 - ``holding(obj, side)``: the object touches at least two links of that hand (fingers closed on it)
-  and rests on no surface.
+  and rests on no surface; when it does not, the detail lists the contacts measured.
 - ``on(obj, surface)``: the object's centre is over the surface, its bottom within 1.5 cm of the
   surface's top, it is (nearly) still and no hand touches it.
 - ``hand_empty(side)``: no object touches that hand.
@@ -78,7 +78,16 @@ def _holding(args: Mapping[str, str], world: WorldModel, _: Kinematics | None) -
     surfaces = {world.surface(s).body for s in world.surface_names()}
     resting = obj.touching & surfaces
     holds = len(hand) >= 2 and not resting
-    return PredicateResult(holds, f"{obj.name} touches {sorted(hand)} of the {side} hand and {sorted(resting)}")
+    if holds:
+        return PredicateResult(True, f"{obj.name} touches {sorted(hand)} of the {side} hand and no surface")
+    # What a user needs to see why the grip failed: the contacts measured, and the rule.
+    why = [] if len(hand) >= 2 else [f"{len(hand)} link(s) of the hand"]
+    why += [f"rests on {', '.join(sorted(resting))}"] if resting else []
+    return PredicateResult(
+        False,
+        f"{obj.name} touches {sorted(hand)} of the {side} hand and {sorted(resting)}: "
+        f"{' and '.join(why)}; a hold needs two links of the hand and no surface",
+    )
 
 
 def _on(args: Mapping[str, str], world: WorldModel, _: Kinematics | None) -> PredicateResult:

@@ -15,9 +15,10 @@ import numpy as np
 
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.errors import UnknownNameError
+from dynamical.robot.shapes import ObjectShape
 from dynamical.robot.sim_robot import SIDES, SimObserver
 
-__all__ = ["SIDES", "ObjectState", "SimWorldModel", "Surface", "WorldModel"]
+__all__ = ["SIDES", "ObjectShape", "ObjectState", "SimWorldModel", "Surface", "WorldModel"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ class WorldModel(Protocol):
 
     def object(self, name: str) -> ObjectState: ...
 
+    def object_shape(self, name: str) -> ObjectShape:
+        """The object's extent in its own frame: static, what a grasp is chosen from."""
+        ...
+
     def surface_names(self) -> tuple[str, ...]: ...
 
     def surface(self, name: str) -> Surface: ...
@@ -80,6 +85,7 @@ class SimWorldModel:
         self._sim = observer
         self.description = description
         self._hands = {side: frozenset(observer.subtree(observer.site_body(self.grasp_site(side)))) for side in SIDES}
+        self._shapes: dict[str, ObjectShape] = {}
 
     def object_names(self) -> tuple[str, ...]:
         return self._sim.objects
@@ -97,6 +103,13 @@ class SimWorldModel:
             bottom=self._sim.body_bottom(name),
             touching=frozenset(self._sim.contacts(name)),
         )
+
+    def object_shape(self, name: str) -> ObjectShape:
+        if name not in self._sim.objects:
+            raise UnknownNameError(f"no object {name!r} in the world; there are {list(self._sim.objects)}")
+        if name not in self._shapes:
+            self._shapes[name] = self._sim.body_shape(name)
+        return self._shapes[name]
 
     def surface_names(self) -> tuple[str, ...]:
         return tuple(self._sim.surfaces)

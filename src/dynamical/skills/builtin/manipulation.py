@@ -1,9 +1,11 @@
 """Built-in manipulation skills of the default humanoid: reach, grasp, lift, place, pick and
-place, handover. All grasps are from above (see ``motion.top_grasp_rotation``); every Cartesian
-stretch near an object or a surface is a straight line of IK waypoints."""
+place, handover. The grasp comes from the object's shape (``skills.grasps``: from above for a
+small box, from the side round a cup); every Cartesian stretch near an object or a surface is a
+straight line of IK waypoints."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,13 +14,27 @@ from scipy.spatial.transform import Rotation
 from dynamical.robot.kinematics import Pose
 from dynamical.skills.builtin.posture import withdraw_arm
 from dynamical.skills.builtin.scripted import MotionPlan, ScriptedSkill, SkillPlanError
-from dynamical.skills.builtin.sides import choose_side, hand_is_empty, held_objects, other
+from dynamical.skills.builtin.sides import (
+    choose_side,
+    hand_is_empty,
+    held_objects,
+    other,
+    preferred_sides,
+)
+from dynamical.skills.grasps import SIDE_SLIP_M, SIDE_STANDOFF_M, HandGrasp, NoGraspError, Obstacle, grasp_candidates
 from dynamical.skills.hands import HAND_CLOSED, HAND_CUPPED, HAND_OPEN, arm_group, hand_group
 from dynamical.skills.manifest import Predicate
-from dynamical.skills.motion import UnreachableError, line_waypoints, solve_reach, top_grasp_rotation
-from dynamical.skills.targets import APPROACH_HEIGHT, approach_point
+from dynamical.skills.motion import (
+    UnreachableError,
+    line_waypoints,
+    solve_reach,
+    top_grasp_rotation,
+)
+from dynamical.skills.targets import approach_point
 from dynamical.skills.world_model import WorldModel
 
+SIDE_RISE = 0.08
+"""m above its standoff a side-grasping hand arrives before going down beside the object."""
 GRASP_LIFT = 0.04
 """m a grasp raises the object, enough that it rests on nothing."""
 READY_ABOVE_TABLE = 0.20
@@ -181,31 +197,117 @@ def grasp_rotations(quat: np.ndarray) -> list[np.ndarray]:
     return [turn @ first for turn in turns]
 
 
-def grasp_phases(skill: _ArmSkill, plan: MotionPlan, obj: str) -> None:
-    """Open, approach from above, descend, close, lift clear; gated on holding the object."""
+def _shoulder(skill: ScriptedSkill, side: str) -> np.ndarray:
+    """(3,) m, world: where the ``side`` arm starts (the body of its first joint)."""
+    model = skill.kinematics.model
+    first = skill.description.joint_names[int(skill.description.group_indices(arm_group(side))[0])]
+    body = model.body(int(model.jnt_bodyid[model.joint(first).id])).name
+    return skill.kinematics.body_pose(skill.world.joint_positions(), body).pos
+
+
+def _obstacles(world: WorldModel, obj: str) -> list[Obstacle]:
+    out = []
+    for name in world.object_names():
+        if name == obj:
+            continue
+        state, shape = world.object(name), world.object_shape(name)
+        out.append(Obstacle(name, state.pos[:2].copy(), shape.widest / 2.0, state.bottom + shape.height))
+    return out
+
+
+def grasps_for(skill: ScriptedSkill, obj: str, side: str) -> list[HandGrasp]:
+    """The ``side`` hand's grasps of ``obj`` from its shape, in the order to try them."""
+    world = skill.world
+    return grasp_candidates(
+        world.object(obj), world.object_shape(obj), side, _shoulder(skill, side), _obstacles(world, obj)
+    )
+
+
+CHOICE_TOLERANCE_M = 0.005
+"""m: a hand is chosen when its IK (two restarts) ends this close to each point; the planner's
+own IK (more restarts, ``motion.solve_reach``) settles the rest."""
+CHOICE_ANGLE_RAD = 0.05
+
+
+def _reaches(skill: ScriptedSkill, side: str, lean: bool, points: list[np.ndarray], rot: np.ndarray) -> bool:
+    """Whether the ``side`` hand reaches every point (3,) in turn with its grasp frame at ``rot``
+    (3, 3), position and orientation."""
+    site = skill.world.grasp_site(side)
+    groups = [*(["waist"] if lean else []), arm_group(side)]
+    q = skill.world.joint_positions()
+    for point in points:
+        result = skill.kinematics.solve(q, {site: Pose(np.asarray(point, float), rot)}, groups, restarts=2)
+        if result.position_error[site] > CHOICE_TOLERANCE_M or result.orientation_error[site] > CHOICE_ANGLE_RAD:
+            return False
+        q = result.q
+    return True
+
+
+def _resolve_grasp_side(
+    skill: _ArmSkill, obj: str, then: Callable[[HandGrasp], list[np.ndarray]] | None = None
+) -> None:
+    """Choose the hand (and whether to lean) for grasping ``obj``: the first empty hand, nearest
+    side first, with a grasp whose way in, and the grasp-site points ``then(grasp)`` (3,) after
+    it, it reaches."""
+    given = skill.params.get("side")
+    if given is not None:
+        skill._use(given)
+        return
     state = skill.world.object(obj)
-    failure: SkillPlanError | None = None
-    for rot in grasp_rotations(state.quat):
+    reasons: list[str] = []
+    for lean in (False, True):
+        for side in preferred_sides(state.pos):
+            if not hand_is_empty(skill.world, side):
+                continue
+            try:
+                grasps = grasps_for(skill, obj, side)
+            except NoGraspError as exc:
+                reasons.append(str(exc))
+                continue
+            for grasp in grasps:
+                points = [grasp.standoff, grasp.site, *(then(grasp) if then else [])]
+                if _reaches(skill, side, lean, points, grasp.rot):
+                    skill._use(side, lean)
+                    return
+    why = f" ({reasons[0]})" if reasons else ""
+    raise SkillPlanError(f"{skill.name}: no empty hand reaches a grasp of {obj}, even leaning{why}")
+
+
+def grasp_phases(skill: _ArmSkill, plan: MotionPlan, obj: str) -> HandGrasp:
+    """Open, approach, move in, close, lift clear; gated on holding the object. Tries the hand's
+    grasps of the object's shape in order; returns the one planned."""
+    failures: list[str] = []
+    grasps = grasps_for(skill, obj, skill.side)
+    for grasp in grasps:
         trial = MotionPlan(skill.description, plan.start, list(plan.phases))
         try:
-            _grasp_with(skill, trial, obj, state.pos, rot)
+            _grasp_with(skill, trial, obj, grasp)
         except SkillPlanError as exc:
-            failure = failure or exc
+            failures.append(f"{grasp.describe()}: {exc}")
             continue
         plan.phases[:] = trial.phases
-        return
-    assert failure is not None
-    raise failure
+        return grasp
+    kinds = sorted({g.kind for g in grasps})
+    raise SkillPlanError(
+        f"{skill.name}: none of {len(grasps)} {'/'.join(kinds)} grasps of {obj} is reachable; first: {failures[0]}"
+    )
 
 
-def _grasp_with(skill: _ArmSkill, plan: MotionPlan, obj: str, centre: np.ndarray, rot: np.ndarray) -> None:
+def _grasp_with(skill: _ArmSkill, plan: MotionPlan, obj: str, grasp: HandGrasp) -> None:
     plan.set_joints("open the hand", skill._hand, HAND_OPEN, 0.4)
-    above = centre + np.array([0.0, 0.0, APPROACH_HEIGHT])
-    skill._approach(plan, above, rot, HAND_OPEN)
-    plan.go("descend", skill._line(plan.end, above, centre, rot, HAND_OPEN), speed=SLOW)
+    if grasp.kind == "side":
+        # Down beside the object from above it, then in along the palm's normal: the open
+        # fingers pass round the object's side, clear of it and of the surface.
+        over = grasp.standoff + np.array([0.0, 0.0, SIDE_RISE])
+        skill._approach(plan, over, grasp.rot, HAND_OPEN)
+        plan.go("down beside", skill._line(plan.end, over, grasp.standoff, grasp.rot, HAND_OPEN), speed=SLOW)
+        plan.go("move in", skill._line(plan.end, grasp.standoff, grasp.site, grasp.rot, HAND_OPEN), speed=SLOW)
+    else:
+        skill._approach(plan, grasp.standoff, grasp.rot, HAND_OPEN)
+        plan.go("descend", skill._line(plan.end, grasp.standoff, grasp.site, grasp.rot, HAND_OPEN), speed=SLOW)
     plan.set_joints("close the hand", skill._hand, HAND_CLOSED, 0.6)
-    lifted = centre + np.array([0.0, 0.0, GRASP_LIFT])
-    plan.go("lift clear", skill._line(plan.end, centre, lifted, rot, HAND_CLOSED), speed=SLOW)
+    lifted = grasp.site + np.array([0.0, 0.0, GRASP_LIFT])
+    plan.go("lift clear", skill._line(plan.end, grasp.site, lifted, grasp.rot, HAND_CLOSED), speed=SLOW)
     plan.hold("check the grip", 0.2, gate=_holding(obj, skill.side))
 
 
@@ -213,9 +315,7 @@ class Grasp(_ArmSkill):
     skill_id = "grasp"
 
     def resolve(self) -> dict[str, Any]:
-        obj = self.params["obj"]
-        state = self.world.object(obj)
-        _resolve_object_side(self, obj, [state.pos + np.array([0.0, 0.0, APPROACH_HEIGHT]), state.pos])
+        _resolve_grasp_side(self, self.params["obj"])
         return self.params
 
     def plan(self, q_start: np.ndarray) -> MotionPlan:
@@ -271,12 +371,13 @@ def _headroom(world: WorldModel, point: np.ndarray) -> float:
 
 
 def free_spots(world: WorldModel, surface: str, obj: str) -> list[np.ndarray]:
-    """Centres (3,) where ``obj`` could stand on ``surface``: a grid at least 6 cm inside the edges,
-    ``SPOT_CLEARANCE`` from every other object, nearest the robot first."""
+    """Where ``obj``'s origin could be when it stands on ``surface`` (3,): a grid at least 6 cm
+    inside the edges (more for a wide object: a hand closes round it), ``SPOT_CLEARANCE`` from
+    every other object, nearest the robot first."""
     board = world.surface(surface)
     state = world.object(obj)
-    half_height = float(state.pos[2] - state.bottom)
-    margin = 0.06
+    above_bottom = float(state.pos[2] - state.bottom)
+    margin = max(0.06, world.object_shape(obj).widest / 2.0 + 0.03)
     lo = board.center[:2] - board.half[:2] + margin
     hi = board.center[:2] + board.half[:2] - margin
     xs = np.arange(lo[0], hi[0] + 1e-9, SPOT_GRID) if hi[0] >= lo[0] else np.array([board.center[0]])
@@ -287,12 +388,28 @@ def free_spots(world: WorldModel, surface: str, obj: str) -> list[np.ndarray]:
         gaps = np.linalg.norm(grid[:, None, :] - others[None, :, :], axis=2).min(axis=1)
         grid = grid[gaps >= SPOT_CLEARANCE]
     grid = grid[np.argsort(np.linalg.norm(grid, axis=1), kind="stable")]
-    return [np.array([x, y, board.top + half_height]) for x, y in grid]
+    return [np.array([x, y, board.top + above_bottom]) for x, y in grid]
 
 
-def place_phases(skill: _ArmSkill, plan: MotionPlan, obj: str, surface: str, max_spots: int = 12) -> None:
-    """Carry the held ``obj`` level to the first reachable free spot of ``surface`` (under any
-    board above it), lower it, let go, back away and bring the arm to rest."""
+def held_grasp(skill: _ArmSkill, obj: str) -> HandGrasp:
+    """How the skill's hand holds ``obj`` now, measured: the grasp site's pose and where the
+    object sits in it. Palm down is a top grasp, anything else a side grasp."""
+    pose = skill._site_pose(skill.world.joint_positions())
+    state = skill.world.object(obj)
+    shape = skill.world.object_shape(obj)
+    kind = "top" if pose.rot[2, 2] < -0.7 else "side"
+    top = state.bottom + shape.height
+    head = HAND_HEIGHT if kind == "top" else max(0.04, top - pose.pos[2])
+    in_hand = pose.rot.T @ (state.pos - pose.pos)
+    return HandGrasp(kind, pose.rot, pose.pos, pose.pos, head, in_hand)
+
+
+def place_phases(
+    skill: _ArmSkill, plan: MotionPlan, obj: str, surface: str, grasp: HandGrasp, max_spots: int = 12
+) -> None:
+    """Carry the held ``obj`` (held by ``grasp``) to the first reachable free spot of ``surface``
+    (under any board above it), lower it, let go, back away and bring the arm to rest. A top
+    grasp carries the object level with the fingers along +x; a side grasp keeps its frame."""
     start = skill._site_pose(plan.end)
     fingers = plan.end[skill._hand]
     spots = free_spots(skill.world, surface, obj)
@@ -300,39 +417,81 @@ def place_phases(skill: _ArmSkill, plan: MotionPlan, obj: str, surface: str, max
         raise SkillPlanError(f"{skill.name}: no free spot on {surface} for {obj}")
     failures: list[str] = []
     for spot in spots[:max_spots]:
-        trial = MotionPlan(skill.description, plan.start, list(plan.phases))
-        try:
-            _carry_and_release(skill, trial, start, fingers, spot, obj)
-        except SkillPlanError as exc:
-            failures.append(str(exc))
-            continue
-        plan.phases[:] = trial.phases
-        return
+        for carry_rot in _carry_rotations(skill, grasp, spot):
+            trial = MotionPlan(skill.description, plan.start, list(plan.phases))
+            try:
+                _carry_and_release(skill, trial, start, fingers, spot, obj, grasp, carry_rot)
+            except SkillPlanError as exc:
+                failures.append(str(exc))
+                continue
+            plan.phases[:] = trial.phases
+            return
     raise SkillPlanError(f"{skill.name}: no reachable free spot on {surface}; first failure: {failures[0]}")
 
 
+SIDE_CARRY_TURNS = np.deg2rad([0.0, 30.0, -30.0, 60.0, -60.0, 90.0, -90.0, 120.0, -120.0, 180.0])
+"""Turns about the vertical a side grasp may make on its way to a spot (the object is round)."""
+
+
+def _carry_rotations(skill: _ArmSkill, grasp: HandGrasp, spot: np.ndarray) -> list[np.ndarray]:
+    """Frames (3, 3) to carry the object in: level for a top grasp; for a side grasp, the grasp's
+    frame turned about the vertical so that the hand sits between the spot and the robot's
+    ready point (it backs away the way it came, not past the object), the best three."""
+    if grasp.kind == "top":
+        return [LEVEL]
+    home = skill._ready_point()[:2] - spot[:2]
+    home /= max(float(np.linalg.norm(home)), 1e-9)
+    turns = [Rotation.from_euler("z", a).as_matrix() @ grasp.rot for a in SIDE_CARRY_TURNS]
+    # The palm's normal points from the hand to the object: away from the ready point is best.
+    return sorted(turns, key=lambda rot: float(rot[:2, 2] @ home))[:3]
+
+
 def _carry_and_release(
-    skill: _ArmSkill, plan: MotionPlan, start: Pose, fingers: np.ndarray, spot: np.ndarray, obj: str
+    skill: _ArmSkill,
+    plan: MotionPlan,
+    start: Pose,
+    fingers: np.ndarray,
+    spot: np.ndarray,
+    obj: str,
+    grasp: HandGrasp,
+    carry_rot: np.ndarray,
 ) -> None:
-    release = spot + np.array([0.0, 0.0, PLACE_DROP])
-    ceiling = _headroom(skill.world, spot) - HAND_HEIGHT
-    carry_z = min(max(start.pos[2], spot[2] + CARRY_CLEARANCE), ceiling)
+    slip = SIDE_SLIP_M if grasp.kind == "side" else 0.0
+    # The grasp site where the object's origin lands on the spot, let go just above it.
+    release = spot + np.array([0.0, 0.0, PLACE_DROP + slip]) - carry_rot @ grasp.in_hand
+    ceiling = _headroom(skill.world, release) - grasp.head_m
+    carry_z = min(max(start.pos[2], release[2] + CARRY_CLEARANCE + 2.0 * slip), ceiling)
     if carry_z < release[2]:
         raise SkillPlanError(f"{skill.name}: no headroom above {np.round(spot, 3).tolist()}")
     up = np.array([start.pos[0], start.pos[1], carry_z])
-    over = np.array([spot[0], spot[1], carry_z])
-    plan.go("raise to carry height", skill._line(plan.end, start.pos, up, start.rot, fingers, LEVEL), speed=SLOW)
-    plan.go("carry", skill._line(plan.end, up, over, LEVEL, fingers), speed=SLOW, gate=_holding(obj, skill.side))
-    plan.go("lower", skill._line(plan.end, over, release, LEVEL, fingers), speed=SLOW)
+    over = np.array([release[0], release[1], carry_z])
+    # A top grasp turns level as it rises; a side grasp turns on the way over (a turn straight
+    # above where it picked is often out of the arm's reach).
+    side = grasp.kind == "side"
+    raised_rot = start.rot if side else carry_rot
+    raise_ = skill._line(plan.end, start.pos, up, start.rot, fingers, raised_rot)
+    plan.go("raise to carry height", raise_, speed=SLOW)
+    carry = skill._line(plan.end, up, over, raised_rot, fingers, carry_rot)
+    plan.go("carry", carry, speed=SLOW, gate=_holding(obj, skill.side))
+    plan.go("lower", skill._line(plan.end, over, release, carry_rot, fingers), speed=SLOW)
     plan.set_joints("let go", skill._hand, HAND_OPEN, 0.5)
-    # Up off the object, and at least to the height the hand passes the table's edge at, unless
-    # a board above is lower.
     ready = skill._ready_point()
-    clear_z = min(max(release[2] + 0.03, ready[2]), ceiling)
-    lifted = np.array([release[0], release[1], max(clear_z, release[2])])
-    plan.go("clear the object", skill._line(plan.end, release, lifted, LEVEL, HAND_OPEN), speed=SLOW)
+    if grasp.kind == "side":
+        # Out along the palm's normal first: the open fingers leave the object's side the way
+        # they came, and nothing above (an upper board) is in the way.
+        out = release - carry_rot[:, 2] * SIDE_STANDOFF_M
+        plan.go("clear the object", skill._line(plan.end, release, out, carry_rot, HAND_OPEN), speed=SLOW)
+        clear_z = min(max(out[2], ready[2]), ceiling)
+        lifted = np.array([out[0], out[1], max(clear_z, out[2])])
+        plan.go("rise", skill._line(plan.end, out, lifted, carry_rot, HAND_OPEN), speed=SLOW)
+    else:
+        # Up off the object, and at least to the height the hand passes the table's edge at,
+        # unless a board above is lower.
+        clear_z = min(max(release[2] + 0.03, ready[2]), ceiling)
+        lifted = np.array([release[0], release[1], max(clear_z, release[2])])
+        plan.go("clear the object", skill._line(plan.end, release, lifted, carry_rot, HAND_OPEN), speed=SLOW)
     back = np.array([ready[0], ready[1], lifted[2]])
-    plan.go("back away", skill._line(plan.end, lifted, back, LEVEL, HAND_OPEN), speed=SLOW)
+    plan.go("back away", skill._line(plan.end, lifted, back, carry_rot, HAND_OPEN), speed=SLOW)
     skill._retreat_home(plan)
 
 
@@ -347,7 +506,8 @@ class Place(_ArmSkill):
 
     def plan(self, q_start: np.ndarray) -> MotionPlan:
         plan = MotionPlan(self.description, q_start)
-        place_phases(self, plan, self.params["obj"], self.params["surface"])
+        obj = self.params["obj"]
+        place_phases(self, plan, obj, self.params["surface"], held_grasp(self, obj))
         return plan
 
 
@@ -360,13 +520,19 @@ class PickAndPlace(_ArmSkill):
         spots = free_spots(self.world, surface, obj)
         if not spots:
             raise SkillPlanError(f"{self.name}: no free spot on {surface} for {obj}")
-        _resolve_object_side(self, obj, [state.pos + np.array([0.0, 0.0, APPROACH_HEIGHT]), state.pos, spots[0]])
+        def over_first_spot(grasp: HandGrasp) -> list[np.ndarray]:
+            # Where the grasp site lets go on the first spot, and above it at carry height (a
+            # top grasp turns level on the way; the check keeps the grasp's frame, close enough).
+            release = spots[0] + grasp.site - state.pos
+            return [release + np.array([0.0, 0.0, CARRY_CLEARANCE + 0.02]), release]
+
+        _resolve_grasp_side(self, obj, over_first_spot)
         return self.params
 
     def plan(self, q_start: np.ndarray) -> MotionPlan:
         plan = MotionPlan(self.description, q_start)
-        grasp_phases(self, plan, self.params["obj"])
-        place_phases(self, plan, self.params["obj"], self.params["surface"])
+        grasp = grasp_phases(self, plan, self.params["obj"])
+        place_phases(self, plan, self.params["obj"], self.params["surface"], grasp)
         return plan
 
 
