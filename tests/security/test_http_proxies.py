@@ -105,3 +105,11 @@ def test_up_refuses_transport_options_it_cannot_use(tmp_path: Path, args: list[s
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "data").exists(), "nothing was started or created"
+
+
+def test_socket_limit_lets_every_agent_message_through():
+    from dynamical.agent.messages import MAX_AGENT_MESSAGE_BYTES
+    from dynamical.api.settings import DEFAULT_MAX_SOCKET_MESSAGE_BYTES
+
+    # The server's limit is a literal (settings must not import the agent); the agent's is its own.
+    assert DEFAULT_MAX_SOCKET_MESSAGE_BYTES >= MAX_AGENT_MESSAGE_BYTES
