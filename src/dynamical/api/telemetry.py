@@ -139,7 +139,7 @@ async def authenticate_socket(websocket: WebSocket, scope: Scope, presented: obj
             raise await _close(websocket, status.WS_1011_INTERNAL_ERROR, refused.detail) from None
         reason = refused.detail
         if presented is None:
-            reason = f"missing API key: send it in the {HEADER} header or as the first message {{\"api_key\": ...}}"
+            reason = f'missing API key: send it in the {HEADER} header or as the first message {{"api_key": ...}}'
         raise await _close(websocket, status.WS_1008_POLICY_VIOLATION, reason) from None
     if not principal.scope.allows(scope):
         reason = f"this needs the {scope.value!r} scope; key {principal.prefix} has {principal.scope.value!r}"
@@ -173,7 +173,7 @@ async def _read_client(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]
                     await _close(websocket, status.WS_1008_POLICY_VIOLATION, f"{bad} malformed messages")
                     return
                 problem = exc.errors()[0]
-                detail = f"malformed message: {problem.get('msg', 'invalid')}; send {{\"type\": \"ping\"}} or nothing"
+                detail = f'malformed message: {problem.get("msg", "invalid")}; send {{"type": "ping"}} or nothing'
                 await websocket.send_json({"type": "error", "detail": detail, "server_time": time.time()})
                 continue
             await websocket.send_json({"type": "pong", "server_time": time.time()})
