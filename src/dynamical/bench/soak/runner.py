@@ -31,9 +31,9 @@ ROBOT_ID = "soak_robot"
 TERMINAL = {"succeeded", "failed", "cancelled", "timeout", "error", "lost"}
 TASK_TIMEOUT_S = 120.0
 """The robot's own limit on one task; the soak waits a minute longer before calling it hung."""
-PROTECTIVE_RULES = {"WATCHDOG_PROTECTIVE_STOP", "SEPARATION_STOP", "ESTOP_POWER_OFF"}
+PROTECTIVE_RULES = {"WATCHDOG_PROTECTIVE_STOP", "SEPARATION_STOP"}
 STUCK_WORDS = ("busy", "already", "running a plan", "reset", "latched", "e-stop", "estop", "protective stop")
-RSS_EVERY = 25
+RSS_EVERY = 10
 """Tasks between two memory samples."""
 
 
@@ -104,6 +104,7 @@ def run_soak(
                     progress(done, task.skill)
             if tally.restarts:
                 _check_nothing_lost(client, tally)
+            _count_stops_between_tasks(client, tally)
     except Exception as exc:
         platform.stop()
         raise RuntimeError(f"the soak stopped early: {exc} (the processes' logs are in {data_dir / 'logs'})") from exc
@@ -180,6 +181,8 @@ def _run_with_estop(client: httpx.Client, task: SoakTask, tally: _Tally) -> None
     else:
         tally.estops_not_confirmed += 1
     execution = _wait_done(client, request_id)
+    if execution.get("status") not in TERMINAL:
+        _record_stuck(tally, task, f"the e-stopped execution did not end: {execution.get('error')}", request_id)
     _account(client, task, execution, tally, injected=True)
     client.post("/api/safety/reset", json={"robot_id": ROBOT_ID})
     _wait_mode(client, "RUNNING", timeout_s=10)
@@ -355,6 +358,15 @@ def _check_nothing_lost(client: httpx.Client, tally: _Tally) -> None:
             tally.lost.append(f"{request_id}: {'no answer' if answer is None else answer.status_code}")
         elif answer.json()["status"] != status:
             tally.lost.append(f"{request_id}: ended {status}, now {answer.json()['status']}")
+
+
+def _count_stops_between_tasks(client: httpx.Client, tally: _Tally) -> None:
+    """Protective stops the robot reported while no task ran (those during tasks are counted)."""
+    answer = client.get("/api/safety/events", params={"robot_id": ROBOT_ID, "limit": 1000})
+    if answer.status_code == 200:
+        for event in answer.json():
+            if event["request_id"] is None and event["rule_name"] in PROTECTIVE_RULES:
+                tally.protective[f"{event['rule_name']} (between tasks)"] += 1
 
 
 def _sample_rss(platform: Platform, tally: _Tally, done: int) -> None:
