@@ -18,6 +18,7 @@ import type {
   SkillSummary,
   SkillVersionDetail,
   TraceOut,
+  ZoneChangeOut,
   ZoneOut,
   ZoneWrite,
 } from "./types";
@@ -63,10 +64,10 @@ export const api = {
   trace: (requestId: string) => apiFetch<TraceOut>(`/api/v1/traces/${enc(requestId)}`),
 
   zones: () => apiFetch<ZoneOut[]>("/api/safety/zones"),
-  createZone: (body: ZoneWrite) => apiFetch<ZoneOut>("/api/safety/zones", { method: "POST", body }),
+  createZone: (body: ZoneWrite) => apiFetch<ZoneChangeOut>("/api/safety/zones", { method: "POST", body }),
   updateZone: (id: number, body: ZoneWrite) =>
-    apiFetch<ZoneOut>(`/api/safety/zones/${id}`, { method: "PUT", body }),
-  deleteZone: (id: number) => apiFetch<unknown>(`/api/safety/zones/${id}`, { method: "DELETE" }),
+    apiFetch<ZoneChangeOut>(`/api/safety/zones/${id}`, { method: "PUT", body }),
+  deleteZone: (id: number) => apiFetch<ZoneChangeOut>(`/api/safety/zones/${id}`, { method: "DELETE" }),
   safetyEvents: (params: { robotId?: string | null; requestId?: string | null; limit?: number }) =>
     apiFetch<SafetyEventOut[]>(
       `/api/safety/events${query({ robot_id: params.robotId, request_id: params.requestId, limit: params.limit ?? 100 })}`,

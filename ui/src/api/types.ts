@@ -292,6 +292,18 @@ export interface ZoneOut {
   created_at: string;
 }
 
+/** What one robot's kernel did with the zone list a change gave it. */
+export interface ZoneAck {
+  robot_id: string;
+  status: "applied" | "refused" | "no_answer" | "not_connected";
+  detail: string;
+}
+
+/** A zone change's answer: the zone and each connected robot's acknowledgement. */
+export interface ZoneChangeOut extends ZoneOut {
+  robots: ZoneAck[];
+}
+
 export interface ZoneWrite {
   robot_id: string | null;
   zone: Zone;

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/endpoints";
 import { useZones } from "../api/queries";
-import type { ZoneOut, ZoneWrite } from "../api/types";
+import type { ZoneChangeOut, ZoneOut, ZoneWrite } from "../api/types";
 import { useSelectedRobot } from "../hooks/useSelectedRobot";
 import { useUiStore } from "../stores/ui";
 import { num, time } from "./fmt";
@@ -29,8 +29,15 @@ export function ZonesPanel() {
   const [editing, setEditing] = useState<Editing>(null);
   const [confirmDelete, setConfirmDelete] = useState<number | null>(null);
 
-  const done = (title: string, description: string) => {
-    toast({ title, description, kind: "success" });
+  // The API answers with what each robot's kernel did: a zone stored but not in force is an error to show.
+  const done = (title: string, description: string, answer: ZoneChangeOut) => {
+    const notInForce = answer.robots.filter((r) => r.status === "refused" || r.status === "no_answer");
+    if (notInForce.length > 0) {
+      const why = notInForce.map((r) => `${r.robot_id}: ${r.status.replace("_", " ")} (${r.detail})`).join("; ");
+      toast({ title: `${title}, but not in force on every robot`, description: why, kind: "error" });
+    } else {
+      toast({ title, description, kind: "success" });
+    }
     void qc.invalidateQueries({ queryKey: ["zones"] });
   };
 
@@ -39,16 +46,16 @@ export function ZonesPanel() {
     mutationFn: (body: ZoneWrite) => (editing?.mode === "edit" ? api.updateZone(editing.zone.id, body) : api.createZone(body)),
     onSuccess: (z) => {
       setEditing(null);
-      done("Zone saved", `${z.zone.name} (#${z.id})`);
+      done("Zone saved", `${z.zone.name} (#${z.id})`, z);
     },
   });
 
   const remove = useMutation({
     meta: { title: "Zone not deleted" },
     mutationFn: (id: number) => api.deleteZone(id),
-    onSuccess: (_r, id) => {
+    onSuccess: (answer, id) => {
       setConfirmDelete(null);
-      done("Zone deleted", `#${id}`);
+      done("Zone deleted", `#${id}`, answer);
     },
   });
 
