@@ -228,9 +228,12 @@ def own_hello(robot_id: str) -> Hello:
 
 
 @contextmanager
-def real_agent(server: LiveServer, robot_id: str, credential: Path | None = None) -> Iterator[Any]:
+def real_agent(
+    server: LiveServer, robot_id: str, credential: Path | None = None, *, wait: bool = True
+) -> Iterator[Any]:
     """The robot's own agent, as ``dynamical agent --mode lockstep`` runs it: a simulated robot
-    behind its safety kernel, linked with its credential; yields the link client once welcomed."""
+    behind its safety kernel, linked with its credential; yields the link client once welcomed
+    (at once with ``wait=False``)."""
     from dynamical.agent.link_client import AgentLinkClient, LinkConfig, RobotIdentity
     from dynamical.agent.robot_agent import make_robot_agent
     from dynamical.config import load_settings
@@ -247,7 +250,8 @@ def real_agent(server: LiveServer, robot_id: str, credential: Path | None = None
     thread = threading.Thread(target=client.run, daemon=True)
     thread.start()
     try:
-        wait_for(lambda: robot_id in server.connected(), f"robot {robot_id}'s agent to connect")
+        if wait:
+            wait_for(lambda: robot_id in server.connected(), f"robot {robot_id}'s agent to connect")
         yield client
     finally:
         client.stop()

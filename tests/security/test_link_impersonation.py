@@ -9,6 +9,7 @@ robot), a revoked credential closes its link, and all of it is in the audit log.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -128,3 +129,19 @@ def test_revoking_a_credential_closes_its_link_and_refuses_the_next(server: Live
     assert (f"/ws/agent {ROBOT} connected", 101, f"robot:{ROBOT}") in audit
     assert (f"/ws/agent {ROBOT} revoked", 403, f"robot:{ROBOT}") in audit
     assert (f"/ws/agent {ROBOT} refused", 403, "anonymous") in audit
+
+
+@pytest.mark.slow
+def test_a_refused_agent_backs_off_and_says_why(server: LiveServer) -> None:
+    path = server.credential(ROBOT)
+    revoke(server.db, ROBOT)
+    with real_agent(server, ROBOT, path, wait=False) as agent:
+        wait_for(lambda: agent.refusals, "the agent's first refusal")
+        time.sleep(4.0)
+        assert not agent.connected.is_set() and agent.connections == 0
+    assert all("revoked" in why for why in agent.refusals)
+    # Exponential backoff (0.5 s doubling, ±20 % jitter): at most 4 more tries within the next
+    # 6 s, fewer on a loaded machine; an agent that retried at its initial delay would try 8 times.
+    assert 1 <= len(agent.refusals) <= 5
+    refused = [a for a in server.audit() if " refused" in a.path]
+    assert len(refused) == len(agent.refusals) and all(a.status_code == 403 for a in refused)

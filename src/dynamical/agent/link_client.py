@@ -199,7 +199,7 @@ class AgentLinkClient:
             await asyncio.gather(watcher, return_exceptions=True)
 
     async def _connect_forever(self) -> None:
-        attempt = 0
+        self._attempt = 0
         while not self._stop.is_set():
             try:
                 async with connect(
@@ -209,7 +209,6 @@ class AgentLinkClient:
                     ping_interval=5,
                     ping_timeout=10,
                 ) as ws:
-                    attempt = 0
                     await self._session(ws)
             except InvalidStatus as exc:
                 log.error("server %s refused the agent link: HTTP %d", self.url, exc.response.status_code)
@@ -218,12 +217,12 @@ class AgentLinkClient:
                 if received is not None and received.code not in (1000, 1001):
                     # The server's reason: not this robot's credential, revoked, connected already...
                     self._note_refusal(f"{received.code} {received.reason}")
-                elif self.connected.is_set() or attempt == 0:
+                elif self.connected.is_set() or self._attempt == 0:
                     log.warning("agent link to %s down: %s", self.url, exc)
             except InvalidURI as exc:
                 log.error("bad server URL %s: %s", self.url, exc)
             except (OSError, TimeoutError, ProtocolError) as exc:
-                if self.connected.is_set() or attempt == 0:
+                if self.connected.is_set() or self._attempt == 0:
                     log.warning("agent link to %s down: %s", self.url, exc or type(exc).__name__)
             finally:
                 if self.connected.is_set():
@@ -231,9 +230,9 @@ class AgentLinkClient:
                     self._down_since = time.monotonic()
             if self._stop.is_set():
                 return
-            delay = min(self.config.backoff_max_s, self.config.backoff_initial_s * 2**attempt)
+            delay = min(self.config.backoff_max_s, self.config.backoff_initial_s * 2**self._attempt)
             delay *= random.uniform(0.8, 1.2)  # jitter: a fleet must not reconnect all at once
-            attempt += 1
+            self._attempt += 1
             await self._sleep(delay)
 
     async def _sleep(self, seconds: float) -> None:
@@ -267,6 +266,13 @@ class AgentLinkClient:
             **self.identity.model_dump(),
         )
         await ws.send(encode(hello))
+        # Up only once the server took the hello: a refused handshake keeps backing off.
+        welcome = await asyncio.wait_for(ws.recv(), CHALLENGE_TIMEOUT_S)
+        welcome = decode_server(welcome) if isinstance(welcome, bytes) else None
+        if not isinstance(welcome, Welcome):
+            raise ProtocolError("the server did not answer hello with welcome")
+        log.info("server %s speaks version %s", self.url, welcome.server_version)
+        self._attempt = 0
         self.connections += 1
         self.connected.set()
         self._down_since = None
@@ -344,7 +350,7 @@ class AgentLinkClient:
                 message.command_id, f"e-stop category {message.category}", self._estop_latched, message.category
             )
         elif isinstance(message, Reset):
-            await self._call(message.command_id, "reset", self.agent.reset)
+            await self._call(message.command_id, "reset", self.agent.reset, message.posture)
         elif isinstance(message, Zones):
             if isinstance(self.agent, ZoneAware):
                 await self._call(message.command_id, f"{len(message.zones)} zones", self.agent.set_zones, message.zones)
