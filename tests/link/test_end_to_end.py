@@ -53,7 +53,7 @@ class Platform:
         command += ["--data-dir", str(self.data_dir)]
         out = open(self.log, "ab")  # noqa: SIM115 (the process owns it)
         self.server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # the planner loads its model first; slow on a busy machine
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
@@ -85,7 +85,7 @@ class Platform:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"X-API-Key": self.admin_key}, timeout=120)
 
-    def wait_connected(self, timeout: float = 60) -> None:
+    def wait_connected(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             robots = httpx.get(f"{self.url}/health", headers={"X-API-Key": self.admin_key}, timeout=5).json()["agents"]
