@@ -163,7 +163,7 @@ def test_the_executor_streams_its_plan_ahead(runtime, humanoid):
     executor.run(move, timeout_s=3.0)
     runtime.run(0.3, executor.controller)
     segment = runtime.channels.trajectory.latest()
-    assert segment.end - segment.times[0] == pytest.approx(LOOKAHEAD_S)
+    assert LOOKAHEAD_S <= segment.end - segment.times[0] < LOOKAHEAD_S + executor.sample_period
     for tk, qk in zip(segment.times, segment.q, strict=True):
         np.testing.assert_allclose(qk, path.target(tk - move.t0), atol=1e-12)
     # Starved for 80 ms mid-motion: no watchdog event, and the arm went on along the path.

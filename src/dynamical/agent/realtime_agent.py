@@ -42,7 +42,7 @@ from dynamical.safety.config import BoxZone, HalfSpaceZone, SafetyConfig
 from dynamical.safety.rules import SafetyMode
 from dynamical.skills.channel_world import ChannelWorldModel, static_surfaces
 from dynamical.skills.evaluation import MANNEQUIN_AWAY
-from dynamical.skills.runner import SETTLE_AFTER_S, SkillHost, SkillOutcome, SkillRunner, builtin_catalog
+from dynamical.skills.runner import SETTLE_AFTER_S, SkillHost, SkillOutcome, SkillRunner, builtin_catalog, warm_up
 
 HEALTH_EVERY = 10
 """Control ticks between two checks that the realtime process lives (50 ms at 200 Hz)."""
@@ -187,6 +187,7 @@ class RealtimeRobotAgent:
         """Spawn the realtime process, wait for its first tick, start the control thread."""
         if self._thread is not None:
             return
+        warm_up(self.catalog)  # before the control thread runs: imports would starve it
         link = self.process.start()
         try:
             self._link = link
@@ -425,6 +426,20 @@ class RealtimeRobotAgent:
             raise RuntimeError(f"robot {self.robot_id}'s realtime process has no world-reset mailbox")
         if not self._busy.acquire(blocking=False):
             raise AgentBusyError(f"robot {self.robot_id} is running a plan; cancel it before resetting the world")
+        # The executive's side of the new world, made before it exists (the world model reads the
+        # channel when asked): the control thread is paused only for the swap.
+        world = ChannelWorldModel(link.channels, self.description, self._index, self._surfaces, self._shapes)
+        host = SkillHost(
+            description=self.description,
+            link=link,
+            now=time.monotonic,
+            control_period=self.control_period,
+            world=world,
+            driver_violations=self._driver_violations,
+        )
+        fresh = SkillRunner(host, self.kinematics, self.catalog)
+        fresh.watchers = runner.watchers
+        fresh.launch_listeners = runner.launch_listeners
         try:
             self._resetting_world = True
             with self._lock:
@@ -442,20 +457,9 @@ class RealtimeRobotAgent:
             if not answer.done:
                 raise RuntimeError(f"the realtime process refused the world reset: {answer.reason}")
             # The executive starts afresh on the new world: a new executor holds the robot's new
-            # (rest) pose, and the world model reads the new layout from the world channel.
-            world = ChannelWorldModel(link.channels, self.description, self._index, self._surfaces, self._shapes)
+            # (rest) pose, and the world model reads the new layout. The fresh kernel took nothing
+            # the old executor streamed: unarmed, it holds until the new executor's first segment.
             self._wait_for_world(world, answer.tick)
-            host = SkillHost(
-                description=self.description,
-                link=link,
-                now=time.monotonic,
-                control_period=self.control_period,
-                world=world,
-                driver_violations=self._driver_violations,
-            )
-            fresh = SkillRunner(host, self.kinematics, self.catalog)
-            fresh.watchers = runner.watchers
-            fresh.launch_listeners = runner.launch_listeners
             with self._lock:
                 runner._drain()
                 fresh.events = runner.events  # the link hands each event out once: keep them

@@ -83,7 +83,10 @@ class RealtimeNode:
         self._zones: ZoneMailbox | None = channels.zones
         self._zones_word = 0 if channels.zones is None else channels.zones.request_word()
         self._estop_latched_t = math.nan
-        self._segment_word = 0
+        # What the executive published before this node existed was meant for another kernel
+        # (or another world): only what comes after counts.
+        self._segment_word = channels.trajectory.last_seq()
+        kernel.skip_published(channels.commands.last_seq(), self._segment_word)
         self._no_persons = np.zeros((0, 7))
         kernel.start(robot.read_state())
 

@@ -256,6 +256,12 @@ class SafetyKernel:
         self._segment = None
         self.check.rebaseline(self.q_ref)  # the zone clearances of this pose are the reference
 
+    def skip_published(self, command_seq: int, segment_seq: int) -> None:
+        """Take only commands and segments published after these sequence numbers: a kernel that
+        replaces another (a new simulated world) must not follow what was meant for the old one."""
+        self._last_seq = max(self._last_seq, command_seq)
+        self._last_segment_seq = max(self._last_segment_seq, segment_seq)
+
     def request_estop(self, category: int, t: float) -> None:
         if self.estop.trigger(category, t):
             self.supervisor.force()

@@ -14,9 +14,10 @@ place.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from dynamical.robot.description import RobotDescription
 from dynamical.runtime.channels import SEGMENT_SAMPLES, StateSample
 from dynamical.runtime.link import ExecutiveLink
+from dynamical.safety.rules import Rule
 from dynamical.skills.chunks import ActionChunk, ChunkQueue, ChunkSource
 from dynamical.skills.errors import SkillsError
 from dynamical.skills.motion import smoothstep
@@ -38,6 +40,11 @@ LOOKAHEAD_S = 0.2
 before the robot notices (the realtime side keeps interpolating the plan meanwhile)."""
 SAMPLE_PERIOD_S = 0.02
 """s between two samples of a segment (cubic Hermite between them on the realtime side)."""
+VELOCITY_STEP_S = 0.005
+"""s, the step of the (second-order, forward) difference that gives the plan's velocity at a
+sample: a control period, which smooths over the rows of a chunk (piecewise linear)."""
+MIN_GAP_S = 0.002
+"""s: a grid sample closer than this after now is left out (the sample of now stands for it)."""
 ACTIVITY_LOG = 64
 """Activities the executor remembers, to say what it was doing when the robot stopped."""
 
@@ -177,6 +184,9 @@ class _Run:
     failure: str | None = None
     interventions: int = 0
     last_t: float = 0.0
+    previews: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """Grid index → the run's planned target and velocity (n,) at that time (see
+    ``Executor._preview_run``)."""
 
 
 class Executor:
@@ -212,19 +222,21 @@ class Executor:
             raise ValueError(f"lead_time must be >= 0 s, got {self.lead_time}")
         if not (lookahead >= 0 and sample_period > 0):
             raise ValueError(f"need lookahead >= 0 s and sample_period > 0 s, got {lookahead}, {sample_period}")
-        samples = round(lookahead / sample_period) + 1
+        samples = math.ceil(lookahead / sample_period) + 2  # now, then the grid through now + lookahead
         if samples > SEGMENT_SAMPLES:
             raise ValueError(
                 f"a lookahead of {lookahead} s at {sample_period} s needs {samples} samples a segment; "
                 f"the trajectory ring holds {SEGMENT_SAMPLES}"
             )
         self.lookahead = float(lookahead)
-        self._offsets = np.arange(samples) * float(sample_period)  # (k,) s past now
+        self.sample_period = float(sample_period)
+        self._offsets = np.arange(round(lookahead / sample_period) + 1) * self.sample_period  # (k,) s, holds
         self.crossfade = float(crossfade)
         self.weight_ramp = float(weight_ramp)
         self.history: list[ExecutionReport] = []
         self.last_command: np.ndarray | None = None
         """(n,) the target sent on the last tick."""
+        self._last_sent_t = -math.inf
         self._run: _Run | None = None
         self._hold: np.ndarray | None = None
         self._stopping = False
@@ -355,49 +367,105 @@ class Executor:
             if q is not None:
                 # Also on the tick a run succeeds: its plan ahead carries the motion of now into
                 # the next tick, which then streams the hold.
-                self._stream(t, q, None if state is None else self._preview_run(run, t))
+                ahead = None if state is None else self._preview_run(run, t)
+                self._stream(t, q, ahead)
                 return
         self._stream(t, self._stop_target(state) if self._stopping else hold, None)
 
-    def _stream(self, t: float, q: np.ndarray, ahead: np.ndarray | None) -> None:
-        """Send the segment from ``q`` (n,) at ``t`` through ``ahead`` ((k-1, n) targets at the
-        later sample times; None: hold ``q`` with zero velocity)."""
-        times = t + self._offsets
-        if ahead is None:
+    def _stream(self, t: float, q: np.ndarray, ahead: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> None:
+        """Send the segment from ``q`` (n,) at ``t``: with ``ahead`` (sample times (k,) s, the
+        plan's targets (k+1, n) and velocities (k+1, n) at now and those times) the plan; None:
+        hold ``q`` with zero velocity."""
+        if ahead is None:  # a hold
+            times = t + self._offsets
             points = np.broadcast_to(q, (len(times), len(q)))
             velocities = np.zeros_like(points)
         else:
-            points = np.vstack([q[None, :], ahead])
-            # Second-order central differences inside, one-sided at both ends.
-            velocities = np.gradient(points, times, axis=0) if len(times) > 1 else np.zeros_like(points)
+            times = np.concatenate([[t], ahead[0]])
+            points = np.vstack([q[None, :], ahead[1][1:]])
+            velocities = ahead[2]
         self.link.send_trajectory(times, points, velocities)
         self.last_command = q.copy()
+        self._last_sent_t = t
 
-    def _preview_run(self, run: _Run, t: float) -> np.ndarray | None:
-        """(k-1, n) the run's planned targets at the segment's later sample times; None when
-        nothing ahead is known (the robot then holds the target of now)."""
-        later = t + self._offsets[1:]
-        if len(later) == 0:
+    def _preview_run(self, run: _Run, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The run's plan ahead of ``t``: sample times (k,) s, then targets and velocities (k+1, n)
+        at ``t`` and at those times; None when nothing ahead is known (the robot then holds the
+        target of now).
+
+        Velocities are the plan's own (differences over ``VELOCITY_STEP_S``), so that two
+        consecutive segments agree where they meet. The samples lie on a fixed grid of
+        ``sample_period`` (from ``MIN_GAP_S`` after now, through at least ``lookahead`` ahead):
+        consecutive ticks share most of them, and a grid sample is computed once per run while
+        the plan ahead cannot have changed (no new chunk, no weight ramp under way)."""
+        if any(getattr(m.skill, "preview", None) is None and m.queue.empty for m in run.members):
+            # A skill that shows nothing of its plan gets no lookahead: the sample of now, with
+            # the velocity of its last two targets (what single targets at 200 Hz gave the kernel).
+            now = self._plan_at(run, t)
+            last, since = self.last_command, self._last_sent_t
+            velocity = np.zeros_like(now) if last is None or not t > since else (now - last) / (t - since)
+            return np.empty(0), now[None, :], velocity[None, :]
+        period = self.sample_period
+        first = math.floor((t + MIN_GAP_S) / period) + 1
+        last = math.ceil((t + self.lookahead) / period)
+        # A policy's plan ends with its last chunk: sampling past it would plan a stop that the
+        # next chunk then takes back. The segment ends where the chunks do (shorter lookahead).
+        known = min(
+            (m.queue.end_time for m in run.members if getattr(m.skill, "preview", None) is None and not m.queue.empty),
+            default=math.inf,
+        )
+        if known < math.inf:
+            last = min(last, math.floor((known - 2.0 * VELOCITY_STEP_S) / period))
+        last = max(last, first - 1)  # none ahead: the segment is the sample of now alone
+        if not np.array_equal(run.weights_now, run.weights_to):
+            run.previews.clear()  # the blend is still ramping: what was computed is stale
+        cache = run.previews
+        for key in [k for k in cache if k < first]:
+            del cache[key]
+        n = len(run.base)
+        count = last - first + 2
+        rows, rates = np.empty((count, n)), np.empty((count, n))
+        now = self._plan_sample(run, t)
+        if now is None:
             return None
-        rows = np.empty((len(later), len(run.base)))
-        weights = run.weights_now
-        for i, tk in enumerate(later.tolist()):
-            targets = []
-            for m in run.members:
-                preview = getattr(m.skill, "preview", None)
-                if preview is not None:
-                    target = np.asarray(preview(tk), dtype=float)
-                elif not m.queue.empty:
-                    target = m.queue.preview(tk)
-                else:
-                    target = m.target
-                targets.append(target)
-            q = run.base.copy()
-            q[run.mask] = np.einsum("k,kj->j", weights, np.stack(targets)[:, run.mask])
-            rows[i] = q
-        if not np.isfinite(rows).all():  # a preview gone wrong must not reach the kernel as a plan
+        rows[0], rates[0] = now
+        for i, k in enumerate(range(first, last + 1), start=1):
+            sample = cache.get(k)
+            if sample is None:
+                sample = self._plan_sample(run, k * period)
+                if sample is None:
+                    return None
+                cache[k] = sample
+            rows[i], rates[i] = sample
+        return np.arange(first, last + 1) * period, rows, rates
+
+    def _plan_sample(self, run: _Run, t: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """The run's planned target (n,) and velocity (n,) at ``t``; None when a preview is not
+        finite (a plan gone wrong must not reach the kernel)."""
+        h = VELOCITY_STEP_S
+        # Forward differences (second order): a plan is asked about now and later only (a chunk
+        # queue has dropped what no longer shows before now).
+        at, ahead, further = (self._plan_at(run, t + d) for d in (0.0, h, 2.0 * h))
+        velocity = (4.0 * ahead - 3.0 * at - further) / (2.0 * h)
+        if not (np.isfinite(at).all() and np.isfinite(velocity).all()):
             return None
-        return rows
+        return at, velocity
+
+    def _plan_at(self, run: _Run, t: float) -> np.ndarray:
+        """(n,) the run's planned target at ``t`` (the blend of its members' previews)."""
+        targets = []
+        for m in run.members:
+            preview = getattr(m.skill, "preview", None)
+            if preview is not None:
+                target = np.asarray(preview(t), dtype=float)
+            elif not m.queue.empty:
+                target = m.queue.preview(t)
+            else:
+                target = m.target
+            targets.append(target)
+        q = run.base.copy()
+        q[run.mask] = np.einsum("k,kj->j", run.weights_now, np.stack(targets)[:, run.mask])
+        return q
 
     def _step_run(self, run: _Run, t: float, state: StateSample | None) -> np.ndarray | None:
         """The run's target for ``t``, or None when it just ended without one."""
@@ -407,6 +475,10 @@ class Executor:
             return None
         if state is None:  # the realtime side has not measured anything yet
             return run.base.copy()
+        stopped = self._latched_stop()
+        if stopped is not None:  # the robot cannot follow the plan any more: the run has failed
+            self._finish(run, "failed", t, stopped)
+            return None
         try:
             targets = [self._member_target(run, m, t, state) for m in run.members]
         except _SkillFailedError as exc:
@@ -462,6 +534,7 @@ class Executor:
 
     def _accept_chunk(self, run: _Run, m: _Member, chunk: ActionChunk, t: float) -> None:
         m.queue.push(chunk, now=t)
+        run.previews.clear()  # the plan ahead changed
         m.fed = True
         if m.requested_at is not None:
             latency = t - m.requested_at
@@ -530,6 +603,18 @@ class Executor:
         if self._hold is None:
             self._hold = state.q.copy() if state is not None else self.description.home.copy()
         return self._hold.copy()
+
+    def _latched_stop(self) -> str | None:
+        """Why the kernel latched a stop the run cannot ride out (an e-stop, or the watchdog's
+        protective stop, which only a reset clears); None when it did not."""
+        status = self.link.status()
+        if status is None:
+            return None
+        if status.estop_category >= 0:
+            return "the robot was emergency-stopped"
+        if status.stop_rule == Rule.WATCHDOG_PROTECTIVE_STOP:
+            return "the safety kernel latched a protective stop (the trajectory ran out)"
+        return None
 
     def _interventions(self) -> int:
         status = self.link.status()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -223,6 +223,22 @@ def load_scripted(
     if not isinstance(skill, ScriptedSkill):
         raise SkillsError(f"{manifest.entry_point} did not build a scripted skill")
     return skill
+
+
+PLANNING_MODULES = ("toppra", "toppra.algorithm", "toppra.constraint")
+"""What planning imports on first use (motion timing): seconds of imports whose C extensions
+hold the interpreter lock while they load."""
+
+
+def warm_up(catalog: dict[str, SkillManifest]) -> None:
+    """Import every scripted skill's module and what planning loads lazily, now: a first plan
+    that imported them beside a running control thread would starve it for a second or more."""
+    for manifest in catalog.values():
+        if manifest.entry_point is not None:
+            importlib.import_module(manifest.entry_point.partition(":")[0])
+    for name in PLANNING_MODULES:
+        with suppress(ImportError):  # not every planner needs them
+            importlib.import_module(name)
 
 
 def bind_all(predicates: list[Predicate], params: dict[str, Any]) -> list[Predicate]:
