@@ -183,25 +183,44 @@ def skills_list(
 def robots_command(
     ctx: typer.Context, server: ServerOption = DEFAULT_SERVER, api_key: ApiKeyOption = None, as_json: JsonOption = False
 ) -> None:
-    """Robots the platform server knows, and whether each one's agent is connected."""
+    """Robots the platform server knows, whether each one's agent is connected, and its safety
+    mode (with the cause of a stop in force: rule, when, what the robot was doing)."""
     if ctx.invoked_subcommand is not None:
         return
     from dynamical.api.client import ApiClient
 
     with ApiClient(server, api_key) as client:
         robots = client.get("/api/v1/robots")
+        safety = {h["robot_id"]: h["safety"] for h in client.get("/api/safety/hazards")}
     if as_json:
         typer.echo(json.dumps(robots, indent=2))
         return
     table = Table(title=f"robots at {server}")
-    for column in ("id", "name", "profile", "kind", "connected", "last seen"):
+    for column in ("id", "name", "profile", "kind", "connected", "last seen", "safety"):
         table.add_column(column)
     for robot in robots:
         connected = "[green]yes[/green]" if robot["connected"] else "no"
         table.add_row(
-            robot["id"], robot["name"], robot["profile"], robot["kind"], connected, robot["last_seen_at"] or "never"
+            robot["id"],
+            robot["name"],
+            robot["profile"],
+            robot["kind"],
+            connected,
+            robot["last_seen_at"] or "never",
+            _safety_cell(safety.get(robot["id"])),
         )
     console.print(table)
+
+
+def _safety_cell(safety: dict | None) -> str:
+    """The safety mode, and for a stop in force its cause (``StopCause``) in one line."""
+    if not safety:
+        return "—"
+    cause = safety.get("stop_cause")
+    if not cause:
+        return str(safety["mode"])
+    doing = f" while {cause['activity']}" if cause.get("activity") else ""
+    return f"{safety['mode']}: {cause['rule']} at t={cause['t']:.3f} s{doing}"
 
 
 CredentialOption = Annotated[

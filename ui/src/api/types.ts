@@ -32,6 +32,14 @@ export interface RobotOut {
 
 export type SafetyMode = "RUNNING" | "HOLD" | "BRAKING" | "PROTECTIVE_STOP" | "ESTOP";
 
+export interface StopCause {
+  rule: string;
+  t: number;
+  tick: number;
+  detail: string;
+  activity: string | null;
+}
+
 export interface SafetyStatus {
   mode: SafetyMode | string;
   estop_category: number | null;
@@ -40,6 +48,9 @@ export interface SafetyStatus {
   separation_m: number | null;
   interventions: number;
   power_on: boolean;
+  /** Why the robot is stopped (a protective stop or e-stop in force); null while it is not. */
+  stop_cause?: StopCause | null;
+  lookahead_s?: number | null;
 }
 
 export interface TimingSnapshot {

@@ -14,6 +14,7 @@ function RobotRow({ robot }: { robot: RobotOut }) {
   const fault = useRobotStore((s) => s.states[robot.id]?.fault);
   const hasState = useRobotStore((s) => robot.id in s.states);
   const separation = useRobotStore((s) => s.states[robot.id]?.safety?.separation_m);
+  const cause = useRobotStore((s) => s.states[robot.id]?.safety?.stop_cause);
   const connected = isConnected(robot, linked);
   return (
     <tr data-testid={`robot-row-${robot.id}`} data-connected={String(connected)}>
@@ -29,6 +30,11 @@ function RobotRow({ robot }: { robot: RobotOut }) {
       </td>
       <td>
         {mode ? <span className={`mode mode-${mode}`}>{mode}</span> : NONE}
+        {cause ? (
+          <div className="muted" data-testid="stop-cause" title={cause.detail}>
+            {cause.rule} at t={cause.t.toFixed(3)} s{cause.activity ? ` while ${cause.activity}` : ""}
+          </div>
+        ) : null}
       </td>
       <td>{hasState ? (busy ? "busy" : "idle") : NONE}</td>
       <td>{hasState ? (fault ?? "none") : NONE}</td>

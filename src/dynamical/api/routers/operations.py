@@ -27,6 +27,8 @@ from dynamical.safety.rules import Rule
 
 router = APIRouter(tags=["operations"])
 HAZARD_WINDOW_S = 60.0
+POSTURE_RESET_TIMEOUT_S = 30.0
+"""s a reset with ``posture`` may take: the clearing, then the arms' way back to the rest pose."""
 NOT_INTERVENTIONS = (int(Rule.ZONES_CHANGED), int(Rule.RESET))
 """Events that record what an operator did, not a command the kernel had to alter."""
 
@@ -53,6 +55,9 @@ def _targets(request: Request, db: Db, robot_id: str | None) -> list[str]:
 class ResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     robot_id: Identifier | None = Field(None, description="default: every connected robot")
+    posture: bool = Field(
+        False, description="once the stop has cleared, also bring the arms back to their rest posture (go_home)"
+    )
 
 
 class CommandOut(BaseModel):
@@ -66,10 +71,13 @@ class CommandsOut(BaseModel):
     robots: list[CommandOut]
 
 
-async def _broadcast(hub: AgentLinkHub, robots: list[str], make) -> CommandsOut:  # type: ignore[no-untyped-def]
+async def _broadcast(  # type: ignore[no-untyped-def]
+    hub: AgentLinkHub, robots: list[str], make, timeout_s: float | None = None
+) -> CommandsOut:
     async def one(robot_id: str) -> CommandOut:
         try:
-            result = await hub.command(robot_id, make)
+            command = hub.command(robot_id, make) if timeout_s is None else hub.command(robot_id, make, timeout_s)
+            result = await command
         except RobotNotConnectedError as exc:
             return CommandOut(robot_id=robot_id, ok=False, detail=str(exc))
         return CommandOut(robot_id=robot_id, ok=result.ok, detail=result.detail)
@@ -84,9 +92,11 @@ async def _broadcast(hub: AgentLinkHub, robots: list[str], make) -> CommandsOut:
     responses={404: {"description": "no such robot"}, 409: {"description": "not connected"}},
 )
 async def reset(body: ResetRequest, _: Operator, request: Request, db: Db) -> CommandsOut:
-    """Clear a latched e-stop or protective stop (the kernel refuses while the robot still moves)."""
+    """Clear a latched e-stop or protective stop (the kernel refuses while the robot still moves);
+    with ``posture``, then bring the arms back to their rest posture (a few seconds of motion)."""
     robots = await run_in_threadpool(_targets, request, db, body.robot_id)
-    return await _broadcast(_hub(request), robots, lambda c: Reset(command_id=c))
+    make = lambda c: Reset(command_id=c, posture=body.posture)  # noqa: E731
+    return await _broadcast(_hub(request), robots, make, POSTURE_RESET_TIMEOUT_S if body.posture else None)
 
 
 class SimResetRequest(BaseModel):
@@ -151,7 +161,8 @@ def hazards(_: Reader, request: Request, db: Db, robot_id: RobotFilter = None) -
             if safety.estop_category is not None:
                 found.append(Hazard(kind="estop", detail=f"e-stop category {safety.estop_category} latched"))
             if safety.protective_stop:
-                found.append(Hazard(kind="protective_stop", detail=f"protective stop ({safety.mode})"))
+                cause = f": {safety.stop_cause.describe()}" if safety.stop_cause is not None else ""
+                found.append(Hazard(kind="protective_stop", detail=f"protective stop ({safety.mode}){cause}"))
             if safety.separation_m is not None and safety.speed_scale < 1.0:
                 found.append(
                     Hazard(
