@@ -19,6 +19,7 @@ import contextlib
 import logging
 import re
 import time
+from collections import Counter
 from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
@@ -38,6 +39,8 @@ MAX_BAD_MESSAGES = 5
 CLOSED: dict[str, Any] = {"type": "closed"}
 """Put in a subscriber's queue when its client left: the sender stops."""
 TOO_BIG = f"message over {CLIENT_MESSAGE_MAX_BYTES} bytes"
+MAX_PENDING_PER_CLIENT = 8
+TOO_MANY_PENDING = f"more than {MAX_PENDING_PER_CLIENT} sockets of this address wait to authenticate"
 KEY_IN_URL = "the API key goes in the X-API-Key header or the first message, never in the URL"
 
 
@@ -46,6 +49,8 @@ class Telemetry:
 
     def __init__(self) -> None:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self.pending: Counter[str] = Counter()
+        """Sockets per client address that are still to send their key."""
 
     @property
     def subscribers(self) -> int:
@@ -121,6 +126,22 @@ async def _first_message_key(websocket: WebSocket) -> str | None:
         return _auth_message.validate_json(raw).api_key
     except ValidationError:
         return None
+
+
+async def _awaiting_key(websocket: WebSocket, pending: Counter[str]) -> str | None:
+    """``_first_message_key``, for at most ``MAX_PENDING_PER_CLIENT`` sockets of one address at a
+    time: each may hold a message of up to ``ws_max_size`` in the server before it is refused, so
+    an address cannot open sockets by the hundred and never say who it is."""
+    client = client_address(websocket.scope)
+    if pending[client] >= MAX_PENDING_PER_CLIENT:
+        raise await _close(websocket, status.WS_1013_TRY_AGAIN_LATER, TOO_MANY_PENDING)
+    pending[client] += 1
+    try:
+        return await _first_message_key(websocket)
+    finally:
+        pending[client] -= 1
+        if not pending[client]:
+            del pending[client]
 
 
 async def authenticate_socket(websocket: WebSocket, scope: Scope, presented: object, path: str) -> Principal:
@@ -205,7 +226,7 @@ def telemetry_router(telemetry: Telemetry) -> APIRouter:
                 raise await _close(websocket, status.WS_1008_POLICY_VIOLATION, "robot_id is not a robot id")
             presented: str | None = websocket.headers.get(HEADER)
             if presented is None:
-                presented = await _first_message_key(websocket)
+                presented = await _awaiting_key(websocket, telemetry.pending)
             await authenticate_socket(websocket, Scope.READ, presented, "/ws/telemetry")
         except SocketClosed:
             return
