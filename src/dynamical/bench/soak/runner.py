@@ -33,6 +33,9 @@ TASK_TIMEOUT_S = 120.0
 """The robot's own limit on one task; the soak waits a minute longer before calling it hung."""
 PROTECTIVE_RULES = {"WATCHDOG_PROTECTIVE_STOP", "SEPARATION_STOP"}
 STUCK_WORDS = ("busy", "already", "running a plan", "reset", "latched", "e-stop", "estop", "protective stop")
+HUNG_WAIT_S = 600.0
+"""How much longer the soak waits for an execution that outlived its timeout before going on (the
+next tasks would only be refused while it runs: one stuck state, not a cascade of them)."""
 RSS_EVERY = 10
 """Tasks between two memory samples."""
 
@@ -158,6 +161,11 @@ def _run_task(client: httpx.Client, task: SoakTask, tally: _Tally) -> None:
     if request_id is None:
         return
     execution = _wait_done(client, request_id)
+    if execution.get("status") not in TERMINAL:
+        _record_stuck(tally, task, f"the execution did not end: {execution.get('error')}", request_id)
+        execution = _wait_done(client, request_id, HUNG_WAIT_S)
+        _account(client, task, execution, tally, injected=True)  # counted once, as stuck
+        return
     _account(client, task, execution, tally, injected=False)
 
 
@@ -183,6 +191,7 @@ def _run_with_estop(client: httpx.Client, task: SoakTask, tally: _Tally) -> None
     execution = _wait_done(client, request_id)
     if execution.get("status") not in TERMINAL:
         _record_stuck(tally, task, f"the e-stopped execution did not end: {execution.get('error')}", request_id)
+        execution = _wait_done(client, request_id, HUNG_WAIT_S)
     _account(client, task, execution, tally, injected=True)
     client.post("/api/safety/reset", json={"robot_id": ROBOT_ID})
     _wait_mode(client, "RUNNING", timeout_s=10)
@@ -267,8 +276,8 @@ def _normalise(text: str) -> str:
 # -- waiting ----------------------------------------------------------------------------------
 
 
-def _wait_done(client: httpx.Client, request_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + TASK_TIMEOUT_S + 60
+def _wait_done(client: httpx.Client, request_id: str, wait_s: float = TASK_TIMEOUT_S + 60) -> dict[str, Any]:
+    deadline = time.monotonic() + wait_s
     execution: dict[str, Any] = {"request_id": request_id, "status": "unknown"}
     while time.monotonic() < deadline:
         answer = _get(client, f"/api/v1/robot/executions/{request_id}")
@@ -277,7 +286,7 @@ def _wait_done(client: httpx.Client, request_id: str) -> dict[str, Any]:
             if execution["status"] in TERMINAL:
                 return execution
         time.sleep(0.2)
-    execution["error"] = f"still {execution['status']} after {TASK_TIMEOUT_S + 60:g} s"
+    execution["error"] = f"still {execution['status']} after {wait_s:g} s (its timeout: {TASK_TIMEOUT_S:g} s)"
     return execution
 
 
