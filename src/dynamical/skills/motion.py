@@ -1,9 +1,9 @@
-"""Joint-space motion for scripted skills: smooth paths through IK waypoints, grasp geometry."""
+"""Joint-space motion for scripted skills: IK waypoints (single poses and straight lines), grasp
+geometry. ``skills.timing`` times the paths through them within the joint limits."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
@@ -23,43 +23,6 @@ def smoothstep(s: float) -> float:
     """0 → 1 with zero velocity at both ends, for s in [0, 1] (clamped outside)."""
     s = min(max(s, 0.0), 1.0)
     return s * s * (3.0 - 2.0 * s)
-
-
-@dataclass(frozen=True)
-class JointPath:
-    """A path through joint-space waypoints: from ``start`` (n,) through ``points`` (each (n,))
-    reached after ``durations`` (s), smoothstep-shaped in each segment (at rest at every waypoint)."""
-
-    start: np.ndarray
-    points: tuple[np.ndarray, ...]
-    durations: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        if len(self.points) != len(self.durations):
-            raise ValueError("one duration per waypoint")
-        if any(d <= 0 for d in self.durations):
-            raise ValueError("segment durations must be positive")
-
-    @property
-    def duration(self) -> float:
-        return float(sum(self.durations))
-
-    @property
-    def end(self) -> np.ndarray:
-        return self.points[-1] if self.points else self.start
-
-    def target(self, t: float) -> np.ndarray:
-        """Joint targets (n,) at ``t`` s after the path started (the end after it finished)."""
-        previous = self.start
-        for point, duration in zip(self.points, self.durations, strict=True):
-            if t < duration:
-                return previous + (point - previous) * smoothstep(t / duration)
-            t -= duration
-            previous = point
-        return self.end.copy()
-
-    def then(self, point: np.ndarray, duration: float) -> JointPath:
-        return JointPath(self.start, (*self.points, point), (*self.durations, duration))
 
 
 def top_grasp_rotation(object_quat_wxyz: np.ndarray) -> np.ndarray:
@@ -91,22 +54,6 @@ def solve_reach(
     q = result.q.copy()
     q[list(keep)] = np.asarray(q_start)[list(keep)]
     return q
-
-
-def polyline_target(points: np.ndarray, s: float) -> np.ndarray:
-    """The point (n,) a fraction ``s`` in [0, 1] along the joint-space polyline ``points`` (k, n),
-    by arc length, so dense waypoints are passed at an even pace without stopping at each."""
-    if len(points) == 1:
-        return points[0].copy()
-    lengths = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    total = float(lengths.sum())
-    if total <= 0.0:
-        return points[-1].copy()
-    distance = min(max(s, 0.0), 1.0) * total
-    cumulative = np.concatenate([[0.0], np.cumsum(lengths)])
-    i = int(min(np.searchsorted(cumulative, distance, side="right") - 1, len(lengths) - 1))
-    a = 0.0 if lengths[i] == 0 else (distance - cumulative[i]) / lengths[i]
-    return points[i] + (points[i + 1] - points[i]) * a
 
 
 def line_waypoints(

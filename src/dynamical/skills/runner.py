@@ -76,7 +76,7 @@ class TrajectorySummary(BaseModel):
     joint_travel_rad: float
     """Sum over driven joints of the distance each travels along the plan."""
     peak_joint_speed_rad_s: float
-    """The fastest any driven joint is asked to move (smoothstep peaks at 1.5× a phase's mean)."""
+    """The fastest any driven joint is asked to move (sampled from each phase's timed path)."""
     hand_path_m: dict[str, float]
     """Side → length of its grasp site's path through the phase ends, m."""
     phases: list[PhaseSummary]
@@ -97,7 +97,7 @@ def summarize_plan(
         points = np.vstack([previous[None, :], phase.points])[:, driven]
         moved = np.abs(np.diff(points, axis=0)).sum(axis=0)
         travel += float(moved.sum())
-        peak = max(peak, 1.5 * float(moved.max(initial=0.0)) / phase.duration)
+        peak = max(peak, float(np.abs(phase.path.sample()[2][:, driven]).max(initial=0.0)))
         hands = {}
         for side in sides:
             pos = kinematics.site_pose(phase.points[-1], world.grasp_site(side)).pos

@@ -19,14 +19,18 @@ from dynamical.robot.kinematics import Kinematics
 from dynamical.runtime.channels import StateSample
 from dynamical.skills.executor import SkillContext, SkillStep
 from dynamical.skills.manifest import Predicate
-from dynamical.skills.motion import UnreachableError, polyline_target, smoothstep
+from dynamical.skills.motion import UnreachableError
 from dynamical.skills.predicates import check
+from dynamical.skills.timing import MotionLimits, MotionTimingError, TimedPath, time_path
 from dynamical.skills.world_model import WorldModel
 
 SETTLE_S = 0.3
 """s the skill holds its last target before it reports done: physics catches up with the plan."""
 NOMINAL_SPEED = 1.0
-"""rad/s, the average speed of the fastest joint of a phase; smoothstep peaks at 1.5× this."""
+"""rad/s, the default pace (see ``MotionPlan.go``)."""
+PEAK_PER_PACE = 1.5
+"""A move at pace ``speed`` lets no joint go faster than this × ``speed`` (the peak of the
+smoothstep profile moves used to have at that mean speed, so callers keep their pace)."""
 MIN_PHASE_S = 0.4
 
 
@@ -36,22 +40,36 @@ class SkillPlanError(UnreachableError):
 
 @dataclass(frozen=True)
 class Phase:
-    """One stretch of motion: from the previous phase's end through ``points`` (k, n), smoothstep
-    timed over ``duration`` s; ``gate`` must hold at its end or the skill fails with ``name``."""
+    """One stretch of motion: from the previous phase's end through ``points`` (k, n), timed by
+    ``path`` within the joint limits and at rest at its end; ``gate`` must hold at its end or
+    the skill fails with ``name``."""
 
     name: str
-    points: np.ndarray
-    duration: float
+    path: TimedPath
     gate: Predicate | None = None
+
+    @property
+    def points(self) -> np.ndarray:
+        """(k, n) the waypoints, as clipped into the joint ranges."""
+        return self.path.waypoints
+
+    @property
+    def duration(self) -> float:
+        return self.path.duration
 
 
 @dataclass
 class MotionPlan:
-    """Builder of a phase list from a start (n,)."""
+    """Builder of a phase list from a start (n,). Every phase is timed when it is added, within
+    the description's joint limits (``MotionLimits``): the safety kernel has nothing to correct."""
 
     description: RobotDescription
     start: np.ndarray
     phases: list[Phase] = field(default_factory=list)
+    limits: MotionLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = MotionLimits.of(self.description)
 
     @property
     def end(self) -> np.ndarray:
@@ -66,30 +84,60 @@ class MotionPlan:
         min_s: float = MIN_PHASE_S,
         gate: Predicate | None = None,
     ) -> MotionPlan:
-        """Move through ``points`` (each (n,)); the duration follows the joint-space path length of
-        the joint that travels furthest, at ``speed`` rad/s on average."""
-        stacked = np.atleast_2d(np.asarray(points, dtype=float))
-        path = np.vstack([self.end[None, :], stacked])
-        travel = float(np.max(np.sum(np.abs(np.diff(path, axis=0)), axis=0)))
-        self.phases.append(Phase(name, stacked, max(min_s, travel / speed), gate))
-        return self
+        """Move through ``points`` (each (n,)) without stopping at each, as fast as the joint
+        limits allow with no joint faster than ``PEAK_PER_PACE`` × ``speed`` rad/s, over at
+        least ``min_s`` s."""
+        return self._add(name, points, speed * PEAK_PER_PACE, min_s, gate)
 
     def hold(self, name: str, seconds: float, gate: Predicate | None = None) -> MotionPlan:
-        self.phases.append(Phase(name, self.end[None, :], seconds, gate))
-        return self
+        return self._add(name, self.end[None, :], None, seconds, gate)
 
     def set_joints(
         self, name: str, indices: np.ndarray, values: np.ndarray, seconds: float, gate: Predicate | None = None
     ) -> MotionPlan:
-        """Move only ``indices`` to ``values`` over ``seconds`` (fingers, the head)."""
+        """Move only ``indices`` to ``values`` over ``seconds`` (longer if the limits need it:
+        fingers, the head)."""
         q = self.end
         q[indices] = values
-        self.phases.append(Phase(name, q[None, :], seconds, gate))
+        return self._add(name, q[None, :], None, seconds, gate)
+
+    def _add(
+        self,
+        name: str,
+        points: Sequence[np.ndarray] | np.ndarray,
+        max_speed: float | None,
+        min_s: float,
+        gate: Predicate | None,
+    ) -> MotionPlan:
+        stacked = np.atleast_2d(np.asarray(points, dtype=float))
+        try:
+            path = time_path(self.end, stacked, self.limits, max_speed=max_speed, min_duration=min_s)
+        except MotionTimingError as exc:
+            raise SkillPlanError(f"{name}: {exc}") from exc
+        self.phases.append(Phase(name, path, gate))
         return self
 
     @property
     def duration(self) -> float:
         return float(sum(p.duration for p in self.phases))
+
+    def target(self, t: float) -> np.ndarray:
+        """(n,) the planned joint positions ``t`` s after the plan's start (its end after that)."""
+        phase, local = self._phase_at(t)
+        return self.end if phase is None else phase.path.target(local)
+
+    def velocity(self, t: float) -> np.ndarray:
+        """(n,) the planned joint velocities ``t`` s after the plan's start (zero after its end)."""
+        phase, local = self._phase_at(t)
+        return np.zeros_like(self.start) if phase is None else phase.path.velocity(local)
+
+    def _phase_at(self, t: float) -> tuple[Phase | None, float]:
+        local = max(t, 0.0)
+        for phase in self.phases:
+            if local < phase.duration:
+                return phase, local
+            local -= phase.duration
+        return None, 0.0
 
 
 class ScriptedSkill:
@@ -105,7 +153,7 @@ class ScriptedSkill:
         self.name = self.skill_id
         self.groups: tuple[str, ...] = ()
         self._plan: MotionPlan | None = None
-        self._t0 = 0.0
+        self._t0: float | None = None
         self._phase = 0
         self._phase_end = 0.0
 
@@ -135,12 +183,17 @@ class ScriptedSkill:
     def start(self, context: SkillContext) -> None:
         if self._plan is None or not np.allclose(self._plan.start, context.q_start, atol=1e-6):
             self.prepare(context.q_start)
-        self._t0 = context.t_start
+        # The plan's clock starts at the first step, the first target sent: started at
+        # ``t_start``, a plan would already be moving when its first target reaches the kernel,
+        # a step in velocity of one control period's acceleration.
+        self._t0 = None
         self._phase = 0
         self._phase_end = self.planned.phases[0].duration if self.planned.phases else 0.0
 
     def step(self, t: float, state: StateSample) -> SkillStep:
         plan = self.planned
+        if self._t0 is None:
+            self._t0 = t
         elapsed = t - self._t0
         while self._phase < len(plan.phases) and elapsed >= self._phase_end:
             finished = plan.phases[self._phase]
@@ -154,6 +207,14 @@ class ScriptedSkill:
         if self._phase >= len(plan.phases):
             return SkillStep(q=plan.end, done=elapsed >= self._phase_end + SETTLE_S)
         phase = plan.phases[self._phase]
-        previous = plan.phases[self._phase - 1].points[-1] if self._phase > 0 else plan.start
-        s = smoothstep(1.0 - (self._phase_end - elapsed) / phase.duration)
-        return SkillStep(q=polyline_target(np.vstack([previous[None, :], phase.points]), s))
+        return SkillStep(q=phase.path.target(elapsed - (self._phase_end - phase.duration)))
+
+    def preview(self, t: float) -> np.ndarray:
+        """(n,) the planned target at ``t`` (s, executor clock, now or later), without checking
+        gates or advancing a phase: the executor samples it for its trajectory segments."""
+        return self.planned.target(0.0 if self._t0 is None else t - self._t0)
+
+    def preview_velocity(self, t: float) -> np.ndarray:
+        """(n,) the planned velocity at ``t`` (s, executor clock), exact (the plan's derivative):
+        with ``preview``, the positions and velocities of a trajectory segment's samples."""
+        return self.planned.velocity(0.0 if self._t0 is None else t - self._t0)
