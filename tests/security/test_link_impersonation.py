@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from dynamical.agent.credential import RobotCredential
+from dynamical.agent.messages import Heartbeat
 from dynamical.api.agent_link import CLOSE_ALREADY_CONNECTED, CLOSE_REVOKED
 from dynamical.api.robot_credentials import revoke
 from dynamical.api.settings import ApiSettings
@@ -145,3 +146,21 @@ def test_a_refused_agent_backs_off_and_says_why(server: LiveServer) -> None:
     assert 1 <= len(agent.refusals) <= 5
     refused = [a for a in server.audit() if " refused" in a.path]
     assert len(refused) == len(agent.refusals) and all(a.status_code == 403 for a in refused)
+
+
+def test_a_silent_link_is_replaced_by_its_robot_reconnecting(server: LiveServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # An agent that vanished without a goodbye (power cut, network gone) leaves a socket that
+    # sends nothing; its robot, reconnecting, must not be locked out by it.
+    from dynamical.api import agent_link
+
+    monkeypatch.setattr(agent_link, "ALIVE_S", 0.5)
+    credential = RobotCredential.load(server.credential(ROBOT))
+    with raw_robot(server, ROBOT, credential) as silent:
+        time.sleep(1.0)
+        with RawLink(server) as back:
+            back.hello(credential, ROBOT)
+            closed = silent.closed()
+            assert closed.code == agent_link.CLOSE_REPLACED
+            assert server.connected() == {ROBOT}
+            back.send(Heartbeat(t_wall=time.time()))
+            assert server.connected() == {ROBOT}
