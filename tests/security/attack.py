@@ -53,8 +53,10 @@ def send_body(
         while sent < total and time.monotonic() < deadline:
             readable, writable, _ = select.select([sock], [sock], [], 1.0)
             if readable or (tls is not None and sock.pending()):
-                answer = sock.recv(65536)
-                break
+                received = _recv_now(sock)
+                if received is not None:  # an answer, or b"" for a closed connection
+                    answer = received
+                    break
             if writable:
                 size = min(CHUNK, total - sent)
                 data = payload[:size]
@@ -77,6 +79,20 @@ def send_body(
     if not answer:
         raise AssertionError(f"no answer from the server after {sent} body bytes")
     return _status(answer), sent
+
+
+def _recv_now(sock: socket.socket) -> bytes | None:
+    """What can be read without waiting; None when nothing (TLS 1.3 sends session tickets after
+    the handshake: the socket is readable, yet holds no answer, and a blocking read would wait
+    for one the server sends only once it has the body)."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return sock.recv(65536)
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return None
+    finally:
+        sock.settimeout(timeout)
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
