@@ -80,6 +80,37 @@ def test_estop_is_answered_by_the_robot_while_the_database_is_write_locked(live:
         assert entry.at.timestamp() <= answered_at
 
 
+def test_a_second_estop_is_confirmed_while_a_plan_result_waits_for_the_locked_database(live: LivePlatform) -> None:
+    """The issue's second e-stop: it timed out because the link sat waiting to store the first
+    stop's plan result. The robot as ``dynamical up`` runs it: the realtime agent in its own
+    process (the lock-step agent plans a step under its lock, which an e-stop then waits for)."""
+    live.link_robot(ROBOT, mode="realtime", child_process=True)
+    connection = live.hub.connections[ROBOT]
+    with live.client() as client:
+        body = {"mode": "direct", "skill_ids": ["wave"], "wait": False}
+        started = client.post("/api/v1/robot/invoke_skill", json=body)
+        assert started.status_code == 202, started.text
+        request_id = started.json()["request_id"]
+        eventually(lambda: connection.running == request_id, what="the plan running")
+        with write_locked(live.db_path):
+            first = client.post("/api/safety/estop", json={"category": 2})
+            assert first.status_code == 200 and first.json()["ok"], first.text
+            # The plan ended; storing its result now waits for the lock.
+            eventually(lambda: connection.running is None, what="the plan's result")
+            began = time.monotonic()
+            second = client.post("/api/safety/estop", json={"category": 0})
+            elapsed = time.monotonic() - began
+            assert second.status_code == 200 and second.json()["ok"], second.text
+            assert second.json()["robots"][0]["estop_category"] == 0
+            assert elapsed <= ESTOP_BOUND_S, f"the second e-stop took {elapsed:.2f} s"
+        # Released: the result is stored after all.
+        execution = f"/api/v1/robot/executions/{request_id}"
+        eventually(
+            lambda: client.get(execution).json()["status"] not in ("planning", "running"),
+            what="the execution's end stored",
+        )
+
+
 def test_a_database_locked_for_long_spools_the_events_and_keeps_the_link(live: LivePlatform) -> None:
     live.link_robot(ROBOT)
     records = live.hub.records
