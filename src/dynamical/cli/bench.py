@@ -267,6 +267,9 @@ def bench_soak_command(
     skill: Annotated[
         list[str] | None, typer.Option("--skill", help="Only tasks written for this skill (repeatable).")
     ] = None,
+    minutes: Annotated[
+        float | None, typer.Option(min=0.1, help="Start no new task after this many minutes (default: no limit).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """A long run as a user makes it: the server and the robot agent in their own processes, tasks
@@ -293,6 +296,7 @@ def bench_soak_command(
             restart=restart,
             skills=skill,
             config=ctx.find_root().obj,
+            minutes=minutes,
             progress=lambda done, name: progress.update(bar, completed=done, description=f"bench soak: {name}"),
         )
     if as_json:

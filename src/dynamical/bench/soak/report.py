@@ -28,6 +28,7 @@ class LatencyMs(BaseModel):
 
 class SoakResult(BaseModel):
     tasks: int
+    """Tasks run (fewer than asked when a time limit ended the run)."""
     seed: int
     agent_mode: str
     wall_s: float

@@ -72,8 +72,10 @@ def run_soak(
     skills: list[str] | None = None,
     config: Path | None = None,
     progress: Callable[[int, str], None] | None = None,
+    minutes: float | None = None,
 ) -> SoakResult:
-    """Run ``tasks`` generated tasks (seeded) against a server and agent started for the soak."""
+    """Run ``tasks`` generated tasks (seeded) against a server and agent started for the soak;
+    with ``minutes``, no new task starts after that long (the report says how many ran)."""
     from dynamical.launch import load_world
     from dynamical.orchestration.world import snapshot_from_world_spec
 
@@ -85,8 +87,10 @@ def run_soak(
     if restart_at is not None and estop_every and restart_at % estop_every == 0 and restart_at + 1 < tasks:
         restart_at += 1  # each its own task: the e-stop's and the restart's effects are told apart
     tally = _Tally()
+    ran = 0
     data_dir = Path(tempfile.mkdtemp(prefix="dynamical-soak-"))
     t0 = time.monotonic()
+    stop_at = None if minutes is None else t0 + 60 * minutes
     platform = Platform(settings, data_dir, ROBOT_ID, agent_mode, agent_speed, config)
     try:
         platform.start_server()
@@ -94,13 +98,23 @@ def run_soak(
         with httpx.Client(base_url=platform.url, headers={"X-API-Key": platform.api_key}, timeout=60) as client:
             _wait_connected(client, timeout_s=300)
             for task in plan:
-                if task.index == restart_at:
+                if stop_at is not None and time.monotonic() > stop_at:
+                    break
+                # Halfway through the tasks, or through the time when that ends the run first.
+                halfway = stop_at is not None and time.monotonic() > (t0 + stop_at) / 2
+                estop_due = bool(estop_every) and task.index > 0 and task.index % estop_every == 0
+                if (
+                    restart_at is not None
+                    and not tally.restarts
+                    and (task.index >= restart_at or halfway)
+                    and not estop_due
+                ):
                     _run_across_restart(client, platform, task, tally)
-                elif estop_every and task.index > 0 and task.index % estop_every == 0:
+                elif estop_due:
                     _run_with_estop(client, task, tally)
                 else:
                     _run_task(client, task, tally)
-                done = task.index + 1
+                done = ran = task.index + 1
                 if done == 1 or done % RSS_EVERY == 0 or done == tasks:
                     _sample_rss(platform, tally, done)
                 if progress is not None:
@@ -118,7 +132,7 @@ def run_soak(
     time.sleep(0.5)  # let the kernel reap what the stopped processes left
     leftover_processes, leftover_shm = platform.leftovers()
     shutil.rmtree(data_dir, ignore_errors=True)
-    return _result(tally, tasks, seed, agent_mode, time.monotonic() - t0, platform, leftover_processes, leftover_shm)
+    return _result(tally, ran, seed, agent_mode, time.monotonic() - t0, platform, leftover_processes, leftover_shm)
 
 
 # -- one task ---------------------------------------------------------------------------------
