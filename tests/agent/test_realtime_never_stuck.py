@@ -129,7 +129,7 @@ def test_a_stall_past_the_lookahead_stops_the_robot_names_the_cause_and_one_rese
     _starve(agent, 0.8)  # 200 ms of lookahead, then 100 ticks of watchdog: stopped well within
     thread.join(timeout=30)
     (outcome,) = outcomes
-    assert not outcome.success and outcome.cause in ("skill", "safety"), outcome
+    assert not outcome.success and outcome.steps[-1].cause in ("skill", "safety"), outcome
 
     events = [e for e in agent.drain_events() if e.rule in WATCHDOG]
     assert [e.rule for e in events] == ["WATCHDOG_HOLD", "WATCHDOG_DECELERATE", "WATCHDOG_PROTECTIVE_STOP"]
