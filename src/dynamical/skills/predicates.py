@@ -5,7 +5,7 @@
 - ``on(obj, surface)``: the object's centre is over the surface, its bottom within 1.5 cm of the
   surface's top, it is (nearly) still and no hand touches it.
 - ``hand_empty(side)``: no object touches that hand.
-- ``reachable(obj, side)``: IK puts that hand's grasp site on the object (within 5 mm), moving the
+- ``reachable(obj, side)``: IK puts that hand's grasp site on the object's centre (within 5 mm), moving the
   arm, and the waist too when the arm alone falls short.
 - ``at_home()``: every joint within 0.05 rad of the rest pose.
 - ``near(obj, target)``: the object's centre within 5 cm of another object's.
@@ -119,8 +119,9 @@ def _reachable(args: Mapping[str, str], world: WorldModel, kinematics: Kinematic
     start = kinematics.site_pose(q, site)
     error = np.inf
     # The arm alone, else leaning with the waist, as the skills do.
+    centre = target_point(world, obj.name)
     for groups in ([f"arm_{side}"], ["waist", f"arm_{side}"]):
-        result = kinematics.solve(q, {site: Pose(obj.pos, start.rot)}, groups, orientation=False, restarts=5)
+        result = kinematics.solve(q, {site: Pose(centre, start.rot)}, groups, orientation=False, restarts=5)
         error = min(error, result.position_error[site])
         if error <= REACH_TOLERANCE_M:
             break

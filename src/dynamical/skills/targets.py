@@ -7,6 +7,7 @@ got there agree by construction.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from dynamical.robot.errors import UnknownNameError
 from dynamical.skills.world_model import WorldModel
@@ -27,10 +28,17 @@ def surface_spot(world: WorldModel, name: str) -> np.ndarray:
     return np.array([xy[0], xy[1], surface.top])
 
 
+def object_centre(world: WorldModel, name: str) -> np.ndarray:
+    """(3,) m, world frame: the centre of object ``name``'s bounding box (a cup's origin is at its
+    base; a cube's at its centre)."""
+    state, shape = world.object(name), world.object_shape(name)
+    return state.pos + Rotation.from_quat(np.asarray(state.quat)[[1, 2, 3, 0]]).as_matrix() @ shape.center
+
+
 def target_point(world: WorldModel, name: str) -> np.ndarray:
     """(3,) m, world frame: the centre of object ``name`` or the spot of surface ``name``."""
     if name in world.object_names():
-        return world.object(name).pos.copy()
+        return object_centre(world, name)
     if name in world.surface_names():
         return surface_spot(world, name)
     raise UnknownNameError(
