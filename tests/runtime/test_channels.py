@@ -177,6 +177,7 @@ def test_a_child_process_writes_what_the_parent_reads(segments: list[Any]) -> No
     assert math.isnan(child_saw.separation_m) and child_saw.power_on and not child_saw.protective_stop
 
 
+@pytest.mark.timing
 def test_state_reads_are_never_torn(segments: list[Any]) -> None:
     n = 512  # long copies widen the window a torn read would need
     state = StateSnapshot.create(None, n)
@@ -210,6 +211,7 @@ def test_state_reads_are_never_torn(segments: list[Any]) -> None:
     assert final is not None and final.tick == 200_000
 
 
+@pytest.mark.timing
 def test_command_latest_is_never_torn(segments: list[Any]) -> None:
     n, capacity = 512, 2  # a tiny ring makes the writer overwrite slots under the reader
     ring = CommandRing.create(None, n, capacity=capacity)
