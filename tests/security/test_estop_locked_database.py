@@ -49,6 +49,7 @@ def _reset(live: LivePlatform, *robots: str) -> None:
         eventually(cleared, what="the reset")
 
 
+@pytest.mark.timing
 def test_estop_is_answered_by_the_robot_while_the_database_is_write_locked(live: LivePlatform) -> None:
     robot = live.link_robot(ROBOT)
     with live.client() as client, write_locked(live.db_path):

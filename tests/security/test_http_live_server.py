@@ -108,6 +108,7 @@ def test_80_mb_first_websocket_message_is_refused_unread(server: LiveServer, rec
         assert client.get("/health").status_code == 200
 
 
+@pytest.mark.timing
 def test_revoked_key_closes_its_socket_within_a_second(server: LiveServer):
     key, prefix = server.new_key(Scope.READ, "dashboard")
     with _wss(server) as ws:
