@@ -420,24 +420,39 @@ class Executor:
         if not np.array_equal(run.weights_now, run.weights_to):
             run.previews.clear()  # the blend is still ramping: what was computed is stale
         cache = run.previews
-        for key in [k for k in cache if k < first]:
+        below = math.floor(t / period)  # the grid sample at or before now
+        for key in [k for k in cache if k < below]:
             del cache[key]
         n = len(run.base)
         count = last - first + 2
         rows, rates = np.empty((count, n)), np.empty((count, n))
-        now = self._plan_sample(run, t)
+        for i, k in enumerate(range(first, last + 1), start=1):
+            sample = self._grid_sample(run, k)
+            if sample is None:
+                return None
+            rows[i], rates[i] = sample
+        if known < math.inf:
+            # A chunk queue cannot be asked about the past: the plan's velocity at now, directly.
+            now = self._plan_sample(run, t)
+        else:
+            # A timed plan: its velocity at now from the grid samples around now (cached), as the
+            # kernel interpolates them; no extra preview, and the same velocity the previous
+            # segment gave this instant.
+            before, after = self._grid_sample(run, below), self._grid_sample(run, below + 1)
+            now = None if before is None or after is None else _hermite(t, below * period, period, before, after)
         if now is None:
             return None
         rows[0], rates[0] = now
-        for i, k in enumerate(range(first, last + 1), start=1):
-            sample = cache.get(k)
-            if sample is None:
-                sample = self._plan_sample(run, k * period)
-                if sample is None:
-                    return None
-                cache[k] = sample
-            rows[i], rates[i] = sample
         return np.arange(first, last + 1) * period, rows, rates
+
+    def _grid_sample(self, run: _Run, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The run's plan (target, velocity) at grid time ``k`` × ``sample_period``, computed once."""
+        sample = run.previews.get(k)
+        if sample is None:
+            sample = self._plan_sample(run, k * self.sample_period)
+            if sample is not None:
+                run.previews[k] = sample
+        return sample
 
     def _plan_sample(self, run: _Run, t: float) -> tuple[np.ndarray, np.ndarray] | None:
         """The run's planned target (n,) and velocity (n,) at ``t``; None when a preview is not
@@ -619,6 +634,19 @@ class Executor:
     def _interventions(self) -> int:
         status = self.link.status()
         return 0 if status is None else int(status.interventions)
+
+
+def _hermite(
+    t: float, t0: float, h: float, start: tuple[np.ndarray, np.ndarray], end: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Position and velocity (n,) at ``t`` of the cubic Hermite from ``start`` (q, dq at ``t0``)
+    to ``end`` (at ``t0 + h``): what the kernel's interpolation gives between the two samples."""
+    (p0, m0), (p1, m1) = start, end
+    s = (t - t0) / h
+    s2, s3 = s * s, s * s * s
+    q = (2 * s3 - 3 * s2 + 1) * p0 + (s3 - 2 * s2 + s) * h * m0 + (-2 * s3 + 3 * s2) * p1 + (s3 - s2) * h * m1
+    dq = (6 * s2 - 6 * s) / h * p0 + (3 * s2 - 4 * s + 1) * m0 + (-6 * s2 + 6 * s) / h * p1 + (3 * s2 - 2 * s) * m1
+    return q, dq
 
 
 def _normalised(weights: Sequence[float], count: int) -> np.ndarray:
