@@ -98,12 +98,14 @@ def test_a_second_estop_is_confirmed_while_a_plan_result_waits_for_the_locked_da
             assert first.status_code == 200 and first.json()["ok"], first.text
             # The plan ended; storing its result now waits for the lock.
             eventually(lambda: connection.running is None, what="the plan's result")
-            began = time.monotonic()
+            # Confirmed means the robot's answer was read within the server's 1 s (it was not:
+            # "no answer within 1 s", while the link sat in the first result's database write).
+            # The HTTP round trip is bounded in the first test; this one runs beside a realtime
+            # agent whose SCHED_FIFO threads take a core of this two-core machine.
             second = client.post("/api/safety/estop", json={"category": 0})
-            elapsed = time.monotonic() - began
             assert second.status_code == 200 and second.json()["ok"], second.text
-            assert second.json()["robots"][0]["estop_category"] == 0
-            assert elapsed <= ESTOP_BOUND_S, f"the second e-stop took {elapsed:.2f} s"
+            (ack,) = second.json()["robots"]
+            assert ack["latched"] and ack["estop_category"] == 0, ack
         # Released: the result is stored after all.
         execution = f"/api/v1/robot/executions/{request_id}"
         eventually(
