@@ -133,6 +133,8 @@ class Connection:
     pending: dict[str, asyncio.Future[CommandResult]] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     state_waiters: list[asyncio.Future[RobotStateReport]] = field(default_factory=list)
+    results: asyncio.Task[None] | None = None
+    """The last plan result being handed to the listeners (they store it: see ``_deliver_result``)."""
 
     @property
     def robot_id(self) -> str:
@@ -636,10 +638,10 @@ class AgentLinkHub:
                 connection.running = None
             if message.world is not None:
                 connection.world = message.world
-            for listener in self.result_listeners:
-                result = listener(robot_id, message)
-                if asyncio.iscoroutine(result):
-                    await result
+            # Storing a result waits for the database: it runs beside the link, one result after
+            # another, so that a locked database never holds up what the robot says next (an
+            # e-stop's confirmation).
+            connection.results = asyncio.create_task(self._deliver_result(connection.results, robot_id, message))
         elif isinstance(message, CommandResult):
             if message.ok and message.world is not None:
                 connection.world = message.world  # a simulated world laid out anew
@@ -650,6 +652,17 @@ class AgentLinkHub:
             raise ProtocolError("hello comes once, first")
         elif isinstance(message, Heartbeat):
             pass  # last_seen is updated for every message
+
+    async def _deliver_result(self, previous: asyncio.Task[None] | None, robot_id: str, message: PlanResult) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        for listener in self.result_listeners:
+            try:
+                result = listener(robot_id, message)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:  # logged; the link is not this task's to break
+                log.exception("robot %s: handling the result of execution %s failed", robot_id, message.request_id)
 
     async def _send_zones(self, connection: Connection, zones: list[BoxZone | HalfSpaceZone]) -> None:
         """The stored zones, to a robot that just connected. Nobody waits for its kernel's answer
