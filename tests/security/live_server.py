@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from sqlalchemy.exc import OperationalError
 
 from dynamical.api.auth import Scope, create_api_key, revoke_api_key
 from dynamical.api.db import Database
@@ -101,11 +102,20 @@ class LiveServer:
         return made.key, made.prefix
 
     def revoke(self, prefix: str) -> None:
-        """Revoke a key from outside the server, as ``dynamical keys revoke`` does."""
+        """Revoke a key from outside the server, as ``dynamical keys revoke`` does (which, like
+        this, waits for the write lock: SQLite's busy timeout, here up to a minute on a loaded
+        machine)."""
         db = self.database
+        deadline = time.monotonic() + 60
         try:
-            with db.session() as session:
-                assert revoke_api_key(session, prefix)
+            while True:
+                try:
+                    with db.session() as session:
+                        assert revoke_api_key(session, prefix)
+                    return
+                except OperationalError:
+                    if time.monotonic() > deadline:
+                        raise
         finally:
             db.dispose()
 
