@@ -42,6 +42,7 @@ class SoakResult(BaseModel):
         description="world resets the robot refused before a task (the soak then resets safety)"
     )
     protective_stops: int
+    protective_stop_resets: int = Field(0, description="safety resets the soak made before a task, as an operator")
     protective_stop_causes: dict[str, int]
     estops_injected: int
     estops_not_confirmed: int
@@ -85,7 +86,7 @@ def print_soak(result: SoakResult, console: Console) -> None:
         ("success (no injection)", rate),
         ("stuck states", str(result.stuck)),
         ("world resets refused", str(result.resets_refused)),
-        ("protective stops", str(result.protective_stops)),
+        ("protective stops (reset by the soak)", f"{result.protective_stops} ({result.protective_stop_resets})"),
         ("e-stops injected (not confirmed)", f"{result.estops_injected} ({result.estops_not_confirmed})"),
         ("e-stop answer p50 / max, ms", _latency(result.estop_answer_ms)),
         ("e-stop → holding p50 / max, ms", _latency(result.estop_hold_ms)),

@@ -46,6 +46,7 @@ class _Tally:
     failures: list[TaskFailure] = field(default_factory=list)
     stuck: list[TaskFailure] = field(default_factory=list)
     resets_refused: int = 0
+    protective_resets: int = 0
     protective: Counter[str] = field(default_factory=Counter)
     estop_answer_ms: list[float] = field(default_factory=list)
     estop_hold_ms: list[float] = field(default_factory=list)
@@ -139,7 +140,15 @@ def run_soak(
 
 
 def _prepare_world(client: httpx.Client, task: SoakTask, tally: _Tally) -> bool:
-    """A new object layout; on refusal, a safety reset and one more try (what an operator does)."""
+    """A new object layout; on refusal, a safety reset and one more try (what an operator does).
+
+    A protective stop the last task ended in is reset first, as an operator would after looking at
+    its cause (counted under protective stops): only what an operator cannot clear is stuck."""
+    state = _state(client)
+    if state is not None and state["safety"]["mode"] == "PROTECTIVE_STOP":
+        tally.protective_resets += 1
+        client.post("/api/safety/reset", json={"robot_id": ROBOT_ID})
+        _wait_mode(client, "RUNNING", timeout_s=10)
     path = f"/api/v1/robots/{ROBOT_ID}/sim/reset"
     answer = client.post(path, json={"seed": task.world_seed})
     if answer.status_code == 200:
@@ -440,6 +449,7 @@ def _result(
         stuck=len(tally.stuck),
         stuck_tasks=tally.stuck,
         resets_refused=tally.resets_refused,
+        protective_stop_resets=tally.protective_resets,
         protective_stops=sum(tally.protective.values()),
         protective_stop_causes=dict(tally.protective),
         estops_injected=tally.estops,
