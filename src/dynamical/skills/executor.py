@@ -457,14 +457,29 @@ class Executor:
     def _plan_sample(self, run: _Run, t: float) -> tuple[np.ndarray, np.ndarray] | None:
         """The run's planned target (n,) and velocity (n,) at ``t``; None when a preview is not
         finite (a plan gone wrong must not reach the kernel)."""
-        h = VELOCITY_STEP_S
-        # Forward differences (second order): a plan is asked about now and later only (a chunk
-        # queue has dropped what no longer shows before now).
-        at, ahead, further = (self._plan_at(run, t + d) for d in (0.0, h, 2.0 * h))
-        velocity = (4.0 * ahead - 3.0 * at - further) / (2.0 * h)
+        exact = self._plan_velocity(run, t)
+        if exact is not None:  # timed plans know their velocity: no difference smooths a switch
+            at, velocity = self._plan_at(run, t), exact
+        else:
+            h = VELOCITY_STEP_S
+            # Forward differences (second order): a plan is asked about now and later only (a
+            # chunk queue has dropped what no longer shows before now).
+            at, ahead, further = (self._plan_at(run, t + d) for d in (0.0, h, 2.0 * h))
+            velocity = (4.0 * ahead - 3.0 * at - further) / (2.0 * h)
         if not (np.isfinite(at).all() and np.isfinite(velocity).all()):
             return None
         return at, velocity
+
+    def _plan_velocity(self, run: _Run, t: float) -> np.ndarray | None:
+        """(n,) the run's planned velocity at ``t`` when every skill gives its own
+        (``preview_velocity(t) -> (n,)``, as timed scripted plans do); else None."""
+        previews = [getattr(m.skill, "preview_velocity", None) for m in run.members]
+        if any(p is None for p in previews):
+            return None
+        velocity = np.zeros(len(run.base))
+        rates = np.stack([np.asarray(p(t), dtype=float) for p in previews])
+        velocity[run.mask] = np.einsum("k,kj->j", run.weights_now, rates[:, run.mask])
+        return velocity
 
     def _plan_at(self, run: _Run, t: float) -> np.ndarray:
         """(n,) the run's planned target at ``t`` (the blend of its members' previews)."""
