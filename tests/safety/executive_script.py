@@ -1,14 +1,17 @@
 """A stand-in executive, run as its own process by test_processes: starts the realtime process,
-writes its channel names and the realtime pid to a file, then streams the demo motion forever."""
+writes its channel names and the realtime pid to a file, then streams the demo motion forever
+through the skill executor (trajectory segments with their lookahead, as every executive does)."""
 
 import json
 import sys
 import time
 
+from dynamical.bench.loop import DemoMotion
 from dynamical.config import load_settings
 from dynamical.launch import realtime_process
-from dynamical.robot.demo_motion import demo_targets
 from dynamical.robot.description import RobotDescription
+from dynamical.runtime.clock import RealtimeClock
+from dynamical.skills.executor import Executor
 
 
 def main(out_path: str) -> None:
@@ -21,10 +24,12 @@ def main(out_path: str) -> None:
     import os
 
     os.replace(out_path + ".tmp", out_path)
-    start = time.monotonic()
+    clock = RealtimeClock(0.005, realtime=False)
+    executor = Executor(link, description, clock.period)
+    executor.run(DemoMotion(description), timeout_s=3600.0)
     while True:
-        link.send(demo_targets(description, time.monotonic() - start))
-        time.sleep(0.005)
+        clock.wait_next()
+        executor.tick(time.monotonic())
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def test_killing_the_executive_stops_the_robot_and_keeps_the_events(tmp_path: Pa
         info = json.loads(info_file.read_text())
         names = ChannelNames(**info["names"])
         channels = ChannelBundle.attach(names)
-        wait_for(lambda: channels.status.read_status().last_command_seq > 100, timeout=10)
+        wait_for(lambda: channels.status.read_status().segment_seq > 100, timeout=10)
         assert channels.status.read_status().mode == SafetyMode.RUNNING
 
         executive.send_signal(signal.SIGKILL)
