@@ -87,7 +87,8 @@ def test_the_world_is_published_at_about_100_hz_while_the_safety_loop_runs_at_1_
     assert 800 <= safety["rate_hz"] <= 1010, safety
     assert 160 <= control["rate_hz"] <= 205, control
     assert [o.name for o in state.objects] == list(agent.world_spec.objects)
-    assert len(_segments(agent)) == 7  # commands, state, status, events, timing, world, zones
+    # commands, trajectory segments, state, status, events, timing, world, zones, world reset
+    assert len(_segments(agent)) == 9
 
 
 def test_an_estop_during_motion_stops_the_robot_and_a_reset_lets_it_run_again(agent):
@@ -184,7 +185,7 @@ def test_a_dead_realtime_process_is_reported_and_nothing_is_left_in_shared_memor
         agent.state()
     agent.start()
     try:
-        assert agent.state().fault is None and len(_segments(agent)) == 7
+        assert agent.state().fault is None and len(_segments(agent)) == 9
         os.kill(agent.process.process.pid, signal.SIGKILL)
         fault = _wait_for(lambda: agent.state().fault, timeout=2)
         assert "exited" in fault

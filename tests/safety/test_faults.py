@@ -220,7 +220,8 @@ def test_carrying_a_cube_needs_no_hard_limit_hold(humanoid, tabletop):
     from dynamical.robot.kinematics import Kinematics, Pose
     from dynamical.robot.scene import build_model
     from dynamical.skills.hands import HAND_CLOSED, HAND_OPEN
-    from dynamical.skills.motion import JointPath, solve_reach, top_grasp_rotation
+    from dynamical.skills.motion import solve_reach, top_grasp_rotation
+    from dynamical.skills.timing import MotionLimits, time_path
 
     kinematics = Kinematics(build_model(humanoid), humanoid)
     hand = humanoid.group_indices("hand_right")
@@ -241,7 +242,17 @@ def test_carrying_a_cube_needs_no_hard_limit_hold(humanoid, tabletop):
         closed[hand] = HAND_CLOSED
         lift = reach(closed, cube + np.array([0, 0, 0.15]), HAND_CLOSED, grasp)
         over_shelf = reach(lift, np.array([0.34, -0.49, 1.28]), HAND_CLOSED, level)
-        path = JointPath(humanoid.home, (up, pre, at, closed, lift, over_shelf), (1.0, 1.2, 0.8, 0.6, 1.0, 1.5))
-        rt.run(path.duration + 0.3, lambda t, link: link.send(path.target(t)))
+        limits, legs, q = MotionLimits.of(humanoid), [], humanoid.home
+        for waypoint in (up, pre, at, closed, lift, over_shelf):  # at rest at each, as a grasp is
+            legs.append(time_path(q, waypoint[None, :], limits))
+            q = legs[-1].end
+        ends = np.cumsum([leg.duration for leg in legs])
+
+        def target(t):
+            i = min(int(np.searchsorted(ends, t, side="right")), len(legs) - 1)
+            return legs[i].target(t - (ends[i] - legs[i].duration))
+
+        start = rt.time
+        rt.run(float(ends[-1]) + 0.3, lambda t, link: link.send(target(t - start)))
         assert Rule.HARD_LIMIT_HOLD not in rules(rt.link.events())
         assert_within_limits(humanoid, rt.received)

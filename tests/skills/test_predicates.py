@@ -7,8 +7,9 @@ from dynamical.robot.kinematics import Kinematics, Pose
 from dynamical.robot.scene import build_model
 from dynamical.skills.hands import HAND_CLOSED, HAND_OPEN
 from dynamical.skills.manifest import Predicate
-from dynamical.skills.motion import JointPath, solve_reach, top_grasp_rotation
+from dynamical.skills.motion import solve_reach, top_grasp_rotation
 from dynamical.skills.predicates import PredicateError, check, evaluate
+from dynamical.skills.timing import MotionLimits, time_path
 from dynamical.skills.world_model import SimWorldModel
 from tests.safety.driver_checks import assert_within_limits
 
@@ -56,26 +57,21 @@ def test_holding_after_a_grasp_through_the_safety_kernel(runtime, humanoid):
     closed = at.copy()
     closed[hand] = HAND_CLOSED
     lifted = reach(closed, cube.pos + np.array([0, 0, 0.12]), HAND_CLOSED)
-    path = JointPath(humanoid.home, (above_table, pre, at, closed, lifted), (1.0, 1.5, 1.0, 0.8, 1.5))
+    limits, legs, q = MotionLimits.of(humanoid), [], humanoid.home
+    for waypoint in (above_table, pre, at, closed, lifted):  # at rest at each: the fingers close still
+        legs.append(time_path(q, waypoint[None, :], limits))
+        q = legs[-1].end
+    ends = np.cumsum([leg.duration for leg in legs])
+
+    def target(t):
+        i = min(int(np.searchsorted(ends, t, side="right")), len(legs) - 1)
+        return legs[i].target(t - (ends[i] - legs[i].duration))
+
     start = runtime.time
-    runtime.run(path.duration + 0.5, lambda t, link: link.send(path.target(t - start)))
+    runtime.run(float(ends[-1]) + 0.5, lambda t, link: link.send(target(t - start)))
 
     assert evaluate("holding", {"obj": "red_cube", "side": "right"}, world).holds
     assert not evaluate("hand_empty", {"side": "right"}, world).holds
     assert not evaluate("on", {"obj": "red_cube", "surface": "table"}, world).holds
     assert world.object("red_cube").bottom > 0.75 + 0.09
     assert_within_limits(humanoid, runtime.received)
-
-
-def test_joint_path_is_smooth_and_ends_at_rest():
-    start, a, b = np.zeros(2), np.array([1.0, 0.0]), np.array([1.0, 2.0])
-    path = JointPath(start, (a, b), (1.0, 2.0))
-    assert path.duration == 3.0
-    np.testing.assert_allclose(path.target(0.0), start)
-    np.testing.assert_allclose(path.target(0.5), [0.5, 0.0])
-    np.testing.assert_allclose(path.target(1.0), a)
-    np.testing.assert_allclose(path.target(10.0), b)
-    speed_at_waypoint = (path.target(1.0 + 1e-6) - path.target(1.0 - 1e-6)) / 2e-6
-    assert np.abs(speed_at_waypoint).max() < 1e-3
-    with pytest.raises(ValueError, match="positive"):
-        JointPath(start, (a,), (0.0,))
