@@ -34,6 +34,7 @@ from dynamical.robot.scene_model import SceneModel, scene_model
 from dynamical.robot.shapes import object_shapes
 from dynamical.robot.sim_robot import WorldIndex
 from dynamical.robot.world import WorldSpec
+from dynamical.runtime.channels.state import StateSample
 from dynamical.runtime.clock import RealtimeClock, elevate_thread
 from dynamical.runtime.link import ExecutiveLink
 from dynamical.runtime.realtime_process import RealtimeProcess
@@ -57,6 +58,10 @@ a zone list: it answers within a tick or two (ms), so longer means dead or stall
 WORLD_RESET_TIMEOUT_S = 10.0
 """s, how long ``RealtimeRobotAgent.reset_world`` waits for the new world (the realtime process
 re-lays the simulator and builds a fresh kernel between two ticks)."""
+STATE_READ_ATTEMPTS = 100
+"""Reads of the state channel, a ms apart, before ``state`` gives up on a robot never measured."""
+STEP_GRACE_S = 2.0
+"""s, how long past a step's timeout ``_run_step`` waits for the control loop to end it."""
 
 
 def _standing_pose(body: str | None, pose: tuple[float, float, float] | None) -> ObjectPose | None:
@@ -172,6 +177,7 @@ class RealtimeRobotAgent:
         self._cancelled = False
         self._reported = 0
         self._dead: str | None = None
+        self._last_sample: StateSample | None = None
         self._switch_interval: float | None = None
         self._last_tick = -1
         self._last_tick_seen = math.nan
@@ -246,6 +252,7 @@ class RealtimeRobotAgent:
         self.process.stop()
         self._link = None
         self.runner = None
+        self._last_sample = None  # the next start measures a new robot
         if self._switch_interval is not None:
             sys.setswitchinterval(self._switch_interval)
             self._switch_interval = None
@@ -347,10 +354,24 @@ class RealtimeRobotAgent:
         started = runner.start(skill_id, params, lock=self._lock)
         if isinstance(started, SkillOutcome):
             return started
+        with self._lock:
+            timeout = runner.executor.timeout_s or 0.0
+            # A cancel (or e-stop) that came while the step was being planned found nothing
+            # running to stop: it stops the step now, instead of letting it play to its end.
+            if self._cancelled:
+                runner.executor.cancel()
+        # The executor times the run out on its ticks; this wait is bounded on the wall clock
+        # too, so a step ends even when no tick comes (a wedged control thread).
+        deadline = time.monotonic() + timeout + STEP_GRACE_S
         while not self._stop.is_set() and self._dead is None:
-            with self._lock:
-                if not runner.executor.running:
-                    break
+            if time.monotonic() > deadline:
+                return self._abandon(runner, started.skill.params, skill_id, timeout)
+            if self._lock.acquire(timeout=0.1):
+                try:
+                    if not runner.executor.running:
+                        break
+                finally:
+                    self._lock.release()
             time.sleep(0.01)
         # Settle on the robot's clock (the simulator's time), bounded on the wall clock in case
         # the realtime process stalls.
@@ -370,12 +391,28 @@ class RealtimeRobotAgent:
             return SkillOutcome(skill=skill_id, params=resolved, success=False, failure=why, cause="safety")
         return runner.finish(started, lock=self._lock)
 
+    def _abandon(self, runner: SkillRunner, params: dict[str, Any], skill_id: str, timeout: float) -> SkillOutcome:
+        """The outcome of a step the control loop did not end within its timeout (plus
+        ``STEP_GRACE_S``): stopped here if the lock can be had (the robot holds); else the control
+        thread is wedged holding it, and the kernel's watchdog stops the robot once the last
+        segment runs out."""
+        if self._lock.acquire(timeout=STEP_GRACE_S):
+            try:
+                runner.executor.cancel()
+            finally:
+                self._lock.release()
+            why = f"no result within {timeout:g} s (the control loop did not end the step)"
+        else:
+            why = f"no result within {timeout:g} s; the control loop is stuck (the safety kernel stops the robot)"
+        return SkillOutcome(skill=skill_id, params=dict(params), success=False, failure=why, cause="timeout")
+
     def cancel(self) -> bool:
-        """Stop the running step where it is (the robot holds) and skip the rest of the plan."""
+        """Stop the running step where it is (the robot holds) and skip the rest of the plan;
+        True when a step or plan was running (one still being planned stops once launched)."""
         runner, _ = self._started()
         self._cancelled = True
         with self._lock:
-            return runner.executor.cancel()
+            return runner.executor.cancel() or self._busy.locked()
 
     # ---- safety ----
 
@@ -406,6 +443,7 @@ class RealtimeRobotAgent:
         if not self._busy.acquire(blocking=False):
             raise AgentBusyError(f"robot {self.robot_id} is running a plan; it was reset, not moved")
         try:
+            self._cancelled = False  # the stop this reset cleared must not stop the rest motion
             outcome = self._run_step(REST_SKILL, {})
         finally:
             self._busy.release()
@@ -517,17 +555,15 @@ class RealtimeRobotAgent:
 
     def state(self) -> RobotStateReport:
         runner, link = self._started()
-        sample = link.state()
+        sample = self._measured(link)
         status = link.status()
         world = runner.world
         assert isinstance(world, ChannelWorldModel)
         objects = world.sample()  # one publication: every object at one instant
-        n = self.description.n_joints
-        q = sample.q if sample is not None else np.full(n, np.nan)
-        dq = sample.dq if sample is not None else np.zeros(n)
+        q, dq = sample.q, sample.dq
         return RobotStateReport(
             robot_id=self.robot_id,
-            t=sample.t if sample is not None else objects.t,
+            t=sample.t,
             joint_names=list(self.description.joint_names),
             q=[float(x) for x in q],
             dq=[float(x) for x in dq],
@@ -544,6 +580,20 @@ class RealtimeRobotAgent:
             busy=self._busy.locked(),
             fault=self.fault,
         )
+
+    def _measured(self, link: ExecutiveLink) -> StateSample:
+        """The latest measured state. A read that collided with the realtime process's writes on
+        every retry (a loaded machine) gives the last one read, whose ``t`` says how old it is:
+        never a state of NaNs, which the server rightly refuses."""
+        for _ in range(STATE_READ_ATTEMPTS):
+            sample = link.state()
+            if sample is not None:
+                self._last_sample = sample
+                return sample
+            if self._last_sample is not None:
+                return self._last_sample
+            time.sleep(0.001)  # nothing measured yet: the first tick is at most a ms away
+        raise RuntimeError(f"robot {self.robot_id} has no measured state: the realtime process writes none")
 
     def drain_events(self) -> list[SafetyEventReport]:
         """Safety events raised since the last call, oldest first."""

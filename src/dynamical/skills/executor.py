@@ -270,6 +270,13 @@ class Executor:
         return self._run is not None and self._run.status == "running"
 
     @property
+    def timeout_s(self) -> float | None:
+        """s, the running skill's timeout (None when none runs): a caller waiting for the run can
+        bound its wait by it even when no tick comes to time the run out."""
+        run = self._run
+        return run.timeout_s if run is not None and run.status == "running" else None
+
+    @property
     def controller(self) -> Callable[[float, ExecutiveLink], None]:
         """This executor as a ``LockstepRuntime.run`` controller."""
         return lambda t, link: self.tick(t)
