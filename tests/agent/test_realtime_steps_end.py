@@ -105,3 +105,27 @@ def test_a_state_read_that_always_collides_gives_the_last_measurement_never_nan(
     assert np.isfinite(after.q).all() and np.isfinite(after.dq).all()
     assert after.t >= before.t
     assert len(after.q) == len(before.q)
+
+
+def test_a_cancel_between_two_plans_of_a_start_ends_it_without_planning_again(agent, monkeypatch):
+    """A hold that keeps moving (a robot that never gets still) makes the start plan again, up to
+    ten times, seconds each on a loaded machine: a cancel in between must end it there."""
+    runner = agent.runner
+    hold = runner._hold_target
+    moves = iter(range(1_000_000))
+    monkeypatch.setattr(runner, "_hold_target", lambda: hold() + 1e-3 * (next(moves) % 2))
+    plans = []
+    plan = runner.plan
+
+    def planning(*args, **kwargs):
+        plans.append(plan(*args, **kwargs))
+        agent.cancel()
+        return plans[-1]
+
+    monkeypatch.setattr(runner, "plan", planning)
+    outcome = agent.execute(_plan("wave", {}))
+    (step,) = outcome.steps
+    assert not outcome.success and step.failure == "cancelled", step
+    assert len(plans) == 1
+    monkeypatch.undo()
+    assert agent.execute(_plan("wave", {})).success

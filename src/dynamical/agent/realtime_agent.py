@@ -351,7 +351,7 @@ class RealtimeRobotAgent:
                 fault = refusal(safety_status(status, self._watchdog, runner.executor.activity_at))
         if fault is not None:
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=fault, cause="safety")
-        started = runner.start(skill_id, params, lock=self._lock)
+        started = runner.start(skill_id, params, lock=self._lock, cancelled=lambda: self._cancelled)
         if isinstance(started, SkillOutcome):
             return started
         with self._lock:

@@ -344,6 +344,7 @@ class SkillRunner:
         params: dict[str, Any] | None = None,
         timeout_s: float | None = None,
         lock: AbstractContextManager[Any] | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> StartedSkill | SkillOutcome:
         """Check, plan and hand ``skill_id`` to the executor; the caller steps the robot (``run``
         does, or an agent's control loop) and then calls ``finish``. A refusal comes back as an
@@ -352,9 +353,15 @@ class SkillRunner:
         ``lock`` guards the executor against a control loop ticking it from another thread: it is
         held to read the executor's hold and to launch, never while planning (IK takes tens of
         ms, longer than the watchdog lets a control loop pause). Should the hold move while the
-        plan was made (a stopping robot settling), the skill is planned again from the new hold."""
+        plan was made (a stopping robot settling), the skill is planned again from the new hold;
+        ``cancelled()`` true between two plans ends the start with a cancelled outcome."""
         guard = lock if lock is not None else nullcontext()
         for attempt in range(START_ATTEMPTS):
+            if attempt and cancelled is not None and cancelled():
+                # A cancel between two plans (each may take seconds on a loaded machine) ends
+                # the start here rather than after every attempt left.
+                resolved = dict(params or {})
+                return SkillOutcome(skill=skill_id, params=resolved, success=False, failure="cancelled", cause="skill")
             with guard:
                 q0 = self._hold_target()
             planned = self.plan(skill_id, params, timeout_s, q0)
