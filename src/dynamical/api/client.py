@@ -12,7 +12,12 @@ DEFAULT_SERVER = "http://127.0.0.1:8000"
 
 
 class ApiClientError(ValueError):
-    """The server could not be reached or refused the request; the message says which and why."""
+    """The server could not be reached or refused the request; the message says which and why.
+    ``status`` is the HTTP status of a refusal (None when no answer came)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ApiClient:
@@ -36,7 +41,8 @@ class ApiClient:
         except httpx.HTTPError as exc:
             raise ApiClientError(f"cannot reach the server at {self.server}: {exc}") from None
         if response.is_error:
-            raise ApiClientError(f"{method} {path}: HTTP {response.status_code}: {_detail(response)}")
+            status = response.status_code
+            raise ApiClientError(f"{method} {path}: HTTP {status}: {_detail(response)}", status)
         try:
             return response.json()
         except ValueError:

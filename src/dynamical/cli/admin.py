@@ -191,7 +191,7 @@ def robots_command(
 
     with ApiClient(server, api_key) as client:
         robots = client.get("/api/v1/robots")
-        safety = {h["robot_id"]: h["safety"] for h in client.get("/api/safety/hazards")}
+        safety = _live_safety(client)
     if as_json:
         typer.echo(json.dumps(robots, indent=2))
         return
@@ -210,6 +210,19 @@ def robots_command(
             _safety_cell(safety.get(robot["id"])),
         )
     console.print(table)
+
+
+def _live_safety(client) -> dict[str, dict | None]:  # type: ignore[no-untyped-def]
+    """Each connected robot's safety state, by id. A server that runs no agent link (an API-only
+    deployment) has no hazards route: its robots' safety is then unknown, not an error."""
+    from dynamical.api.client import ApiClientError
+
+    try:
+        return {h["robot_id"]: h["safety"] for h in client.get("/api/safety/hazards")}
+    except ApiClientError as exc:
+        if exc.status == 404:
+            return {}
+        raise
 
 
 def _safety_cell(safety: dict | None) -> str:
