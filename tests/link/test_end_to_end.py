@@ -163,6 +163,12 @@ def _moving(state: dict) -> float:
     return max(abs(v) for v in state["dq"])
 
 
+def _fastest(state: dict) -> str:
+    """The joint moving fastest and its speed, for a failure message."""
+    speed, name = max((abs(v), n) for v, n in zip(state["dq"], state["joint_names"], strict=True))
+    return f"{name} moves at {speed:.4f} rad/s"
+
+
 def _wait_moving(client: httpx.Client, timeout: float = 60) -> None:
     """Until the robot moves (the plan started): how soon depends on how busy the machine is."""
     deadline = time.monotonic() + timeout
@@ -248,7 +254,9 @@ def test_seed_task_estop_server_crash_and_reconnect(platform: Platform) -> None:
         time.sleep(1.0)
         state = _state(client)
         assert state["safety"]["mode"] == "ESTOP"
-        assert _moving(state) < 1e-3
+        # Still by this test's own measure of moving (_wait_moving): a braked joint settling after
+        # the category-1 power-off was once seen at 0.006 rad/s; a waving arm moves at ~1 rad/s.
+        assert _moving(state) <= 0.01, _fastest(state)
         assert client.post("/api/safety/reset", json={"robot_id": ROBOT}).json()["ok"]
 
         # The server dies mid-task.
