@@ -33,6 +33,7 @@ from dynamical.learning import protocol
 
 POLICIES = ("act", "diffusion")
 INPUTS = ("state", "environment_state", "images")
+_INPUT_GROUPS = {protocol.STATE: "state", protocol.ENVIRONMENT_STATE: "environment_state"}
 CHECKPOINTS = "checkpoints"
 LAST = "last"
 
@@ -336,11 +337,8 @@ def _input_features(features: dict[str, Any], inputs: str | None, policy: str) -
     for key, feature in policy_features.items():
         if feature.type is FeatureType.ACTION:
             continue
-        if key == protocol.STATE and "state" in wanted:
-            chosen[key] = feature
-        elif key == protocol.ENVIRONMENT_STATE and "environment_state" in wanted:
-            chosen[key] = feature
-        elif key.startswith(protocol.IMAGE_PREFIX) and "images" in wanted:
+        group = "images" if key.startswith(protocol.IMAGE_PREFIX) else _INPUT_GROUPS.get(key)
+        if group in wanted:
             chosen[key] = feature
     has_image = any(key.startswith(protocol.IMAGE_PREFIX) for key in chosen)
     if policy == "act" and not has_image and protocol.ENVIRONMENT_STATE not in chosen:
