@@ -8,12 +8,16 @@ real time and repeats bit for bit.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
+import mujoco
 import numpy as np
 
+from dynamical.robot.camera_rig import CameraRig
 from dynamical.robot.description import RobotDescription
 from dynamical.robot.point_kinematics import MujocoPointKinematics
 from dynamical.robot.protocol import CameraFrame, JointCommand
+from dynamical.robot.randomization import DomainRandomization
 from dynamical.robot.sim_robot import SimObserver, SimRobot, WorldIndex
 from dynamical.robot.world import WorldSpec
 from dynamical.runtime.bundle import ChannelBundle, WorldChannelName
@@ -110,6 +114,18 @@ class LockstepRuntime:
     def read_camera(self, name: str, width: int = 320, height: int = 240) -> CameraFrame:
         """What camera ``name`` sees now (rendering reads the simulation; it commands nothing)."""
         return self._robot.read_camera(name, width, height)
+
+    def camera_rig(self, names: Sequence[str], width: int, height: int) -> CameraRig:
+        """Small, fast images of cameras ``names`` (recording, learned policies): see ``CameraRig``."""
+        return CameraRig(self._robot.model, self._robot.data, names, width, height)
+
+    def randomize(self, randomization: DomainRandomization, rng: np.random.Generator) -> dict[str, Any]:
+        """Perturb the simulated world's physics and looks before the first step; what was drawn."""
+        robot = self._robot
+        objects = list(robot.world.objects) if robot.world is not None else []
+        drawn = randomization.apply(robot.model, objects, robot.camera_names, rng)
+        mujoco.mj_forward(robot.model, robot.data)
+        return drawn
 
     def observer(self) -> SimObserver:
         """Read-only ground truth of the simulated world, for world models and evaluation."""
