@@ -31,8 +31,10 @@ from dynamical.api.headers import SecurityHeaders
 from dynamical.api.hub import AgentHub, HealthCheck, ZonesListener
 from dynamical.api.key_sessions import KeySessions
 from dynamical.api.migrate import require_current
-from dynamical.api.routers import edge_devices, health, peripherals, robots, safety, skills
+from dynamical.api.routers import audit, edge_devices, health, peripherals, robots, safety, skills
+from dynamical.api.routers.metrics import install_metrics
 from dynamical.api.settings import ApiSettings
+from dynamical.api.write_hooks import attach as attach_ledger
 
 log = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -53,6 +55,8 @@ def create_app(
     # Before anything opens a file there: the keyring refuses to load while others can read it.
     secure_data_dir(settings.data_dir, settings.database_url)
     db = Database(settings.database_url)
+    # Before the first write: keys made at the first start are in the ledger too.
+    ledger = attach_ledger(settings.database_url, settings.data_dir)
 
     key_sessions = KeySessions(db)
 
@@ -71,6 +75,7 @@ def create_app(
                     async with lifespan(app):
                         yield
         finally:
+            await run_in_threadpool(ledger.sign_now)
             db.dispose()
 
     app = FastAPI(
@@ -107,6 +112,8 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     for router in (health.router, robots.router, skills.router, edge_devices.router, peripherals.router, safety.router):
         app.include_router(router)
+    app.include_router(audit.router)
+    install_metrics(app, db)
     for router in routers:
         app.include_router(router)
     return app
