@@ -309,3 +309,30 @@ class Span(Base):
     status_message: Mapped[str | None] = mapped_column(Text)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     events: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class TrainingRun(Base):
+    """A policy training run (``learning.runs.RunRecord``, mirrored from its ``run.json`` as it goes)."""
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), doc="pending, running, succeeded, failed, interrupted")
+    policy: Mapped[str] = mapped_column(String(32), doc="act or diffusion")
+    dataset: Mapped[str] = mapped_column(Text, doc="path of the LeRobot dataset on the training machine")
+    out_dir: Mapped[str] = mapped_column(Text, doc="path of the run directory on the training machine")
+    config: Mapped[dict[str, Any]] = mapped_column(doc="learning.runs.TrainConfig")
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total_steps: Mapped[int] = mapped_column(Integer)
+    checkpoint_step: Mapped[int | None] = mapped_column(Integer)
+    loss_curve: Mapped[list[Any]] = mapped_column(default=list, doc="[[step, loss], ...]")
+    parameters: Mapped[int | None] = mapped_column(BigInteger)
+    priority: Mapped[str | None] = mapped_column(String(32), doc="what the OS granted the worker")
+    seconds: Mapped[float] = mapped_column(Float, default=0.0, doc="training wall time over every attempt")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer, doc="the process keeping the run (CLI or server)")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
