@@ -76,9 +76,7 @@ class TrainingJob:
         return cls(record, resume=False, **kwargs)
 
     @classmethod
-    def resume(
-        cls, out_dir: Path, steps: int | None = None, device: str | None = None, **kwargs: Any
-    ) -> TrainingJob:
+    def resume(cls, out_dir: Path, steps: int | None = None, device: str | None = None, **kwargs: Any) -> TrainingJob:
         """Continue the run in ``out_dir`` from its last checkpoint, to ``steps`` (default: its own total)."""
         out = out_dir.expanduser().resolve()
         record = load_record(out)
@@ -112,7 +110,7 @@ class TrainingJob:
         try:
             with self._lock:
                 if self._stop.is_set():
-                    raise _Stopped
+                    raise _StoppedBeforeStartError
                 self._worker = Worker(
                     WORKER_MODULE,
                     record.config.worker_args(Path(record.dataset), Path(record.out_dir), self.resume_from_checkpoint),
@@ -122,7 +120,7 @@ class TrainingJob:
             for message in self._worker.messages():
                 self._handle(message, base_seconds)
             record.status = "succeeded"
-        except _Stopped:
+        except _StoppedBeforeStartError:
             self._end("interrupted", f"stopped at step {record.step}")
         except LearnEnvError as exc:
             self._end("failed", str(exc))
@@ -195,7 +193,7 @@ class TrainingJob:
             self._listener(self.record)
 
 
-class _Stopped(Exception):
+class _StoppedBeforeStartError(Exception):
     """stop() came before the worker started."""
 
 
