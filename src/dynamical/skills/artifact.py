@@ -35,6 +35,7 @@ from dynamical.skills.errors import (
 )
 from dynamical.skills.keyring import KEY_ID_PATTERN, Keyring
 from dynamical.skills.manifest import SkillManifest
+from dynamical.skills.policy_spec import check_policy_files
 from dynamical.skills.safetensors_check import SafetensorsError, check_safetensors
 
 MAGIC = b"DESKILL1"
@@ -113,6 +114,7 @@ def _check_contents(manifest: SkillManifest, files: dict[str, bytes]) -> None:
             raise ArtifactContentError(f"weight {name!r} ({path}) is not a valid safetensors file: {exc}") from None
         if not tensors:
             raise ArtifactContentError(f"weight {name!r} ({path}) holds no tensors")
+    check_policy_files(manifest.policy_format, files)
 
 
 def _manifest_bytes(manifest: SkillManifest) -> bytes:

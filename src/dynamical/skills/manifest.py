@@ -164,6 +164,9 @@ class SkillManifest(BaseModel):
     """``package.module:callable`` of a scripted skill; absent for learned skills."""
     weights: list[str] = []
     """Names of the safetensors files of a learned skill, stored as ``weights/<name>.safetensors``."""
+    policy_format: Literal["onnx"] | None = None
+    """A learned skill exported as a graph: ``"onnx"`` carries ``policy.onnx`` and ``policy.json``
+    (``skills.policy_spec``), run by the executor with onnxruntime; besides or instead of weights."""
 
     @field_validator("parameters_schema")
     @classmethod
@@ -201,11 +204,15 @@ class SkillManifest(BaseModel):
                 raise ValueError(f"entry_point {self.entry_point!r} is not of the form 'package.module:callable'")
             if self.weights:
                 raise ValueError(f"a scripted skill carries no weights, got {self.weights}")
+            if self.policy_format is not None:
+                raise ValueError("a scripted skill carries no policy graph (policy_format)")
         else:
             if self.entry_point is not None:
                 raise ValueError(f"a {self.kind} skill runs its weights and takes no entry_point")
-            if not self.weights:
-                raise ValueError(f"a {self.kind} skill needs at least one safetensors file in 'weights'")
+            if not self.weights and self.policy_format is None:
+                raise ValueError(
+                    f"a {self.kind} skill needs at least one safetensors file in 'weights' or a policy_format"
+                )
         declared = set(self.parameters_schema.get("properties", {}))
         for predicate in (*self.preconditions, *self.postconditions):
             unknown = sorted(predicate.parameter_refs() - declared)
