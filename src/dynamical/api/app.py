@@ -26,6 +26,7 @@ from dynamical.api.bootstrap import init_database, open_registry
 from dynamical.api.data_dir import secure_data_dir
 from dynamical.api.db import Database
 from dynamical.api.errors import install_error_handlers
+from dynamical.api.execution_recorder import recording
 from dynamical.api.gate import RequestGate
 from dynamical.api.headers import SecurityHeaders
 from dynamical.api.hub import AgentHub, HealthCheck, ZonesListener
@@ -33,6 +34,7 @@ from dynamical.api.key_sessions import KeySessions
 from dynamical.api.migrate import require_current
 from dynamical.api.routers import audit, edge_devices, health, peripherals, robots, safety, skills
 from dynamical.api.routers.metrics import install_metrics
+from dynamical.api.routers.training import router as training_router
 from dynamical.api.settings import ApiSettings
 from dynamical.api.write_hooks import attach as attach_ledger
 
@@ -68,7 +70,7 @@ def create_app(
         else:
             await run_in_threadpool(require_current, db)
         try:
-            async with key_sessions.watching():
+            async with key_sessions.watching(), recording(app):
                 if lifespan is None:
                     yield
                 else:
@@ -113,6 +115,7 @@ def create_app(
     for router in (health.router, robots.router, skills.router, edge_devices.router, peripherals.router, safety.router):
         app.include_router(router)
     app.include_router(audit.router)
+    app.include_router(training_router)
     install_metrics(app, db)
     for router in routers:
         app.include_router(router)
