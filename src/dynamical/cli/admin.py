@@ -41,8 +41,13 @@ def _database(ctx: typer.Context, data_dir: Path | None, create: bool = False):
     from dynamical.api.db import Database
     from dynamical.api.settings import ApiSettings
 
+    from dynamical.api.write_hooks import attach
+
     settings = ApiSettings.from_settings(settings_of(ctx), data_dir)
-    return settings, Database(settings.database_url, create=create)
+    database = Database(settings.database_url, create=create)
+    if settings.data_dir.is_dir():  # keys made or revoked here join the server's audit ledger
+        attach(settings.database_url, settings.data_dir)
+    return settings, database
 
 
 @db_app.command("init")
@@ -176,6 +181,84 @@ def skills_list(
         versions = ", ".join(skill["versions"])
         table.add_row(skill["id"], latest, skill["kind"], skill["embodiment"], versions, skill["description"])
     console.print(table)
+
+
+@skills_app.command("package")
+@user_errors
+def skills_package(
+    ctx: typer.Context,
+    run: Annotated[Path, typer.Argument(help="Training run directory (dynamical train --out RUN).")],
+    skill_id: Annotated[str, typer.Option("--id", help="Skill id, e.g. learned_pick.")],
+    version: Annotated[str, typer.Option(help="Semantic version, e.g. 1.0.0.")],
+    description: Annotated[
+        str | None, typer.Option(help="What the skill does, in words the router matches (default: from the task).")
+    ] = None,
+    pre: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pre", help="Precondition, e.g. 'hand_empty(side=right)' (repeatable; default: the recorded skill's)."
+        ),
+    ] = None,
+    post: Annotated[
+        list[str] | None,
+        typer.Option("--post", help="Postcondition, e.g. 'holding(obj=red_cube, side=right)' (repeatable)."),
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(min=0.1, help="Nominal duration, s (default: the demonstrations' mean).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Artifact path (default: RUN/<id>-<version>.dskill).")] = None,
+    samples: Annotated[int, typer.Option(min=1, help="Dataset frames the ONNX export is checked on.")] = 32,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Export a trained policy to ONNX (checked against PyTorch) and write a signed, encrypted
+    skill artifact of kind policy; upload it with POST /api/v1/skills."""
+    from dynamical.api.bootstrap import open_keyring
+    from dynamical.api.settings import ApiSettings
+    from dynamical.launch import load_description
+    from dynamical.learning.env import LearnEnvError
+    from dynamical.learning.policy_package import package_policy, parse_predicate
+
+    settings = settings_of(ctx)
+    keyring = open_keyring(ApiSettings.from_settings(settings, data_dir))
+    try:
+        result = package_policy(
+            run,
+            skill_id=skill_id,
+            version=version,
+            keyring=keyring,
+            description=load_description(settings),
+            out=out,
+            text=description,
+            pre=None if pre is None else [parse_predicate(p) for p in pre],
+            post=None if post is None else [parse_predicate(p) for p in post],
+            duration_s=duration,
+            samples=samples,
+        )
+    except LearnEnvError as exc:
+        raise ValueError(str(exc)) from None
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    manifest = result.manifest
+    table = Table(title=f"packaged {manifest.ref}")
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    table.add_row("artifact", result.artifact)
+    table.add_row("max |ONNX − PyTorch|", f"{result.max_abs_error:.3g} over {result.samples} dataset frames")
+    table.add_row("ONNX chunk (p50, 1 thread)", f"{result.onnx_chunk_ms_p50} ms")
+    table.add_row("groups", ", ".join(manifest.action_space.groups))
+    table.add_row("preconditions", ", ".join(map(str, manifest.preconditions)) or "none")
+    table.add_row("postconditions", ", ".join(map(str, manifest.postconditions)) or "none")
+    table.add_row("nominal duration", f"{manifest.nominal_duration_s:.2f} s")
+    table.add_row("description", manifest.description)
+    console.print(table)
+    if result.dropped_conditions:
+        err_console.print(
+            "recorded conditions left out (they name parameters the recording did not fix): "
+            + ", ".join(result.dropped_conditions),
+            highlight=False,
+        )
 
 
 @robots_app.callback()

@@ -62,6 +62,8 @@ class PolicySource(BaseModel):
     """The built-in skill the demonstrations were recorded with."""
     params: dict[str, Any] = {}
     episodes: int | None = None
+    mean_episode_s: float | None = None
+    """s, the demonstrations' mean length: the learned skill's nominal duration by default."""
 
 
 class PolicyValidation(BaseModel):

@@ -27,10 +27,11 @@ from dynamical.runtime.link import ExecutiveLink
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.audit import audit_commands
 from dynamical.safety.rules import Rule
+from dynamical.skills.artifact import SkillArtifact
 from dynamical.skills.builtin.catalog import builtin_manifests
 from dynamical.skills.builtin.scripted import MotionPlan, ScriptedSkill, SkillPlanError
 from dynamical.skills.errors import SkillParameterError, SkillsError, UnknownSkillError
-from dynamical.skills.executor import Executor
+from dynamical.skills.executor import Executor, PolicySkill
 from dynamical.skills.manifest import Predicate, SkillManifest
 from dynamical.skills.predicates import check
 from dynamical.skills.world_model import SimWorldModel, WorldModel
@@ -42,6 +43,15 @@ TIMEOUT_FACTOR = 3.0
 """A skill may take this many times its planned duration (plus 2 s) before it is timed out."""
 START_ATTEMPTS = 10
 """Plans made before a start gives up waiting for the executor's hold to stop moving (see ``start``)."""
+POLICY_LOADER = "dynamical.learning.onnx_policy:load_policy_skill"
+"""What builds a learned skill from its artifact (the learning package sits above skills/: it is
+imported by name, as scripted skills' entry points are)."""
+
+RunnableSkill = ScriptedSkill | PolicySkill
+"""What the runner hands the executor: a scripted skill, or a learned one (a ``PolicySkill``
+with ``params``, ``latencies_ms`` and ``close()``)."""
+ArtifactSource = Callable[[SkillManifest], SkillArtifact]
+"""A learned skill's verified artifact for its manifest (e.g. from a ``SkillRegistry``)."""
 
 
 class PreconditionError(SkillsError):
@@ -141,7 +151,10 @@ class SkillOutcome(BaseModel):
     audit)."""
     postconditions: list[PredicateOutcome] = []
     trajectory: TrajectorySummary | None = None
-    """What the skill commanded (None when it was refused before it moved)."""
+    """What the skill commanded (None when it was refused before it moved, and for learned
+    skills, whose motion is not planned ahead)."""
+    inference_ms: list[float] = []
+    """A learned skill's policy graph runs, wall-clock ms each (one per action chunk)."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +201,7 @@ class PlannedSkill:
     """A skill checked and planned, not handed to the executor yet."""
 
     manifest: SkillManifest
-    skill: ScriptedSkill
+    skill: RunnableSkill
     planned_s: float
     timeout_s: float
     q_start: np.ndarray
@@ -200,7 +213,7 @@ class StartedSkill:
     """A skill handed to the executor, waiting for ``SkillRunner.finish``."""
 
     manifest: SkillManifest
-    skill: ScriptedSkill
+    skill: RunnableSkill
     planned_s: float
     t0: float
     """s, the host's clock at the start."""
@@ -236,6 +249,9 @@ def warm_up(catalog: dict[str, SkillManifest]) -> None:
     for manifest in catalog.values():
         if manifest.entry_point is not None:
             importlib.import_module(manifest.entry_point.partition(":")[0])
+        elif manifest.policy_format is not None:
+            importlib.import_module(POLICY_LOADER.partition(":")[0])
+            importlib.import_module("onnxruntime")
     for name in PLANNING_MODULES:
         with suppress(ImportError):  # not every planner needs them
             importlib.import_module(name)
@@ -253,8 +269,14 @@ class SkillRunner:
         host: LockstepRuntime | SkillHost,
         kinematics: Kinematics,
         catalog: dict[str, SkillManifest] | None = None,
+        artifacts: ArtifactSource | None = None,
+        cameras: Callable[[str], np.ndarray] | None = None,
     ) -> None:
-        """``host``: a ``SkillHost``, or a ``LockstepRuntime`` (its ``lockstep_host``)."""
+        """``host``: a ``SkillHost``, or a ``LockstepRuntime`` (its ``lockstep_host``).
+        ``artifacts``: where learned skills of the catalog come from (None: scripted skills
+        only). ``cameras``: camera name → latest frame (H, W, 3) uint8, for policies that see."""
+        self.artifacts = artifacts
+        self.cameras = cameras
         self.runtime: LockstepRuntime | None = host if isinstance(host, LockstepRuntime) else None
         """The lock-step runtime ``run`` steps; None on a host stepped by someone else."""
         self.host = lockstep_host(host) if isinstance(host, LockstepRuntime) else host
@@ -273,15 +295,20 @@ class SkillRunner:
         # Violations from before this runner (another episode's) are not its skills' doing.
         self._audited = self.host.driver_violations()
 
-    def prepare(self, skill_id: str, params: dict[str, Any]) -> tuple[SkillManifest, ScriptedSkill]:
+    def prepare(self, skill_id: str, params: dict[str, Any]) -> tuple[SkillManifest, RunnableSkill]:
         """The skill built, its choices made and its preconditions checked.
 
         Raises UnknownSkillError, SkillParameterError, SkillPlanError or PreconditionError."""
         manifest = self.catalog.get(skill_id)
         if manifest is None:
             raise UnknownSkillError(f"no skill {skill_id!r}; known: {sorted(self.catalog)}")
-        skill = load_scripted(manifest, self.world, self.kinematics, params)
-        resolved = skill.resolve()
+        skill: RunnableSkill
+        if manifest.kind == "scripted":
+            skill = load_scripted(manifest, self.world, self.kinematics, params)
+            resolved = skill.resolve()
+        else:
+            resolved = manifest.validate_parameters(params)
+            skill = self._load_learned(manifest, resolved)
         for predicate in bind_all(manifest.preconditions, resolved):
             result = check(predicate, self.world, self.kinematics)
             if not result.holds:
@@ -317,13 +344,39 @@ class SkillRunner:
         q0 = self._hold_target() if q_start is None else np.asarray(q_start, dtype=float).copy()
         try:
             manifest, skill = self.prepare(skill_id, params)
-            plan = skill.prepare(q0)
+            # A learned skill plans nothing ahead: it runs for its nominal duration.
+            duration = skill.prepare(q0).duration if isinstance(skill, ScriptedSkill) else manifest.nominal_duration_s
         except PreconditionError as exc:
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause="precondition")
         except (SkillPlanError, SkillParameterError) as exc:
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause="plan")
-        timeout = timeout_s if timeout_s is not None else TIMEOUT_FACTOR * plan.duration + 2.0
-        return PlannedSkill(manifest=manifest, skill=skill, planned_s=plan.duration, timeout_s=timeout, q_start=q0)
+        timeout = timeout_s if timeout_s is not None else TIMEOUT_FACTOR * duration + 2.0
+        return PlannedSkill(manifest=manifest, skill=skill, planned_s=duration, timeout_s=timeout, q_start=q0)
+
+    def _load_learned(self, manifest: SkillManifest, params: dict[str, Any]) -> PolicySkill:
+        """The executor skill of learned ``manifest`` (its artifact verified again on load)."""
+        if self.artifacts is None:
+            raise SkillPlanError(
+                f"{manifest.id} is a learned ({manifest.kind}) skill and this runner loads no artifacts"
+            )
+        if manifest.policy_format is None:
+            raise SkillPlanError(f"{manifest.id} carries safetensors weights only; the executor runs ONNX policies")
+        module_name, _, attr = POLICY_LOADER.partition(":")
+        loader = getattr(importlib.import_module(module_name), attr)
+        try:
+            skill = loader(
+                self.artifacts(manifest),
+                self.host.description,
+                self.world,
+                params,
+                lockstep=self.runtime is not None,
+                cameras=self.cameras,
+            )
+        except SkillsError as exc:
+            raise SkillPlanError(f"{manifest.id}: {exc}") from None
+        if not isinstance(skill, PolicySkill):
+            raise SkillsError(f"{POLICY_LOADER} did not build a policy skill")
+        return skill
 
     def launch(self, planned: PlannedSkill) -> StartedSkill:
         """Hand a planned skill to the executor (it moves from the next control tick on)."""
@@ -373,7 +426,7 @@ class SkillRunner:
                 if attempt == START_ATTEMPTS - 1 or np.allclose(self._hold_target(), q0, atol=1e-6, rtol=0.0):
                     started = self.launch(planned)
             if started is not None:
-                if self.launch_listeners:
+                if self.launch_listeners and isinstance(started.skill, ScriptedSkill):
                     summary = summarize_plan(started.skill.planned, started.skill.groups, self.world, self.kinematics)
                     for listener in self.launch_listeners:
                         listener(started.manifest.id, summary)
@@ -393,7 +446,12 @@ class SkillRunner:
             report = self.executor.history[-1]
             self._drain()
             events = self.events[started.events_before :]
-        resolved = dict(started.skill.params)
+        skill = started.skill
+        inference_ms: list[float] = []
+        if not isinstance(skill, ScriptedSkill):
+            skill.close()  # type: ignore[attr-defined]
+            inference_ms = list(skill.latencies_ms)  # type: ignore[attr-defined]
+        resolved = dict(skill.params)  # type: ignore[union-attr]
         holds = sum(1 for e in events if e.rule == Rule.HARD_LIMIT_HOLD)
         post = [
             PredicateOutcome(predicate=str(p), holds=r.holds, detail=r.detail)
@@ -426,7 +484,10 @@ class SkillRunner:
             hard_limit_holds=holds,
             driver_violations=violations,
             postconditions=post,
-            trajectory=summarize_plan(started.skill.planned, started.skill.groups, self.world, self.kinematics),
+            trajectory=summarize_plan(skill.planned, skill.groups, self.world, self.kinematics)
+            if isinstance(skill, ScriptedSkill)
+            else None,
+            inference_ms=inference_ms,
         )
 
     def control_tick(self, t: float) -> None:

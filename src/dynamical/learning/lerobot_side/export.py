@@ -265,7 +265,8 @@ def _spec(
     samples: int,
 ) -> dict[str, Any]:
     """``policy.json``: everything the runtime needs to feed the graph and play its output."""
-    features = dataset.meta.features
+    meta = dataset.meta
+    features = meta.features
     sidecar = _sidecar(dataset_root)
     joint_names = list(features[protocol.ACTION].get("names") or sidecar.get("joint_names") or [])
     if len(joint_names) != int(config.output_features[protocol.ACTION].shape[0]):
@@ -313,6 +314,7 @@ def _spec(
             "skill": sidecar.get("skill"),
             "params": sidecar.get("params", {}),
             "episodes": int(dataset.meta.total_episodes),
+            "mean_episode_s": round(meta.total_frames / max(meta.total_episodes, 1) / meta.fps, 3),
         },
         "validation": {"samples": samples, "max_abs_error": max_error, "tolerance": TOLERANCE},
     }
