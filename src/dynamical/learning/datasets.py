@@ -28,6 +28,8 @@ INFO_FILE = "meta/info.json"
 STATS_FILE = "meta/stats.json"
 EPISODES_DIR = "meta/episodes"
 VIDEO_TIMEOUT_S = 300.0
+INDEX_FEATURES = ("timestamp", "frame_index", "episode_index", "index", "task_index")
+"""Features LeRobot adds to every dataset: bookkeeping, not data."""
 
 
 class DatasetError(ValueError):
@@ -306,7 +308,7 @@ def stats(path: Path) -> list[FeatureStats]:
     out = []
     for name, feature in raw["features"].items():
         values = data.get(name)
-        if feature.get("dtype") == "video" or not isinstance(values, dict):
+        if feature.get("dtype") == "video" or name in INDEX_FEATURES or not isinstance(values, dict):
             continue
         try:
             out.append(
@@ -341,7 +343,7 @@ def frames(path: Path, index: int) -> dict[str, np.ndarray]:
     for name, feature in raw["features"].items():
         if feature.get("dtype") in ("video", "image", "string") or name not in table.column_names:
             continue
-        if name in ("timestamp", "frame_index", "episode_index", "index", "task_index"):
+        if name in INDEX_FEATURES:
             continue
         out[name] = np.asarray(table.column(name).to_pylist(), dtype=np.float32).reshape(table.num_rows, -1)
     return out
