@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dynamical.agent.messages import Cancel, ExecutePlan, PlanResult, StepProgressReport, finite
 from dynamical.agent.plan_runner import StepProgress
-from dynamical.api.agent_link import AgentLinkHub, Connection, RobotNotConnectedError
+from dynamical.api.agent_link import COMMAND_TIMEOUT_S, AgentLinkHub, Connection, RobotNotConnectedError
 from dynamical.api.db import Database
 from dynamical.api.errors import ConflictError, NotFoundError
 from dynamical.api.link_audit import record_link_event
@@ -44,13 +44,14 @@ from dynamical.orchestration.plan import SkillExecutionPlan
 from dynamical.skills.runner import TrajectorySummary
 
 log = logging.getLogger(__name__)
-ExecutionStatus = Literal["planning", "running", "succeeded", "failed", "cancelled", "interrupted"]
+ExecutionStatus = Literal["planning", "running", "succeeded", "failed", "refused", "cancelled", "interrupted"]
 ACTIVE = ("planning", "running")
 REPORTABLE = (*ACTIVE, "interrupted")
 """Statuses a robot's result may still end: an execution interrupted by a server restart takes the
 result its agent kept; a finished one takes nothing."""
 CANCEL_GRACE_S = 5.0
 """After a timeout, how long to wait for the cancelled plan's result before answering without it."""
+TIMED_OUT = "timed out after {:g} s; the plan was cancelled"
 
 
 class InvokeRequest(PlanSpec):
@@ -146,6 +147,9 @@ class _Running:
     future: asyncio.Future[PlanResult]
     progress: list[StepProgress] = field(default_factory=list)
     step_spans: dict[str, Span] = field(default_factory=dict)
+    timed_out: bool = False
+    """The request's ``timeout_s`` passed and the plan was cancelled (its result says cancelled)."""
+    deadline: asyncio.Task[None] | None = None
 
 
 class Invoker:
@@ -236,8 +240,9 @@ class Invoker:
                 self.planner.plan, request, robot_id, connection.hello.embodiment, connection.world
             )
         except ValueError as exc:
-            await run_in_threadpool(self._finish_row, request_id, robot_id, "failed", None, str(exc), None)
-            self._announce(request_id, robot_id, "failed", task)
+            # the planner said no before anything moved: refused, not failed (issue 19)
+            await run_in_threadpool(self._finish_row, request_id, robot_id, "refused", None, str(exc), None)
+            self._announce(request_id, robot_id, "refused", task)
             root.set_status(Status(StatusCode.ERROR, str(exc)))
             await run_in_threadpool(root.end)
             raise
@@ -261,25 +266,40 @@ class Invoker:
         root.set_attribute("planning_time_ms", running.planning_time_ms)
         await run_in_threadpool(self._started_row, request_id, plan, running.planning_time_ms)
         self._announce(request_id, robot_id, "running", task)
+        # Every execution has its deadline, waited for or not: a plan that outlives ``timeout_s``
+        # (a step planning for minutes on a loaded machine) is cancelled, never left running.
+        running.deadline = asyncio.create_task(self._enforce_timeout(running), name=f"deadline {request_id}")
         return running
+
+    async def _enforce_timeout(self, running: _Running) -> None:
+        """Cancel ``running`` on the robot once its ``timeout_s`` has passed without a result."""
+        try:
+            await asyncio.wait_for(asyncio.shield(running.future), running.request.timeout_s)
+            return
+        except TimeoutError:
+            pass
+        running.timed_out = True
+        log.warning("execution %s timed out after %.1f s: cancelling", running.request_id, running.request.timeout_s)
+        try:
+            answer = await self.hub.command(
+                running.robot_id, lambda c: Cancel(command_id=c, request_id=running.request_id)
+            )
+        except RobotNotConnectedError:
+            log.warning("execution %s timed out with its robot away: it reports when back", running.request_id)
+            return
+        if not answer.ok:
+            log.warning("execution %s timed out; its cancel was not confirmed: %s", running.request_id, answer.detail)
 
     async def wait(self, running: _Running) -> InvokeResponse:
         """The result of ``running``; on ``timeout_s`` the plan is cancelled and the answer says so."""
+        timeout_s = running.request.timeout_s
         try:
-            result = await asyncio.wait_for(asyncio.shield(running.future), running.request.timeout_s)
+            result = await asyncio.wait_for(
+                asyncio.shield(running.future), timeout_s + COMMAND_TIMEOUT_S + CANCEL_GRACE_S
+            )
         except TimeoutError:
-            log.warning(
-                "execution %s timed out after %.1f s: cancelling", running.request_id, running.request.timeout_s
-            )
-            try:
-                await self.hub.command(running.robot_id, lambda c: Cancel(command_id=c, request_id=running.request_id))
-                result = await asyncio.wait_for(asyncio.shield(running.future), CANCEL_GRACE_S)
-            except (TimeoutError, RobotNotConnectedError):
-                return await self._response(running, None, f"timed out after {running.request.timeout_s:g} s")
-            return await self._response(
-                running, result, f"timed out after {running.request.timeout_s:g} s; the plan was cancelled"
-            )
-        return await self._response(running, result, None)
+            return await self._response(running, None, f"timed out after {timeout_s:g} s")
+        return await self._response(running, result, TIMED_OUT.format(timeout_s) if running.timed_out else None)
 
     async def _response(self, running: _Running, result: PlanResult | None, error: str | None) -> InvokeResponse:
         outcome = result.outcome if result is not None else None
@@ -371,6 +391,9 @@ class Invoker:
         success = outcome is not None and outcome.success
         status = "succeeded" if success else ("cancelled" if result.cancelled else "failed")
         error = result.error or (outcome.failure if outcome is not None else None)
+        if running is not None and running.timed_out and not success:
+            timed_out = TIMED_OUT.format(running.request.timeout_s)
+            error = f"{timed_out}: {error}" if error else timed_out
         payload = finite(result.model_dump(mode="json", exclude={"world"}))
         if running is None:
             # A result of an execution this process did not start (a restart in between): stored
