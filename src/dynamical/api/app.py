@@ -32,7 +32,7 @@ from dynamical.api.headers import SecurityHeaders
 from dynamical.api.hub import AgentHub, HealthCheck, ZonesListener
 from dynamical.api.key_sessions import KeySessions
 from dynamical.api.migrate import require_current
-from dynamical.api.routers import audit, edge_devices, health, peripherals, robots, safety, skills
+from dynamical.api.routers import analysis, audit, edge_devices, export, health, peripherals, robots, safety, skills
 from dynamical.api.routers.metrics import install_metrics
 from dynamical.api.routers.training import router as training_router
 from dynamical.api.settings import ApiSettings
@@ -114,7 +114,8 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     for router in (health.router, robots.router, skills.router, edge_devices.router, peripherals.router, safety.router):
         app.include_router(router)
-    app.include_router(audit.router)
+    for router in (audit.router, analysis.router, export.router):
+        app.include_router(router)
     app.include_router(training_router)
     install_metrics(app, db)
     for router in routers:

@@ -43,7 +43,7 @@ LEDGER_FILE = "ledger.jsonl"
 SIGNING_KEY_FILE = "ledger-signing.key"
 PUBLIC_KEY_FILE = "ledger-signing.pub"
 GENESIS = "0" * 64
-SIGN_EVERY = 64
+SIGN_EVERY = 256
 """Entries between two signatures at most."""
 SIGN_INTERVAL_S = 10.0
 """s: an entry appended this long after the last signature is signed at once."""
@@ -182,6 +182,9 @@ class AuditLedger:
                 self._catch_up(handle)
                 if self._head.unsigned > 0:
                     self._sign(handle)
+                # A checkpoint (close, verify): on the disk before it returns. Appends do not
+                # wait for the disk (an fsync costs milliseconds, the append budget is one).
+                os.fsync(handle.fileno())
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -226,8 +229,6 @@ class AuditLedger:
         sig = self._key.sign(signed_message(through, head)).hex()
         detail = {"through": through, "head": head, "key": self.key_id, "sig": sig}
         self._write(handle, SIGNATURE_KIND, "server", f"entries 0..{through}", detail)
-        # A signature is a checkpoint: it reaches the disk before the ledger moves on.
-        os.fsync(handle.fileno())
         self._head.unsigned = 0
         self._head.signed_at = time.monotonic()
 

@@ -68,10 +68,9 @@ def verify_file(path: Path, public_key: Ed25519PublicKey) -> VerifyReport:
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             count = number
-            bad = _check(number, raw, expected_seq, prev, public_key, key_id)
+            entry, bad = _check(number, raw, expected_seq, prev, public_key, key_id)
             if bad is not None:
                 break
-            entry = json.loads(raw)
             expected_seq, prev = entry["seq"] + 1, entry["hash"]
             if entry["kind"] == SIGNATURE_KIND:
                 signatures += 1
@@ -106,11 +105,18 @@ def verify_data_dir(data_dir: Path, public_key_path: Path | None = None) -> Veri
 
 def _check(
     number: int, raw: bytes, expected_seq: int, prev: str, public_key: Ed25519PublicKey, key_id: str
-) -> BadEntry | None:
+) -> tuple[Any, BadEntry | None]:
+    """The parsed entry, and what is wrong with it (None when nothing)."""
     try:
         entry: Any = json.loads(raw)
     except ValueError:
-        return BadEntry(line=number, seq=None, reason="not a JSON object (the line was damaged)")
+        return None, BadEntry(line=number, seq=None, reason="not a JSON object (the line was damaged)")
+    return entry, _check_entry(number, entry, expected_seq, prev, public_key, key_id)
+
+
+def _check_entry(
+    number: int, entry: Any, expected_seq: int, prev: str, public_key: Ed25519PublicKey, key_id: str
+) -> BadEntry | None:
     if not isinstance(entry, dict) or set(entry) != FIELDS:
         return BadEntry(line=number, seq=None, reason=f"not a ledger entry (fields {sorted(entry)[:10]})")
     seq = entry["seq"]
@@ -126,9 +132,7 @@ def _check(
             line=number, seq=seq, reason=f"reordered or inserted: seq {seq} where {expected_seq} was expected"
         )
     if entry["prev"] != prev:
-        return BadEntry(
-            line=number, seq=seq, reason="inserted or reordered: it does not chain to the entry before it"
-        )
+        return BadEntry(line=number, seq=seq, reason="inserted or reordered: it does not chain to the entry before it")
     if entry["kind"] == SIGNATURE_KIND:
         return _check_signature(number, seq, entry["detail"], prev, expected_seq, public_key, key_id)
     return None
