@@ -40,6 +40,7 @@ from dynamical.api.models import Execution, Robot, SafetyEvent, utcnow
 from dynamical.api.planning import Planner, PlanSpec, Role
 from dynamical.api.schemas import SafetyEventOut
 from dynamical.api.tracing import tracer
+from dynamical.observability.traces import PhaseTimeline
 from dynamical.orchestration.plan import SkillExecutionPlan
 from dynamical.skills.runner import TrajectorySummary
 
@@ -163,6 +164,8 @@ class Invoker:
         """robot_id → request_id of the request that holds it, from the idle check until its result."""
         self.planning_ms: deque[float] = deque(maxlen=2000)
         self.total_ms: deque[float] = deque(maxlen=2000)
+        self.phases = PhaseTimeline()
+        """Skill phases of the open step spans, laid out as child spans when each step ends."""
         hub.progress_listeners.append(self._on_progress)
         hub.result_listeners.append(self._on_result)
         hub.owner_of = self.owner_of
@@ -352,6 +355,8 @@ class Invoker:
         if progress.status == "running" and progress.step_id in running.step_spans:
             # The same step again, now with its planned motion: one entry, one span.
             running.progress[-1] = progress
+            if progress.planned is not None:
+                self.phases.launched(running.step_spans[progress.step_id], t_ns, progress.planned.phases)
             return
         running.progress.append(progress)
         if progress.status == "running":
@@ -377,6 +382,8 @@ class Invoker:
                     )
                     if not outcome.success:
                         span.set_status(Status(StatusCode.ERROR, outcome.failure or "failed"))
+                failure = None if outcome is None or outcome.success else (outcome.failure or "failed")
+                self.phases.ended(self.tracer, span, t_ns, failure)
                 span.end(end_time=t_ns)
 
     async def _on_result(self, robot_id: str, result: PlanResult) -> None:

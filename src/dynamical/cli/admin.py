@@ -40,7 +40,6 @@ app.add_typer(robots_app, name="robots")
 def _database(ctx: typer.Context, data_dir: Path | None, create: bool = False):
     from dynamical.api.db import Database
     from dynamical.api.settings import ApiSettings
-
     from dynamical.api.write_hooks import attach
 
     settings = ApiSettings.from_settings(settings_of(ctx), data_dir)

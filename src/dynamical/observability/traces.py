@@ -69,3 +69,21 @@ def phase_spans(
             break
         at = planned_end
     return spans
+
+
+class PhaseTimeline:
+    """Remembers, per open step span, when its motion was launched and its planned phases, so
+    that the phases become child spans when the step ends (``phase_spans``)."""
+
+    def __init__(self) -> None:
+        self._launched: dict[int, tuple[int, list[PhaseLike]]] = {}
+
+    def launched(self, step: Span, t_ns: int, phases: Sequence[PhaseLike]) -> None:
+        self._launched[id(step)] = (t_ns, list(phases))
+
+    def ended(self, tracer: Tracer, step: Span, t_ns: int, failure: str | None) -> list[Span]:
+        """The phase spans of ``step`` (call before ending it); none when no motion was launched."""
+        launched = self._launched.pop(id(step), None)
+        if launched is None:
+            return []
+        return phase_spans(tracer, step, launched[1], launched[0], t_ns, failure)
