@@ -21,17 +21,20 @@ EXIT_INTERRUPTED = 130
 
 
 def _database(ctx: typer.Context, data_dir: Path | None) -> tuple[Any, Any]:
-    """The server's database (created and migrated when the data directory has none yet)."""
-    from dynamical.api.bootstrap import init_database
+    """The server's database; a data directory without one gets one at the current schema (the
+    server seeds the rest when it starts)."""
+    from dynamical.api.data_dir import secure_data_dir
     from dynamical.api.db import Database
-    from dynamical.api.migrate import require_current
+    from dynamical.api.migrate import require_current, upgrade
     from dynamical.api.settings import SQLITE_FILE, ApiSettings
 
     settings = ApiSettings.from_settings(settings_of(ctx), data_dir)
     fresh = settings.database_url.startswith("sqlite") and not (settings.data_dir / SQLITE_FILE).exists()
+    if fresh:
+        secure_data_dir(settings.data_dir, settings.database_url)
     db = Database(settings.database_url, create=fresh)
     if fresh:
-        init_database(settings, db)
+        upgrade(db)
     else:
         require_current(db)
     return settings, db

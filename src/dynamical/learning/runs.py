@@ -107,6 +107,8 @@ class RunRecord(BaseModel):
     host: str = Field(default_factory=socket.gethostname)
     pid: int | None = None
     """The process that runs the worker and keeps this record (the CLI or the server)."""
+    worker_pid: int | None = None
+    """The learn-side worker training it (the leader of its process group)."""
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     started_at: datetime | None = None
     finished_at: datetime | None = None

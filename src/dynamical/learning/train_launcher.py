@@ -117,6 +117,8 @@ class TrainingJob:
                     priority=self.priority,
                 )
             record.priority = self._worker.applied_priority
+            record.worker_pid = self._worker.pid
+            self._publish(force=True)
             for message in self._worker.messages():
                 self._handle(message, base_seconds)
             record.status = "succeeded"
