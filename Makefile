@@ -4,11 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 
+# The learning tier's own environment (issue 13): Python 3.12 with LeRobot, which cannot share the
+# runtime's pins. Its pins are constraints-learn.txt (a pip freeze of a working build); the project
+# is installed there without dependencies so `python -m dynamical.learning.lerobot_side.<worker>` runs.
+LEARN_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python) \
+	$(shell python3.12 --version >/dev/null 2>&1 && command -v python3.12))
+LEARN_VENV := .venv-learn
+LEARN_STAMP := $(LEARN_VENV)/.installed-$(shell cat constraints-learn.txt | sha1sum | cut -c1-12)
+
 # The dashboard (ui/): npm ci when the lock file changes, a build when any of its sources do.
 UI_STAMP := ui/node_modules/.installed-$(shell cat ui/package-lock.json | sha1sum | cut -c1-12)
 UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) $(wildcard ui/*.html ui/*.ts ui/*.json)
 
-.PHONY: up test setup ui lint clean
+.PHONY: up test setup learn ui lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +28,17 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+$(LEARN_STAMP): constraints-learn.txt
+	@test -n "$(LEARN_PYTHON)" || { echo "Python 3.12 is needed for $(LEARN_VENV): pyenv install 3.12, or python3.12 on PATH, or make LEARN_PYTHON=/path/to/python3.12"; exit 1; }
+	test -x $(LEARN_VENV)/bin/python || $(LEARN_PYTHON) -m venv $(LEARN_VENV)
+	$(LEARN_VENV)/bin/python -m pip install --quiet --upgrade pip==26.0.1
+	$(LEARN_VENV)/bin/python -m pip install --quiet -c constraints-learn.txt 'lerobot[dataset]' onnx onnxruntime onnxscript
+	$(LEARN_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	rm -f $(LEARN_VENV)/.installed-*
+	touch $(LEARN_STAMP)
+
+learn: $(LEARN_STAMP)
+
 $(UI_STAMP): ui/package.json ui/package-lock.json
 	cd ui && npm ci --no-audit --no-fund --loglevel=error
 	touch $(UI_STAMP)
@@ -30,9 +49,9 @@ ui/dist/index.html: $(UI_STAMP) $(UI_SOURCES)
 
 ui: ui/dist/index.html
 
-setup: $(STAMP) ui
+setup: $(STAMP) $(LEARN_STAMP) ui
 
-up: $(STAMP) ui
+up: $(STAMP) $(LEARN_STAMP) ui
 	$(BIN)/dynamical up
 
 lint: $(STAMP)
@@ -44,11 +63,11 @@ lint: $(STAMP)
 # Their screenshots land in artifacts/e2e/<agent mode>/.
 # Then the tests that bound a rate or a latency (marked timing) run again beside two CPU-bound
 # busy processes (scripts/with-load): a user's laptop is never idle, and their bounds must hold there.
-test: $(STAMP) ui
+test: $(STAMP) $(LEARN_STAMP) ui
 	$(BIN)/ruff check src tests
 	cd ui && npm test
 	CHROMIUM_PATH=$$(scripts/ensure-chromium) scripts/with-postgres $(BIN)/pytest
 	scripts/with-load $(BIN)/pytest -m timing
 
 clean:
-	rm -rf $(VENV) ui/node_modules ui/dist
+	rm -rf $(VENV) $(LEARN_VENV) ui/node_modules ui/dist
