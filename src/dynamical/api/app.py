@@ -32,7 +32,18 @@ from dynamical.api.headers import SecurityHeaders
 from dynamical.api.hub import AgentHub, HealthCheck, ZonesListener
 from dynamical.api.key_sessions import KeySessions
 from dynamical.api.migrate import require_current
-from dynamical.api.routers import analysis, audit, edge_devices, export, health, peripherals, robots, safety, skills
+from dynamical.api.routers import (
+    analysis,
+    audit,
+    datasets,
+    edge_devices,
+    export,
+    health,
+    peripherals,
+    robots,
+    safety,
+    skills,
+)
 from dynamical.api.routers.metrics import install_metrics
 from dynamical.api.routers.training import router as training_router
 from dynamical.api.settings import ApiSettings
@@ -117,6 +128,7 @@ def create_app(
     for router in (audit.router, analysis.router, export.router):
         app.include_router(router)
     app.include_router(training_router)
+    app.include_router(datasets.router)
     install_metrics(app, db)
     for router in routers:
         app.include_router(router)

@@ -12,8 +12,10 @@ Names are directory names under a datasets root: ``resolve`` refuses anything th
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -357,7 +359,7 @@ def write_episode_video(path: Path, index: int, out: Path, cameras: list[str] | 
     chosen = [v for v in entry.videos if cameras is None or v.camera in cameras]
     if not chosen:
         have = [v.camera for v in entry.videos]
-        raise DatasetError(
+        raise UnknownDatasetError(
             f"episode {index} of {path.name!r} has no video of {cameras or 'any camera'} (it has {have})"
         )
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"]
@@ -366,10 +368,15 @@ def write_episode_video(path: Path, index: int, out: Path, cameras: list[str] | 
     if len(chosen) > 1:
         inputs = "".join(f"[{i}:v]" for i in range(len(chosen)))
         command += ["-filter_complex", f"{inputs}hstack=inputs={len(chosen)}[v]", "-map", "[v]"]
-    command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-an", str(out)]
+    # Written beside and renamed: a reader (two requests for one preview) never sees half a file.
+    partial = out.with_name(f".{out.stem}.{os.getpid()}.{threading.get_ident()}.mp4")
+    command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-an", str(partial)]
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         subprocess.run(command, check=True, capture_output=True, text=True, timeout=VIDEO_TIMEOUT_S)
+        os.replace(partial, out)
     except subprocess.CalledProcessError as exc:
         raise DatasetError(f"ffmpeg could not cut episode {index}: {exc.stderr.strip()[-300:]}") from None
+    finally:
+        partial.unlink(missing_ok=True)
     return out
