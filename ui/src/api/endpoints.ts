@@ -1,7 +1,9 @@
 // One typed function per REST endpoint the dashboard uses.
 import { apiFetch } from "./client";
 import type {
+  CommandOut,
   CommandsOut,
+  ExecutionAnalysis,
   EdgeDeviceOut,
   ExecutionOut,
   HealthOut,
@@ -74,8 +76,12 @@ export const api = {
     ),
   estop: (robotId: string | null, category: number) =>
     apiFetch<CommandsOut>("/api/safety/estop", { method: "POST", body: { robot_id: robotId, category } }),
-  resetSafety: (robotId: string | null) =>
-    apiFetch<CommandsOut>("/api/safety/reset", { method: "POST", body: { robot_id: robotId } }),
+  resetSafety: (robotId: string | null, posture = false) =>
+    apiFetch<CommandsOut>("/api/safety/reset", { method: "POST", body: posture ? { robot_id: robotId, posture } : { robot_id: robotId } }),
+  simReset: (robotId: string, seed: number) =>
+    apiFetch<CommandOut>(`/api/v1/robots/${enc(robotId)}/sim/reset`, { method: "POST", body: { seed } }),
+  executionAnalysis: (requestId: string) =>
+    apiFetch<ExecutionAnalysis>(`/api/v1/robot/executions/${enc(requestId)}/analysis`),
   hazards: () => apiFetch<RobotHazards[]>("/api/safety/hazards"),
 
   edgeDevices: () => apiFetch<EdgeDeviceOut[]>("/api/v1/edge-devices"),

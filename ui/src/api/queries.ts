@@ -3,8 +3,9 @@ import { useQuery } from "@tanstack/react-query";
 import { api } from "./endpoints";
 import { useSystemStore } from "../stores/system";
 
-const TERMINAL = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
-export const isTerminal = (status: string | undefined | null): boolean => !!status && TERMINAL.has(status);
+import { isTerminal } from "./status";
+
+export { isTerminal };
 
 /** Queries wait for an API key. */
 function useHasKey(): boolean {
@@ -26,6 +27,7 @@ export const keys = {
   edgeDevices: ["edge-devices"] as const,
   peripherals: ["peripherals"] as const,
   invokerStats: ["invoker-stats"] as const,
+  analysis: (id: string) => ["analysis", id] as const,
 };
 
 export function useRobots() {
@@ -110,4 +112,16 @@ export function usePeripherals() {
 
 export function useInvokerStats() {
   return useQuery({ queryKey: keys.invokerStats, queryFn: api.invokerStats, enabled: useHasKey(), refetchInterval: 5_000 });
+}
+
+/** The server's cause analysis of a finished execution; a 404 (an older server, or none yet) is
+ * not an error: the dashboard explains the failure from the result and the events itself. */
+export function useExecutionAnalysis(requestId: string | null, finished: boolean) {
+  return useQuery({
+    queryKey: keys.analysis(requestId ?? ""),
+    queryFn: () => api.executionAnalysis(requestId!),
+    enabled: useHasKey() && !!requestId && finished,
+    retry: false,
+    staleTime: Infinity,
+  });
 }

@@ -2,14 +2,20 @@
 import { MutationCache, QueryCache, QueryClient } from "@tanstack/react-query";
 import { isApiError } from "./errors";
 import { toastError } from "./notify";
+import { useUiStore } from "../stores/ui";
 
 export function createQueryClient(): QueryClient {
   return new QueryClient({
     queryCache: new QueryCache({
       onError: (error, query) => {
         if (isApiError(error, 404)) return;
-        toastError(`Loading ${String(query.queryKey[0])} failed`, error);
+        // An unreachable server is the banner's to say (link lost), not a toast per query.
+        if (isApiError(error, 0)) return;
+        const name = String(query.queryKey[0]);
+        toastError(`Loading ${name} failed`, error, `query:${name}`);
       },
+      // the same data loading again clears its failure's toast
+      onSuccess: (_data, query) => useUiStore.getState().dismissToastKey(`query:${String(query.queryKey[0])}`),
     }),
     mutationCache: new MutationCache({
       onError: (error, _vars, _ctx, mutation) => {

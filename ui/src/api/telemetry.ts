@@ -31,6 +31,8 @@ export interface SafetyEventMessage {
   joint_name: string | null;
   value: number;
   limit: number;
+  zone_name?: string | null;
+  point_name?: string | null;
 }
 
 export interface RobotLinkMessage {

@@ -219,6 +219,7 @@ export type ExecutionStatus =
   | "running"
   | "succeeded"
   | "failed"
+  | "refused"
   | "cancelled"
   | "interrupted";
 
@@ -332,6 +333,9 @@ export interface SafetyEventOut {
   value: number;
   limit: number;
   recorded_at: string;
+  /** KEEP_OUT_ZONE: the zone and the monitored point (servers with issue 19's zone events). */
+  zone_name?: string | null;
+  point_name?: string | null;
 }
 
 export interface CommandOut {
@@ -378,4 +382,19 @@ export interface PeripheralOut {
   interface: string | null;
   config: Record<string, unknown>;
   registered_at: string;
+}
+
+// --- cause analysis (GET /api/v1/robot/executions/{id}/analysis; newer servers) ---
+
+/** The fields the dashboard reads; everything optional, the endpoint may not exist yet (404). */
+export interface ExecutionAnalysis {
+  request_id?: string;
+  summary?: string | null;
+  steps?: {
+    step_id?: string;
+    cause?: string | null;
+    summary?: string | null;
+    phase?: string | null;
+    rule?: string | null;
+  }[];
 }

@@ -31,6 +31,11 @@ export function ApiKeyDialog() {
               ? `The server did not accept the stored key${reason ? ` (${reason})` : ""}. Enter a valid key.`
               : "Enter your Dynamical Edge API key. It is kept in this browser only."}
           </Dialog.Description>
+          <p className="hint" data-testid="api-key-help">
+            Where keys come from: the first start of <code>dynamical up</code> prints an admin key; an admin makes
+            more with <code>dynamical keys create --scope operate --name you</code> (scopes: read, operate, admin —
+            e-stop and reset need operate). A key is shown only once.
+          </p>
           <form onSubmit={submit} className="form">
             <label>
               Key

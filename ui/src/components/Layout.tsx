@@ -7,6 +7,7 @@ import { useShortcuts } from "../hooks/useShortcuts";
 import { useUiStore } from "../stores/ui";
 import { ApiKeyDialog } from "./ApiKeyDialog";
 import { Header } from "./Header";
+import { RobotBanner } from "./RobotBanner";
 import { HelpDialog } from "./HelpDialog";
 import { Sidebar } from "./Sidebar";
 import { TelemetryBridge } from "./TelemetryBridge";
@@ -40,6 +41,7 @@ export function Layout() {
       <Header />
       {sidebarOpen ? <Sidebar /> : null}
       <main className="content">
+        <RobotBanner />
         <Outlet />
       </main>
       <ApiKeyDialog />

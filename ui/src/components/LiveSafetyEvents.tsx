@@ -1,5 +1,6 @@
 // Safety events as they arrive over telemetry (this session only).
 import { useRobotStore } from "../stores/robot";
+import { eventSubject, eventValue, ruleWords } from "../live/safetyText";
 import { num } from "./fmt";
 import { EmptyState } from "./Panel";
 
@@ -15,10 +16,9 @@ export function LiveSafetyEvents({ robotId, limit = 30 }: { robotId: string | nu
           <th>Received</th>
           <th>Robot</th>
           <th>Rule</th>
-          <th>Joint</th>
-          <th>Value</th>
-          <th>Limit</th>
-          <th>t (s)</th>
+          <th>Where</th>
+          <th>Value (limit)</th>
+          <th>t</th>
         </tr>
       </thead>
       <tbody>
@@ -26,11 +26,10 @@ export function LiveSafetyEvents({ robotId, limit = 30 }: { robotId: string | nu
           <tr key={`${e.robot_id}-${e.seq}-${e.tick}`}>
             <td>{new Date(e.receivedAt).toLocaleTimeString()}</td>
             <td>{e.robot_id}</td>
-            <td>{e.rule_name}</td>
-            <td>{e.joint_name ?? "—"}</td>
-            <td>{num(e.value, 4)}</td>
-            <td>{num(e.limit, 4)}</td>
-            <td>{num(e.t, 3)}</td>
+            <td title={ruleWords(e.rule_name)}>{e.rule_name}</td>
+            <td>{eventSubject(e)}</td>
+            <td>{eventValue(e)}</td>
+            <td>{num(e.t, 3, "s")}</td>
           </tr>
         ))}
       </tbody>

@@ -23,7 +23,7 @@ export function RecentExecutions({ limit = 10 }: { limit?: number }) {
                 <th>Started</th>
                 <th>Task</th>
                 <th>Status</th>
-                <th>Steps</th>
+                <th>Steps run</th>
                 <th>Total</th>
               </tr>
             </thead>

@@ -1,6 +1,7 @@
 // Recorded safety events (REST) of a robot or an execution.
 import type { SafetyEventOut } from "../api/types";
-import { clock, num, shortId, time } from "./fmt";
+import { eventSubject, eventValue, ruleWords } from "../live/safetyText";
+import { clock, shortId, time } from "./fmt";
 import { EmptyState } from "./Panel";
 
 /** `jointNames`: the robot's joints in state order (from its model), to name `joint` indices. */
@@ -22,10 +23,9 @@ export function SafetyEventsTable({
           <th>Recorded</th>
           <th>Robot</th>
           <th>Rule</th>
-          <th>Joint</th>
-          <th>Value</th>
-          <th>Limit</th>
-          <th>Tick</th>
+          <th>Where</th>
+          <th>Value (limit)</th>
+          <th>t</th>
           <th>Request</th>
         </tr>
       </thead>
@@ -34,11 +34,10 @@ export function SafetyEventsTable({
           <tr key={e.id}>
             <td title={time(e.recorded_at)}>{clock(e.recorded_at)}</td>
             <td>{e.robot_id}</td>
-            <td>{e.rule_name}</td>
-            <td>{e.joint < 0 ? "—" : (jointNames?.[e.joint] ?? `#${e.joint}`)}</td>
-            <td>{num(e.value, 4)}</td>
-            <td>{num(e.limit, 4)}</td>
-            <td>{e.tick}</td>
+            <td title={ruleWords(e.rule_name)}>{e.rule_name}</td>
+            <td>{eventSubject(e, jointNames)}</td>
+            <td>{eventValue(e)}</td>
+            <td title={`tick ${e.tick}`}>{e.t.toFixed(3)} s</td>
             <td>{e.request_id ? shortId(e.request_id) : "—"}</td>
           </tr>
         ))}

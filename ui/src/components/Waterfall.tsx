@@ -1,11 +1,17 @@
 // A trace as a waterfall of spans.
+import { useEffect, useRef } from "react";
 import type { TraceOut } from "../api/types";
 import { ms } from "./fmt";
 import { EmptyState } from "./Panel";
 import { layoutWaterfall } from "./waterfall";
 
-export function Waterfall({ trace }: { trace: TraceOut }) {
+/** `focusSpanId`: a span to open at (a failed step's phase): highlighted and scrolled into view. */
+export function Waterfall({ trace, focusSpanId = null }: { trace: TraceOut; focusSpanId?: string | null }) {
   const { rows, totalMs } = layoutWaterfall(trace.spans);
+  const focused = useRef<HTMLDivElement | null>(null);
+  useEffect(() => {
+    focused.current?.scrollIntoView({ block: "center" });
+  }, [focusSpanId, rows.length]);
   if (!rows.length) return <EmptyState>This trace has no spans.</EmptyState>;
   return (
     <div className="waterfall" data-testid="waterfall">
@@ -15,7 +21,16 @@ export function Waterfall({ trace }: { trace: TraceOut }) {
         </span>
       </div>
       {rows.map((r) => (
-        <div className="waterfall-row" key={r.span.span_id} data-testid="waterfall-row" title={JSON.stringify(r.span.attributes, null, 1)}>
+        <div
+          className={`waterfall-row${r.span.span_id === focusSpanId ? " focused" : ""}`}
+          key={r.span.span_id}
+          ref={r.span.span_id === focusSpanId ? focused : undefined}
+          data-testid="waterfall-row"
+          data-span-id={r.span.span_id}
+          data-focused={r.span.span_id === focusSpanId ? "true" : undefined}
+          data-status={r.span.status_code}
+          title={JSON.stringify(r.span.attributes, null, 1)}
+        >
           <div className="waterfall-name" style={{ paddingLeft: `${r.depth * 14}px` }}>
             {r.span.name}
           </div>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ExecutionOut, PlanStep } from "../api/types";
-import { mergeSteps, resolveStatus } from "./taskProgress";
+import { finishedSteps, mergeSteps, NOT_RUN, resolveStatus } from "./taskProgress";
 
 const step = (id: string, skill: string): PlanStep => ({
   step_id: id,
@@ -56,6 +56,25 @@ describe("mergeSteps", () => {
   it("a failed step stays failed", () => {
     const live = { s1: { step_id: "s1", index: 0, total: 3, skill_id: "grasp", status: "failed" } };
     expect(mergeSteps(plan, execution({ status: "failed" }), live)[0]!.status).toBe("failed");
+  });
+});
+
+describe("after an outage", () => {
+  it("a step still marked running takes the execution's end; steps never started are not run", () => {
+    // the server restarted mid-task: the live store saw step 1 running, the poll says interrupted
+    const live = { s1: { step_id: "s1", index: 0, total: 3, skill_id: "grasp", status: "running" } };
+    const steps = mergeSteps(plan, execution({ status: "interrupted" }), live);
+    expect(steps.map((s) => s.status)).toEqual(["interrupted", NOT_RUN, NOT_RUN]);
+    expect(finishedSteps(steps)).toBe(0);
+  });
+
+  it("the stored result decides each step that ran", () => {
+    const result = { outcome: { steps: [{ skill: "grasp", success: true }, { skill: "lift", success: false, failure: "slipped" }] } };
+    const live = { s2: { step_id: "s2", index: 1, total: 3, skill_id: "lift", status: "running" } };
+    const steps = mergeSteps(plan, execution({ status: "failed", result }), live);
+    expect(steps.map((s) => s.status)).toEqual(["succeeded", "failed", NOT_RUN]);
+    // one count for the task box and the executions table: steps that ran to an end
+    expect(finishedSteps(steps)).toBe(2);
   });
 });
 

@@ -1,4 +1,5 @@
-// Emergency stop and reset of one robot (or all: robotId null), each reporting its result as a toast.
+// Emergency stop and reset of one robot (or all: robotId null). Their result is the robot-state
+// banner (it follows the kernel's own state); only a command a robot did not confirm is a toast.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/endpoints";
 import type { CommandsOut } from "../api/types";
@@ -14,28 +15,22 @@ export function useEstop() {
   return useMutation({
     meta: { title: "E-STOP failed" },
     mutationFn: ({ robotId, category }: { robotId: string | null; category: number }) => api.estop(robotId, category),
-    onSuccess: (result, { category }) => {
-      useUiStore.getState().pushToast({
-        title: result.ok ? `E-STOP (category ${category}) engaged` : "E-STOP NOT confirmed",
-        description: summarize(result),
-        kind: result.ok ? "success" : "error",
-      });
+    onSuccess: (result) => {
+      if (!result.ok) useUiStore.getState().pushToast({ title: "E-STOP NOT confirmed", description: summarize(result), kind: "error" });
       void qc.invalidateQueries({ queryKey: ["hazards"] });
     },
   });
 }
 
-export function useSafetyReset() {
+export function useSafetyReset(posture = false) {
   const qc = useQueryClient();
   return useMutation({
-    meta: { title: "Reset failed" },
-    mutationFn: (robotId: string | null) => api.resetSafety(robotId),
+    meta: { title: posture ? "Go home failed" : "Reset failed" },
+    mutationFn: (robotId: string | null) => api.resetSafety(robotId, posture),
     onSuccess: (result) => {
-      useUiStore.getState().pushToast({
-        title: result.ok ? "Safety reset" : "Reset NOT confirmed",
-        description: summarize(result),
-        kind: result.ok ? "success" : "error",
-      });
+      if (!result.ok) {
+        useUiStore.getState().pushToast({ title: posture ? "Go home NOT done" : "Reset NOT confirmed", description: summarize(result), kind: "error" });
+      }
       void qc.invalidateQueries({ queryKey: ["hazards"] });
     },
   });

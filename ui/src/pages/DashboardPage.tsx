@@ -18,7 +18,7 @@ export default function DashboardPage() {
         <TaskBox />
         <TimingCharts />
       </div>
-      <div className="column">
+      <div className="column view-column">
         <Panel title={robotId ? `3D view — ${robotId}` : "3D view"} className="view-panel">
           {robotId ? (
             <Suspense fallback={<EmptyState>Loading the 3D view…</EmptyState>}>

@@ -29,7 +29,7 @@ function StatsPanel() {
   );
 }
 
-function ExecutionDetail({ requestId }: { requestId: string }) {
+function ExecutionDetail({ requestId, focusSpanId }: { requestId: string; focusSpanId: string | null }) {
   const execution = useExecution(requestId);
   const trace = useTrace(requestId);
   const events = useSafetyEvents(null, 1000, requestId);
@@ -60,7 +60,7 @@ function ExecutionDetail({ requestId }: { requestId: string }) {
       </Panel>
       <Panel title="Trace" className="wide">
         <QueryState query={trace} notFound="No trace recorded for this request (yet).">
-          {(t) => <Waterfall trace={t} />}
+          {(t) => <Waterfall trace={t} focusSpanId={focusSpanId} />}
         </QueryState>
       </Panel>
       <Panel title="Safety events of this execution" className="wide">
@@ -123,7 +123,7 @@ export default function ObservabilityPage() {
           )}
         </QueryState>
       </Panel>
-      {selected ? <ExecutionDetail key={selected} requestId={selected} /> : <Panel title="Execution"><EmptyState>Select an execution to see its trace.</EmptyState></Panel>}
+      {selected ? <ExecutionDetail key={selected} requestId={selected} focusSpanId={params.get("span")} /> : <Panel title="Execution"><EmptyState>Select an execution to see its trace.</EmptyState></Panel>}
       <StatsPanel />
     </div>
   );

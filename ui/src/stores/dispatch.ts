@@ -11,7 +11,7 @@ export function dispatchTelemetry(msg: TelemetryMessage, now: number = Date.now(
       useSystemStore.getState().noteServerTime(msg.server_time);
       return;
     case "state":
-      robot.applyState(msg.robot_id, msg.state, msg.server_time);
+      robot.applyState(msg.robot_id, msg.state, msg.server_time, now);
       return;
     case "robot_connected":
       robot.setLinked(msg.robot_id, true);

@@ -91,6 +91,24 @@ describe("robot store", () => {
     expect(useRobotStore.getState().liveEvents.map((e) => e.seq)).toEqual([2, 1]);
   });
 
+  it("stamps each robot's state with the browser time it arrived (its age)", () => {
+    dispatchTelemetry({ type: "state", robot_id: "thor", state: state(), server_time: 10 }, 5_000);
+    expect(useRobotStore.getState().receivedAt.thor).toBe(5_000);
+  });
+
+  it("reconcile forgets what may have ended during an outage: running steps, planned paths, open executions", () => {
+    const { applyProgress, applyExecution } = useRobotStore.getState();
+    applyProgress(progress({ step_id: "s1", status: "succeeded" }));
+    applyProgress(progress({ step_id: "s2", status: "running", planned_hands: { left: [[0.3, 0.2, 0.9]] } }));
+    applyExecution({ type: "execution", robot_id: "thor", request_id: "req", status: "running" });
+    applyExecution({ type: "execution", robot_id: "thor", request_id: "old", status: "failed" });
+    useRobotStore.getState().reconcile();
+    const s = useRobotStore.getState();
+    expect(Object.keys(s.progress.req ?? {})).toEqual(["s1"]);
+    expect(s.plannedHands.thor ?? null).toBeNull();
+    expect(Object.keys(s.executions)).toEqual(["old"]);
+  });
+
   it("heartbeats update the server time", () => {
     dispatchTelemetry({ type: "heartbeat", server_time: 42 });
     expect(useSystemStore.getState().serverTime).toBe(42);

@@ -1,6 +1,7 @@
 // Live robot data from the telemetry socket: latest state, timing history, progress of
 // executions, safety events, and which robot the operator has selected.
 import { create } from "zustand";
+import { isTerminal } from "../api/status";
 import type { RobotState, TimingSnapshot } from "../api/types";
 import type {
   ExecutionMessage,
@@ -48,6 +49,8 @@ export const MAX_LIVE_EVENTS = 200;
 
 export interface RobotStoreState {
   states: Record<string, RobotState>;
+  /** Browser clock (ms) when each robot's last state arrived: every live value knows its age. */
+  receivedAt: Record<string, number>;
   /** Live connected flags from robot_connected / robot_disconnected messages. */
   linked: Record<string, boolean>;
   timing: Record<string, TimingSample[]>;
@@ -57,15 +60,18 @@ export interface RobotStoreState {
   liveEvents: LiveSafetyEvent[];
   selectedRobotId: string | null;
 
-  applyState: (robotId: string, state: RobotState, serverTime: number) => void;
+  applyState: (robotId: string, state: RobotState, serverTime: number, receivedAt?: number) => void;
   setLinked: (robotId: string, connected: boolean) => void;
   applyProgress: (msg: ProgressMessage) => void;
   applyExecution: (msg: ExecutionMessage) => void;
   addSafetyEvent: (msg: SafetyEventMessage, receivedAt: number) => void;
   selectRobot: (robotId: string | null) => void;
+  /** After a telemetry outage: forget what may have ended while away (running steps, planned
+   * paths, live execution statuses) so the REST data fetched next decides. */
+  reconcile: () => void;
 }
 
-const STATUS_RANK: Record<string, number> = { pending: 0, running: 1, succeeded: 2, failed: 2 };
+const STATUS_RANK: Record<string, number> = { pending: 0, running: 1, succeeded: 2, failed: 2, interrupted: 2, cancelled: 2 };
 
 /** The later of two step statuses (a step never goes from succeeded back to running). */
 export function laterStatus(a: string | undefined, b: string): string {
@@ -79,6 +85,7 @@ function hasTiming(state: RobotState): boolean {
 
 export const useRobotStore = create<RobotStoreState>((set) => ({
   states: {},
+  receivedAt: {},
   linked: {},
   timing: {},
   progress: {},
@@ -87,9 +94,12 @@ export const useRobotStore = create<RobotStoreState>((set) => ({
   liveEvents: [],
   selectedRobotId: null,
 
-  applyState: (robotId, state, serverTime) =>
+  applyState: (robotId, state, serverTime, receivedAt = Date.now()) =>
     set((s) => {
-      const next: Partial<RobotStoreState> = { states: { ...s.states, [robotId]: state } };
+      const next: Partial<RobotStoreState> = {
+        states: { ...s.states, [robotId]: state },
+        receivedAt: { ...s.receivedAt, [robotId]: receivedAt },
+      };
       if (!s.linked[robotId]) next.linked = { ...s.linked, [robotId]: true };
       if (hasTiming(state)) {
         const samples = s.timing[robotId] ?? [];
@@ -147,4 +157,16 @@ export const useRobotStore = create<RobotStoreState>((set) => ({
     set((s) => ({ liveEvents: [{ ...msg, receivedAt }, ...s.liveEvents].slice(0, MAX_LIVE_EVENTS) })),
 
   selectRobot: (selectedRobotId) => set({ selectedRobotId }),
+
+  reconcile: () =>
+    set((s) => ({
+      progress: Object.fromEntries(
+        Object.entries(s.progress).map(([rid, steps]) => [
+          rid,
+          Object.fromEntries(Object.entries(steps).filter(([, step]) => step.status !== "running")),
+        ]),
+      ),
+      plannedHands: {},
+      executions: Object.fromEntries(Object.entries(s.executions).filter(([, e]) => isTerminal(e.status))),
+    })),
 }));

@@ -33,4 +33,19 @@ describe("ui store", () => {
     useUiStore.getState().dismissToast(a);
     expect(useUiStore.getState().toasts.map((t) => t.id)).toEqual([c]);
   });
+
+  it("a keyed toast is replaced by a newer one and dismissed when its thing recovers", () => {
+    const { pushToast } = useUiStore.getState();
+    const a = pushToast({ title: "Loading robots failed", description: "server unreachable", kind: "error", key: "query:robots" });
+    const b = pushToast({ title: "Loading robots failed", description: "502 Bad Gateway", kind: "error", key: "query:robots" });
+    expect(b).toBe(a);
+    expect(useUiStore.getState().toasts.map((t) => t.description)).toEqual(["502 Bad Gateway"]);
+    useUiStore.getState().dismissToastKey("query:robots");
+    expect(useUiStore.getState().toasts).toEqual([]);
+  });
+
+  it("keeps the task box's draft", () => {
+    useUiStore.getState().setTaskDraft("wave");
+    expect(useUiStore.getState().taskDraft).toBe("wave");
+  });
 });

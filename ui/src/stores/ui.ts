@@ -10,6 +10,9 @@ export interface Toast {
   title: string;
   description?: string;
   kind: ToastKind;
+  /** Toasts about one thing (e.g. one query's load) share a key: a newer one replaces the older,
+   * and the thing going well again dismisses it. */
+  key?: string;
 }
 
 /** The task the operator started from the dashboard and is following. */
@@ -20,6 +23,8 @@ export interface TrackedTask {
   /** Status when it was accepted. */
   status: string;
   steps: PlanStep[];
+  /** Why the planner refused it (status "refused": nothing was sent to the robot). */
+  refusal?: string;
 }
 
 export const THEME_STORAGE = "dynamical.theme";
@@ -40,6 +45,8 @@ export interface UiState {
   helpOpen: boolean;
   toasts: Toast[];
   trackedTask: TrackedTask | null;
+  /** The task box's text: kept when the operator navigates away and back. */
+  taskDraft: string;
 
   toggleSidebar: () => void;
   toggleTheme: () => void;
@@ -47,6 +54,8 @@ export interface UiState {
   /** Adds a toast unless the same one is already showing; returns its id. */
   pushToast: (toast: Omit<Toast, "id">) => number;
   dismissToast: (id: number) => void;
+  dismissToastKey: (key: string) => void;
+  setTaskDraft: (text: string) => void;
   trackTask: (task: TrackedTask | null) => void;
 }
 
@@ -59,6 +68,7 @@ export const useUiStore = create<UiState>((set, get) => ({
   helpOpen: false,
   toasts: [],
   trackedTask: null,
+  taskDraft: "",
 
   toggleSidebar: () => set((s) => ({ sidebarOpen: !s.sidebarOpen })),
   toggleTheme: () =>
@@ -73,6 +83,13 @@ export const useUiStore = create<UiState>((set, get) => ({
     }),
   setHelpOpen: (helpOpen) => set({ helpOpen }),
   pushToast: (toast) => {
+    if (toast.key !== undefined) {
+      const keyed = get().toasts.find((t) => t.key === toast.key);
+      if (keyed) {
+        set((s) => ({ toasts: s.toasts.map((t) => (t.id === keyed.id ? { ...toast, id: keyed.id } : t)) }));
+        return keyed.id;
+      }
+    }
     const same = get().toasts.find(
       (t) => t.title === toast.title && t.description === toast.description && t.kind === toast.kind,
     );
@@ -82,5 +99,8 @@ export const useUiStore = create<UiState>((set, get) => ({
     return id;
   },
   dismissToast: (id) => set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) })),
+  dismissToastKey: (key) =>
+    set((s) => (s.toasts.some((t) => t.key === key) ? { toasts: s.toasts.filter((t) => t.key !== key) } : s)),
+  setTaskDraft: (taskDraft) => set({ taskDraft }),
   trackTask: (trackedTask) => set({ trackedTask }),
 }));

@@ -1,27 +1,73 @@
 // Inside the canvas: the robot model posed from telemetry, hand paths, zones, controls.
-import { useEffect, useMemo } from "react";
-import { useThree } from "@react-three/fiber";
+import { useEffect, useMemo, useRef } from "react";
+import { useFrame, useThree } from "@react-three/fiber";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import type { RobotModel, ZoneOut } from "../api/types";
 import { useRobotStore } from "../stores/robot";
 import { HandPaths } from "./handPaths";
 import { RobotGraph } from "./robotGraph";
 import { ZoneMeshes } from "./ZoneMeshes";
+import { MAX_DISTANCE_M, MAX_POLAR_RAD, MIN_DISTANCE_M, MIN_POLAR_RAD, ORBIT_TARGET } from "./cameraLimits";
+
+export interface CameraInfo {
+  distance: number;
+  z: number;
+}
 
 /** Renders at most this often while states stream in (the machine may render in software). */
 const MIN_FRAME_MS = 50;
 
-function Controls() {
+function Controls({ resetSignal, onCamera }: { resetSignal: number; onCamera: (info: CameraInfo) => void }) {
   const camera = useThree((s) => s.camera);
   const gl = useThree((s) => s.gl);
   const invalidate = useThree((s) => s.invalidate);
+  const controlsRef = useRef<OrbitControls | null>(null);
   useEffect(() => {
     const controls = new OrbitControls(camera, gl.domElement);
-    controls.target.set(0.3, -0.1, 0.85);
+    controls.target.set(...ORBIT_TARGET);
+    // Limits: never inside the robot or the table, never under the floor; orbit the workspace
+    // only (panning would carry the target, and the limits with it, anywhere).
+    controls.minDistance = MIN_DISTANCE_M;
+    controls.maxDistance = MAX_DISTANCE_M;
+    controls.minPolarAngle = MIN_POLAR_RAD;
+    controls.maxPolarAngle = MAX_POLAR_RAD;
+    controls.enablePan = false;
     controls.update();
-    controls.addEventListener("change", () => invalidate());
-    return () => controls.dispose();
-  }, [camera, gl, invalidate]);
+    controls.saveState();
+    controlsRef.current = controls;
+    const report = () => onCamera({ distance: camera.position.distanceTo(controls.target), z: camera.position.z });
+    report();
+    controls.addEventListener("change", () => {
+      invalidate();
+      report();
+    });
+    return () => {
+      controls.dispose();
+      controlsRef.current = null;
+    };
+  }, [camera, gl, invalidate, onCamera]);
+  useEffect(() => {
+    if (resetSignal > 0) controlsRef.current?.reset();
+  }, [resetSignal]);
+  return null;
+}
+
+/** Frames drawn in the last second (the view renders on demand: this is what the operator gets). */
+function FrameCounter({ onFps }: { onFps: (fps: number) => void }) {
+  const frames = useRef(0);
+  useFrame(() => {
+    frames.current += 1;
+  });
+  useEffect(() => {
+    let last = performance.now();
+    const id = setInterval(() => {
+      const now = performance.now();
+      onFps((frames.current * 1000) / (now - last));
+      frames.current = 0;
+      last = now;
+    }, 1000);
+    return () => clearInterval(id);
+  }, [onFps]);
   return null;
 }
 
@@ -108,9 +154,12 @@ interface SceneProps {
   onZonesDrawn: (count: number) => void;
   onBodies: (count: number) => void;
   onPaths: (counts: PathCounts) => void;
+  resetSignal: number;
+  onCamera: (info: CameraInfo) => void;
+  onFps: (fps: number) => void;
 }
 
-export function RobotScene({ model, robotId, zones, onZonesDrawn, onBodies, onPaths }: SceneProps) {
+export function RobotScene({ model, robotId, zones, onZonesDrawn, onBodies, onPaths, resetSignal, onCamera, onFps }: SceneProps) {
   const invalidate = useThree((s) => s.invalidate);
   useEffect(() => invalidate(), [zones, model, invalidate]);
   return (
@@ -122,7 +171,8 @@ export function RobotScene({ model, robotId, zones, onZonesDrawn, onBodies, onPa
       <axesHelper args={[0.3]} />
       {model ? <RobotBodies model={model} robotId={robotId} onBodies={onBodies} onPaths={onPaths} /> : null}
       <ZoneMeshes zones={zones} onDrawn={onZonesDrawn} />
-      <Controls />
+      <Controls resetSignal={resetSignal} onCamera={onCamera} />
+      <FrameCounter onFps={onFps} />
     </>
   );
 }

@@ -86,7 +86,7 @@ async def execute_skill(body: InvokeRequest, _: Operator, request: Request, resp
     return await _invoke(body, request, response)
 
 
-ExecutionStatusName = Literal["planning", "running", "succeeded", "failed", "cancelled", "interrupted"]
+ExecutionStatusName = Literal["planning", "running", "succeeded", "failed", "refused", "cancelled", "interrupted"]
 
 
 @router.get("/api/v1/robot/executions", response_model=list[ExecutionOut])
