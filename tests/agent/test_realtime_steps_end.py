@@ -129,3 +129,26 @@ def test_a_cancel_between_two_plans_of_a_start_ends_it_without_planning_again(ag
     assert len(plans) == 1
     monkeypatch.undo()
     assert agent.execute(_plan("wave", {})).success
+
+
+def test_a_cancel_during_the_ik_of_a_step_stops_its_planning_there(agent, monkeypatch):
+    """Before: a cancel during planning was seen once the planning ended (minutes for a grasp whose
+    first candidates were out of reach, on a loaded machine): now at the next IK iteration."""
+    kinematics = agent.kinematics
+    solve = kinematics.solve
+    calls = []
+
+    def solve_then_cancel(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            agent.cancel()
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(kinematics, "solve", solve_then_cancel)
+    outcome = agent.execute(_plan("reach", {"target": "red_cube", "side": "left"}))
+    (step,) = outcome.steps
+    assert not outcome.success and step.failure == "cancelled while the step was planned", step
+    assert len(calls) == 1
+    monkeypatch.undo()
+    assert agent.state().safety.mode == "RUNNING"  # nothing moved, nothing stopped
+    assert agent.execute(_plan("wave", {})).success

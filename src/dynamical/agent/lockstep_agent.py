@@ -25,7 +25,7 @@ from dynamical.agent.reports import (
 from dynamical.orchestration.plan import SkillExecutionPlan
 from dynamical.orchestration.world import WorldSnapshot, snapshot_from_world_model
 from dynamical.robot.description import RobotDescription
-from dynamical.robot.kinematics import Kinematics
+from dynamical.robot.kinematics import IKInterruptedError, Kinematics
 from dynamical.robot.scene import build_model
 from dynamical.robot.scene_model import SceneModel, scene_model
 from dynamical.robot.world import WorldSpec
@@ -67,7 +67,10 @@ class LockstepRobotAgent:
         self._server_zones: list[BoxZone | HalfSpaceZone] = []
         self._epoch = 0
         """Bumped when the simulation is replaced (``reset_world``): the pacing restarts from it."""
-        self.runner = SkillRunner(self.runtime, Kinematics(build_model(description), description))
+        kinematics = Kinematics(build_model(description), description)
+        # A cancel or e-stop stops the planning of a step at its next IK iteration.
+        kinematics.interrupt = self._planning_interrupted
+        self.runner = SkillRunner(self.runtime, kinematics)
         self._scene = scene_model(build_model(description, world), description, world)
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -136,8 +139,13 @@ class LockstepRobotAgent:
         why = refusal(self.state().safety) if self.runtime.link.status() is not None else None
         if why is not None:
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=why, cause="safety")
-        with self._lock:
-            started = self.runner.start(skill_id, params)
+        try:
+            with self._lock:
+                started = self.runner.start(skill_id, params)
+                if self._cancelled and not isinstance(started, SkillOutcome):
+                    self.runner.executor.cancel()  # cancelled while planned: it stops where it starts
+        except IKInterruptedError as exc:
+            return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause="skill")
         if isinstance(started, SkillOutcome):
             return started
         while not self._stop.is_set():
@@ -148,6 +156,12 @@ class LockstepRobotAgent:
         self._wait_sim(SETTLE_AFTER_S)
         with self._lock:
             return self.runner.finish(started)
+
+    def _planning_interrupted(self) -> str | None:
+        """Why a step being planned must stop now; None while it may go on."""
+        if self._cancelled:
+            return "cancelled while the step was planned"
+        return "the agent was stopped while the step was planned" if self._stop.is_set() else None
 
     def cancel(self) -> bool:
         """Stop the running step where it is (the robot holds) and skip the rest of the plan."""
@@ -183,6 +197,7 @@ class LockstepRobotAgent:
         if not self._busy.acquire(blocking=False):
             raise AgentBusyError(f"robot {self.robot_id} is running a plan; it was reset, not moved")
         try:
+            self._cancelled = False  # the stop this reset cleared must not stop the rest motion
             outcome = self._run_step(REST_SKILL, {})
         finally:
             self._busy.release()

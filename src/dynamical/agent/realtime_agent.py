@@ -28,7 +28,7 @@ from dynamical.agent.reports import (
 from dynamical.orchestration.plan import SkillExecutionPlan
 from dynamical.orchestration.world import WorldSnapshot, snapshot_from_world_model
 from dynamical.robot.description import RobotDescription
-from dynamical.robot.kinematics import Kinematics
+from dynamical.robot.kinematics import IKInterruptedError, Kinematics
 from dynamical.robot.scene import build_model
 from dynamical.robot.scene_model import SceneModel, scene_model
 from dynamical.robot.shapes import object_shapes
@@ -162,6 +162,9 @@ class RealtimeRobotAgent:
             world_index=self._index,
         )
         self.kinematics = Kinematics(build_model(description), description)
+        # Planning a step (IK, seconds on a loaded machine) stops at the next iteration once the
+        # plan is cancelled or e-stopped, instead of planning on for a robot told to stop.
+        self.kinematics.interrupt = self._planning_interrupted
         self.catalog = builtin_catalog()
         self.startup_timeout_s = startup_timeout_s
         self.runner: SkillRunner | None = None
@@ -351,7 +354,10 @@ class RealtimeRobotAgent:
                 fault = refusal(safety_status(status, self._watchdog, runner.executor.activity_at))
         if fault is not None:
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=fault, cause="safety")
-        started = runner.start(skill_id, params, lock=self._lock, cancelled=lambda: self._cancelled)
+        try:
+            started = runner.start(skill_id, params, lock=self._lock, cancelled=lambda: self._cancelled)
+        except IKInterruptedError as exc:
+            return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause="skill")
         if isinstance(started, SkillOutcome):
             return started
         with self._lock:
@@ -405,6 +411,14 @@ class RealtimeRobotAgent:
         else:
             why = f"no result within {timeout:g} s; the control loop is stuck (the safety kernel stops the robot)"
         return SkillOutcome(skill=skill_id, params=dict(params), success=False, failure=why, cause="timeout")
+
+    def _planning_interrupted(self) -> str | None:
+        """Why a step being planned must stop now; None while it may go on."""
+        if self._cancelled:
+            return "cancelled while the step was planned"
+        if self._stop.is_set():
+            return "the agent was stopped while the step was planned"
+        return self._dead
 
     def cancel(self) -> bool:
         """Stop the running step where it is (the robot holds) and skip the rest of the plan;

@@ -7,7 +7,7 @@ moves the waist, the other arm, or an object in the world.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import mink
@@ -15,12 +15,22 @@ import mujoco
 import numpy as np
 
 from dynamical.robot.description import RobotDescription
-from dynamical.robot.errors import UnknownNameError
+from dynamical.robot.errors import RobotError, UnknownNameError
 from dynamical.robot.scene import JointIndex
 
 # Integration step of the differential IK, s. Larger steps converge in fewer iterations but
 # overshoot near joint limits; 50 ms solved every benchmark target (see `dynamical bench ik`).
 IK_STEP_S = 0.05
+STALL_ITERATIONS = 30
+"""A descent whose error has not fallen by ``STALL_GAIN`` of itself for this many iterations has
+stalled (a joint limit, a target out of reach) and stops: measured, such descents sit at one
+error from their tenth iteration on, and 300 iterations of each of 21 seeds made an unreachable
+grasp cost minutes of planning on a loaded machine."""
+STALL_GAIN = 0.01
+
+
+class IKInterruptedError(RobotError):
+    """``Kinematics.interrupt`` asked a solve to stop (the caller cancelled the planning)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,9 @@ class Kinematics:
         limited = np.flatnonzero(one_dof & model.jnt_limited.astype(bool))
         self._limited_qpos = model.jnt_qposadr[limited]
         self._limited_range = model.jnt_range[limited]
+        self.interrupt: Callable[[], str | None] | None = None
+        """Asked at every IK iteration: a reason makes the solve raise ``IKInterruptedError`` (a
+        cancelled or e-stopped plan stops planning within an iteration, not after minutes)."""
 
     def _qpos(self, q: np.ndarray, base: np.ndarray | None) -> np.ndarray:
         qpos = (self._q0 if base is None else base).copy()
@@ -179,7 +192,12 @@ class Kinematics:
 
         pos_err, rot_err = self._errors(targets, orientation)
         iterations = 0
+        best, gained_at = _error(pos_err, rot_err), 0
         while iterations < max_iterations and not within(pos_err, rot_err):
+            if iterations - gained_at >= STALL_ITERATIONS:
+                break
+            if self.interrupt is not None and (why := self.interrupt()) is not None:
+                raise IKInterruptedError(why)
             velocity = mink.solve_ik(
                 self._configuration,
                 tasks,
@@ -192,6 +210,8 @@ class Kinematics:
             self._configuration.integrate_inplace(velocity, IK_STEP_S)
             pos_err, rot_err = self._errors(targets, orientation)
             iterations += 1
+            if (error := _error(pos_err, rot_err)) < (1.0 - STALL_GAIN) * best:
+                best, gained_at = error, iterations
         return IKResult(
             q=self._configuration.q[self._joints.qpos].copy(),
             position_error=pos_err,
@@ -218,4 +238,8 @@ class Kinematics:
 
 
 def _total_error(result: IKResult) -> float:
-    return sum(result.position_error.values()) + 0.1 * sum(result.orientation_error.values())
+    return _error(result.position_error, result.orientation_error)
+
+
+def _error(position: Mapping[str, float], orientation: Mapping[str, float]) -> float:
+    return sum(position.values()) + 0.1 * sum(orientation.values())
