@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Annotated, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -34,6 +35,7 @@ from dynamical.orchestration import (
 from dynamical.orchestration.assignment import AssignmentStrategy
 from dynamical.orchestration.tiering import tier_of
 from dynamical.orchestration.workspace import LocationAdaptiveSkillManager, WorkspaceRecord
+from dynamical.orchestration.zone_check import TargetInZoneError, check_plan_zones
 from dynamical.skills.errors import SkillParameterError
 from dynamical.skills.manifest import SKILL_ID_PATTERN
 
@@ -84,7 +86,10 @@ class PlanSpec(BaseModel):
 class Planner:
     """Plans requests with the process's orchestrator (its router and decomposer are shared)."""
 
-    def __init__(self) -> None:
+    def __init__(self, zones: Callable[[str | None], Sequence[Mapping[str, Any]]] | None = None) -> None:
+        """``zones(robot_id)``: the keep-out zones that apply to the robot (definitions as stored);
+        a plan whose target lies inside one is refused, naming it."""
+        self.zones = zones
         self.base = get_orchestrator()
         # The router runs torch on one thread; planning one request at a time keeps each one's
         # latency flat on a small machine instead of sharing two cores among many.
@@ -113,6 +118,11 @@ class Planner:
             outside = sorted({s.skill_id for s in plan.steps} - set(spec.skill_ids))
             if outside:
                 raise PlanningError(f"the task needs skills {outside}, which skill_ids does not allow")
+        if self.zones is not None:
+            try:
+                check_plan_zones(plan, world or self.base.world, self.zones(robot_id))
+            except TargetInZoneError as exc:
+                raise PlanningError(str(exc)) from None
         return self._roles(spec, plan)
 
     def _orchestrator(self, robot_id: str | None, embodiment: str | None, world: WorldSnapshot | None) -> Orchestrator:

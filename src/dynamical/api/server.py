@@ -19,6 +19,7 @@ from dynamical.api.agent_link import AgentLinkHub
 from dynamical.api.app import create_app
 from dynamical.api.db import Database
 from dynamical.api.invoker import Invoker
+from dynamical.api.plan_zones import stored_zones
 from dynamical.api.planning import Planner
 from dynamical.api.routers import invoke, operations
 from dynamical.api.settings import ApiSettings
@@ -48,7 +49,7 @@ def build_server(settings: ApiSettings, *, prepare_database: bool = True, warm_u
     telemetry = Telemetry()
     hub = AgentLinkHub(db, telemetry, spool=settings.data_dir / "safety-records.spool")
     provider = make_tracer_provider(db)
-    planner = Planner()
+    planner = Planner(zones=stored_zones(db))
     invoker = Invoker(db, hub, planner, provider)
 
     @asynccontextmanager
