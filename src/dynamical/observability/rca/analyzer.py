@@ -162,8 +162,8 @@ def _facts(evidence: ExecutionEvidence, step: StepEvidence | None, events: list[
         "count": len(events),
         "t": events[0].t if events else (step.t_end if step and step.t_end is not None else math.nan),
         "category": evidence.estop_category if evidence.estop_category is not None else "?",
-        "zone": "?",
-        "point": "arm",
+        "zone": "a keep-out zone",
+        "point": "robot",
         "gap_ms": math.nan,
         "object": "the object",
         "offset_mm": math.nan,
@@ -175,8 +175,9 @@ def _facts(evidence: ExecutionEvidence, step: StepEvidence | None, events: list[
     }
     zone_events = [e for e in events if e.rule == "KEEP_OUT_ZONE"]
     if zone_events:
-        facts["zone"] = zone_events[0].zone or "?"
-        facts["point"] = zone_events[0].point or "arm"
+        name = zone_events[0].zone
+        facts["zone"] = f"keep-out zone {name!r}" if name else "a keep-out zone"
+        facts["point"] = zone_events[0].point or "robot"
     stops = [e for e in events if e.rule in ("ESTOP", "ESTOP_POWER_OFF")]
     if stops and stops[0].rule == "ESTOP" and stops[0].value is not None:
         facts["category"] = int(stops[0].value)

@@ -19,7 +19,8 @@ How a row matches the failed step (or, for an execution with no failed step, the
 A row needs any one of its conditions (``needs="any"``) or all of them (``needs="all"``). Its
 score is ``weight`` plus ``per_evidence`` for each condition that matched beyond the first, so
 corroborated causes rank first. ``explain`` is a template over the facts the analyzer measured
-(``{zone}``, ``{point}``, ``{count}``, ``{gap_ms}``, ``{object}``, ``{offset_mm}``, ``{fingers}``,
+(``{zone}``: "keep-out zone 'name'", or "a keep-out zone" when unnamed;
+``{point}``, ``{count}``, ``{gap_ms}``, ``{object}``, ``{offset_mm}``, ``{fingers}``,
 ``{moved_mm}``, ``{category}``, ``{predicate}``, ``{failure}``, ``{t}``, ``{phase}``, ``{rule}``).
 """
 
@@ -81,7 +82,7 @@ RULES: tuple[CauseRule, ...] = (
         "so a zone added after planning or over the path is the usual reason",
         weight=85,
         events=("KEEP_OUT_ZONE",),
-        explain="keep-out zone {zone!r} stopped the {point} at t={t:.2f} s ({count} interventions), during {phase}",
+        explain="{zone} stopped the {point} at t={t:.2f} s ({count} interventions), during {phase}",
     ),
     CauseRule(
         cause="person_too_close",
