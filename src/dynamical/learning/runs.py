@@ -105,7 +105,7 @@ class RunRecord(BaseModel):
     """Training wall time over every attempt, s."""
     attempts: int = 0
     host: str = Field(default_factory=socket.gethostname)
-    pid: int | None = None
+    pid: int | None = Field(default_factory=os.getpid)
     """The process that runs the worker and keeps this record (the CLI or the server)."""
     worker_pid: int | None = None
     """The learn-side worker training it (the leader of its process group)."""
