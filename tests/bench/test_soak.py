@@ -58,8 +58,100 @@ def test_a_short_soak_keeps_its_invariants():
     assert (result.server_restarts, result.executions_lost) == (1, 0), result.lost
     assert result.executions_checked_after_restart >= 3  # two before the restart, the one across it
     assert result.estops_injected == 1 and result.estops_not_confirmed == 0
-    assert result.estop_hold_ms.count == 1
+    assert result.estop_hold_ms.count == 1 and result.estop_hold_ms.p99 == result.estop_hold_ms.max
+    assert result.executions_overdue == 0 and result.software_protective_stops == 0
+    assert result.planner_refused == 0  # the generator says only what the planner resolves
+    assert set(result.failures_by_kind) <= {"skill", "timeout", "safety", "cancelled", "error"}
     assert result.leftover_processes == [] and result.leftover_shm == [] and result.kill_needed == []
     assert sum(t.tasks for t in result.by_skill.values()) == 2  # the two with nothing injected
     assert set(result.rss_mb) == {"server", "agent"}
     assert all(mb > 10 for samples in result.rss_mb.values() for _, mb in samples)
+
+
+# -- the report's accounting, on the answers the server gives -------------------------------------
+
+
+def _execution(status, steps=(), error=None, cancelled=False):
+    outcome = {"steps": list(steps)} if steps else None
+    return {"status": status, "error": error, "result": {"outcome": outcome, "error": error, "cancelled": cancelled}}
+
+
+def _step(skill, failure=None, cause=None):
+    return {"skill": skill, "success": failure is None, "failure": failure, "cause": cause}
+
+
+@pytest.mark.parametrize(
+    ("execution", "kind", "cause"),
+    [
+        (
+            _execution(
+                "failed", [_step("grasp", "postcondition holding(obj=red_cup) does not hold: 2 links", "postcondition")]
+            ),
+            "skill",
+            "grasp: postcondition holding(obj=red_cup) does not hold: # links",
+        ),
+        (
+            _execution("failed", [_step("reach", "reach: the left hand cannot reach (24.4 mm short)", "plan")]),
+            "skill",
+            None,
+        ),
+        (_execution("failed", [_step("wave", "no result within 6 s", "timeout")]), "timeout", None),
+        (
+            _execution(
+                "cancelled",
+                [_step("grasp", "cancelled while the step was planned", "skill")],
+                "timed out after 120 s; the plan was cancelled: x",
+                True,
+            ),
+            "timeout",
+            None,
+        ),
+        (
+            _execution("cancelled", [_step("wave", "cancelled", "skill")], "the plan was cancelled", True),
+            "cancelled",
+            None,
+        ),
+        (_execution("failed", [_step("wave", "the safety kernel is in PROTECTIVE_STOP", "safety")]), "safety", None),
+        (_execution("failed", error="agent unreachable"), "error", "failed: agent unreachable"),
+    ],
+)
+def test_a_failure_is_told_by_what_ended_it(execution, kind, cause):
+    from dynamical.bench.soak.runner import _cause
+
+    got_kind, got_cause = _cause(execution)
+    assert got_kind == kind
+    if cause is not None:
+        assert got_cause == cause
+
+
+def test_a_planner_refusal_counts_apart_and_a_busy_robot_as_stuck(world):
+    import httpx
+
+    from dynamical.bench.soak.runner import _start, _Tally
+
+    answers = iter(
+        [
+            httpx.Response(422, json={"detail": "no skill for 'juggle the cups'"}),
+            httpx.Response(409, json={"detail": "robot 'soak_robot' is running execution 1234"}),
+            httpx.Response(202, json={"request_id": "abcd"}),
+        ]
+    )
+    client = httpx.Client(base_url="http://soak", transport=httpx.MockTransport(lambda request: next(answers)))
+    tally = _Tally()
+    tasks = generate_tasks(world, 3, seed=0)
+    assert _start(client, tasks[0], tally) is None
+    assert _start(client, tasks[1], tally) is None
+    assert _start(client, tasks[2], tally) == "abcd"
+    assert [f.kind for f in tally.refused] == ["refused"] and "not planned (422)" in tally.refused[0].cause
+    assert [f.index for f in tally.stuck] == [1]
+    assert tally.by_skill[tasks[1].skill].tasks == 1 and tasks[0].skill not in tally.by_skill
+
+
+def test_estop_latency_percentiles():
+    from dynamical.bench.soak.runner import _latency
+
+    assert _latency([]).p99 is None
+    ten = _latency([float(v) for v in range(10, 110, 10)])
+    assert (ten.count, ten.p50, ten.p99, ten.max) == (10, 55.0, 100.0, 100.0)
+    many = _latency([1.0] * 99 + [50.0] * 2)
+    assert (many.p50, many.p99, many.max) == (1.0, 50.0, 50.0)

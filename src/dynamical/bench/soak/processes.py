@@ -114,10 +114,12 @@ class Platform:
 
     def stop(self) -> None:
         """The agent first (its plan stops, the robot holds), then the server; as Ctrl-C on `up`."""
-        if self.agent is not None:
-            self._stop(self.agent, signal.SIGINT, "agent")
-        if self.server is not None:
-            self._stop(self.server, signal.SIGTERM, "server")
+        try:
+            if self.agent is not None:
+                self._stop(self.agent, signal.SIGINT, "agent")
+        finally:  # whatever stopping the agent met (a second Ctrl-C), the server stops too
+            if self.server is not None:
+                self._stop(self.server, signal.SIGTERM, "server")
 
     def _spawn(self, command: list[str], role: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         with (self._logs / f"{role}.log").open("ab") as log:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
@@ -12,17 +14,25 @@ class SkillTally(BaseModel):
     succeeded: int = 0
 
 
+FailureKind = Literal["skill", "timeout", "safety", "cancelled", "refused", "error"]
+"""What ended a failed task: the skill could not do it (no plan, a precondition, a postcondition:
+the grasp slipped), its time ran out, the safety kernel, a cancel, the planner refused the words,
+or an error of the platform."""
+
+
 class TaskFailure(BaseModel):
     index: int
     skill: str
     text: str
     cause: str
+    kind: FailureKind = "skill"
     request_id: str | None = None
 
 
 class LatencyMs(BaseModel):
     count: int
     p50: float | None
+    p99: float | None = None
     max: float | None
 
 
@@ -32,22 +42,35 @@ class SoakResult(BaseModel):
     seed: int
     agent_mode: str
     wall_s: float
-    success_rate: float | None = Field(description="over the tasks with nothing injected (no e-stop, no restart)")
+    success_rate: float | None = Field(
+        description="over the tasks with nothing injected (no e-stop, no restart) that the planner took"
+    )
     by_skill: dict[str, SkillTally] = Field(description="per skill the task was written for")
     failures_by_cause: dict[str, int]
+    failures_by_kind: dict[str, int] = Field(
+        {}, description="skill (no plan, a precondition or postcondition), timeout, safety, cancelled, error"
+    )
     failures: list[TaskFailure] = Field(description="the first 100 failed tasks")
+    planner_refused: int = Field(0, description="tasks the planner refused before anything moved (not stuck)")
+    planner_refused_tasks: list[TaskFailure] = []
     stuck: int = Field(description="tasks refused because of a state the software left behind (must be 0)")
     stuck_tasks: list[TaskFailure] = []
     resets_refused: int = Field(
         description="world resets the robot refused before a task (the soak then resets safety)"
     )
     protective_stops: int
+    software_protective_stops: int = Field(
+        0, description="protective stops the software caused (the watchdog: nothing commanded the robot; must be 0)"
+    )
     protective_stop_resets: int = Field(0, description="safety resets the soak made before a task, as an operator")
     protective_stop_causes: dict[str, int]
     estops_injected: int
     estops_not_confirmed: int
     estop_answer_ms: LatencyMs = Field(description="e-stop request → the robot's confirmation, as the server measured")
     estop_hold_ms: LatencyMs = Field(description="e-stop request → the robot reported holding still, at the client")
+    executions_overdue: int = Field(
+        0, description="executions that outlived their timeout by more than the cancel's grace (the soak waited)"
+    )
     rss_mb: dict[str, list[tuple[int, float]]] = Field(description="per process tree: (tasks done, MB)")
     rss_growth_mb_per_100_tasks: dict[str, float | None] = Field(
         description="least-squares slope per process lifetime, the largest; None with too few samples"
@@ -67,6 +90,8 @@ class SoakResult(BaseModel):
     def invariants_hold(self) -> bool:
         return (
             self.stuck == 0
+            and self.software_protective_stops == 0
+            and self.executions_overdue == 0
             and self.executions_lost == 0
             and not self.leftover_processes
             and not self.leftover_shm
@@ -85,11 +110,14 @@ def print_soak(result: SoakResult, console: Console) -> None:
     rows = [
         ("success (no injection)", rate),
         ("stuck states", str(result.stuck)),
+        ("executions past their timeout", str(result.executions_overdue)),
+        ("refused by the planner (not counted)", str(result.planner_refused)),
         ("world resets refused", str(result.resets_refused)),
         ("protective stops (reset by the soak)", f"{result.protective_stops} ({result.protective_stop_resets})"),
+        ("  of them caused by the software", str(result.software_protective_stops)),
         ("e-stops injected (not confirmed)", f"{result.estops_injected} ({result.estops_not_confirmed})"),
-        ("e-stop answer p50 / max, ms", _latency(result.estop_answer_ms)),
-        ("e-stop → holding p50 / max, ms", _latency(result.estop_hold_ms)),
+        ("e-stop answer p50 / p99 / max, ms", _latency(result.estop_answer_ms)),
+        ("e-stop → holding p50 / p99 / max, ms", _latency(result.estop_hold_ms)),
         ("RSS growth, MB / 100 tasks", growth or "n/a"),
         ("server restarts (s)", f"{result.server_restarts} ({result.server_restart_s or 0:.1f} s)"),
         ("executions lost / checked", f"{result.executions_lost} / {result.executions_checked_after_restart}"),
@@ -108,6 +136,7 @@ def print_soak(result: SoakResult, console: Console) -> None:
         skills.add_row(skill, str(tally.tasks), str(tally.succeeded), share)
     console.print(skills)
     for title, counts in (
+        ("failures by kind", result.failures_by_kind),
         ("failures by cause", result.failures_by_cause),
         ("protective stops by cause", result.protective_stop_causes),
     ):
@@ -120,6 +149,7 @@ def print_soak(result: SoakResult, console: Console) -> None:
             console.print(table)
     for label, items in (
         ("stuck", [f"task {f.index} ({f.text!r}): {f.cause}" for f in result.stuck_tasks]),
+        ("refused", [f"task {f.index} ({f.text!r}): {f.cause}" for f in result.planner_refused_tasks]),
         ("lost", result.lost),
         ("left running", result.leftover_processes),
         ("left in /dev/shm", result.leftover_shm),
@@ -132,4 +162,4 @@ def print_soak(result: SoakResult, console: Console) -> None:
 def _latency(value: LatencyMs) -> str:
     if value.p50 is None or value.max is None:
         return "n/a"
-    return f"{value.p50:.0f} / {value.max:.0f}"
+    return f"{value.p50:.0f} / {value.p99 if value.p99 is not None else value.max:.0f} / {value.max:.0f}"

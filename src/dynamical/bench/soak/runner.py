@@ -8,6 +8,7 @@ an earlier one left (busy, a latched stop, a world it cannot reset) is a stuck s
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import statistics
@@ -24,7 +25,7 @@ import numpy as np
 
 from dynamical.bench.soak.generator import SoakTask, generate_tasks
 from dynamical.bench.soak.processes import Platform
-from dynamical.bench.soak.report import LatencyMs, SkillTally, SoakResult, TaskFailure
+from dynamical.bench.soak.report import FailureKind, LatencyMs, SkillTally, SoakResult, TaskFailure
 from dynamical.config import Settings
 
 ROBOT_ID = "soak_robot"
@@ -32,6 +33,12 @@ TERMINAL = {"succeeded", "failed", "cancelled", "timeout", "error", "lost"}
 TASK_TIMEOUT_S = 120.0
 """The robot's own limit on one task; the soak waits a minute longer before calling it hung."""
 PROTECTIVE_RULES = {"WATCHDOG_PROTECTIVE_STOP", "SEPARATION_STOP"}
+SOFTWARE_RULES = {"WATCHDOG_PROTECTIVE_STOP"}
+"""Protective stops the software causes: nothing commanded the robot for the watchdog's time (a
+separation stop is a person too close, a real cause)."""
+OVERDUE_GRACE_S = 30.0
+"""s past its timeout by which an execution must have ended: the server's cancel, the agent's
+answer and the step's own grace fit in it many times over."""
 STUCK_WORDS = ("busy", "already", "running a plan", "reset", "latched", "e-stop", "estop", "protective stop")
 HUNG_WAIT_S = 600.0
 """How much longer the soak waits for an execution that outlived its timeout before going on (the
@@ -45,6 +52,8 @@ class _Tally:
     by_skill: dict[str, SkillTally] = field(default_factory=dict)
     failures: list[TaskFailure] = field(default_factory=list)
     stuck: list[TaskFailure] = field(default_factory=list)
+    refused: list[TaskFailure] = field(default_factory=list)
+    overdue: int = 0
     resets_refused: int = 0
     protective_resets: int = 0
     protective: Counter[str] = field(default_factory=Counter)
@@ -172,14 +181,18 @@ def _start(client: httpx.Client, task: SoakTask, tally: _Tally) -> str | None:
     detail = _detail(answer)
     if answer.status_code == 409 or any(word in detail.lower() for word in STUCK_WORDS):
         _record_stuck(tally, task, f"refused ({answer.status_code}): {detail}", None)
-    else:
-        _count(tally, task, False, f"not planned ({answer.status_code}): {_normalise(detail)}", None)
+    else:  # the planner's answer to the words, before anything moved: not the robot's state
+        cause = f"not planned ({answer.status_code}): {_normalise(detail)}"
+        tally.refused.append(
+            TaskFailure(index=task.index, skill=task.skill, text=task.text, cause=cause, kind="refused")
+        )
     return None
 
 
 def _run_task(client: httpx.Client, task: SoakTask, tally: _Tally) -> None:
     if not _prepare_world(client, task, tally):
         return
+    started = time.monotonic()
     request_id = _start(client, task, tally)
     if request_id is None:
         return
@@ -189,6 +202,8 @@ def _run_task(client: httpx.Client, task: SoakTask, tally: _Tally) -> None:
         execution = _wait_done(client, request_id, HUNG_WAIT_S)
         _account(client, task, execution, tally, injected=True)  # counted once, as stuck
         return
+    if time.monotonic() - started > TASK_TIMEOUT_S + OVERDUE_GRACE_S:
+        tally.overdue += 1
     _account(client, task, execution, tally, injected=False)
 
 
@@ -201,7 +216,7 @@ def _run_with_estop(client: httpx.Client, task: SoakTask, tally: _Tally) -> None
         return
     _wait_running(client, request_id)
     t0 = time.monotonic()
-    answer = client.post("/api/safety/estop", json={"robot_id": ROBOT_ID, "category": 1})
+    answer = client.post("/api/safety/estop")  # the simplest call there is: every robot, category 1
     tally.estops += 1
     acks = answer.json().get("robots", []) if answer.status_code == 200 else []
     if answer.status_code != 200 or not all(a.get("ok") for a in acks):
@@ -251,20 +266,34 @@ def _account(client: httpx.Client, task: SoakTask, execution: dict[str, Any], ta
     if injected:
         return
     ok = status == "succeeded"
-    cause = None if ok else _cause(execution)
     if not ok and _refused_at_start(execution):
-        _record_stuck(tally, task, cause or status, request_id)
+        _record_stuck(tally, task, _cause(execution)[1], request_id)
         return
-    _count(tally, task, ok, cause, request_id)
+    kind, cause = (None, None) if ok else _cause(execution)
+    _count(tally, task, ok, cause, request_id, kind)
 
 
-def _count(tally: _Tally, task: SoakTask, ok: bool, cause: str | None, request_id: str | None) -> None:
+def _count(
+    tally: _Tally,
+    task: SoakTask,
+    ok: bool,
+    cause: str | None,
+    request_id: str | None,
+    kind: FailureKind | None = None,
+) -> None:
     skill = tally.by_skill.setdefault(task.skill, SkillTally())
     skill.tasks += 1
     skill.succeeded += ok
     if not ok:
         tally.failures.append(
-            TaskFailure(index=task.index, skill=task.skill, text=task.text, cause=cause or "?", request_id=request_id)
+            TaskFailure(
+                index=task.index,
+                skill=task.skill,
+                text=task.text,
+                cause=cause or "?",
+                kind=kind or "error",
+                request_id=request_id,
+            )
         )
 
 
@@ -283,12 +312,36 @@ def _refused_at_start(execution: dict[str, Any]) -> bool:
     return any(word in error for word in STUCK_WORDS)
 
 
-def _cause(execution: dict[str, Any]) -> str:
+_KINDS: dict[str, FailureKind] = {
+    "plan": "skill",
+    "precondition": "skill",
+    "postcondition": "skill",
+    "skill": "skill",
+    "timeout": "timeout",
+    "safety": "safety",
+}
+
+
+def _cause(execution: dict[str, Any]) -> tuple[FailureKind, str]:
+    """What ended a failed execution: its kind, and the failed step's words without numbers."""
     result = execution.get("result") or {}
-    for action in result.get("actions") or []:
-        if not action.get("success"):
-            return f"{action.get('skill_id')}: {_normalise(str(action.get('failure')))}"
-    return f"{execution.get('status')}: {_normalise(str(execution.get('error')))}"
+    error = str(execution.get("error") or result.get("error") or "")
+    timed_out = error.startswith("timed out")
+    steps = (result.get("outcome") or {}).get("steps") or []
+    for step in steps:
+        if not step.get("success"):
+            failure = str(step.get("failure"))
+            if timed_out:
+                kind: FailureKind = "timeout"
+            elif failure.startswith("cancelled") or "was cancelled" in failure:
+                kind = "cancelled"
+            else:
+                kind = _KINDS.get(str(step.get("cause")), "error")
+            return kind, f"{step.get('skill')}: {_normalise(failure)}"
+    if timed_out:
+        return "timeout", _normalise(error)
+    status = str(execution.get("status"))
+    return ("cancelled" if status == "cancelled" else "error"), f"{status}: {_normalise(error)}"
 
 
 def _normalise(text: str) -> str:
@@ -421,8 +474,12 @@ def _growth_per_100(samples: list[tuple[int, float, int]]) -> float | None:
 
 def _latency(values: list[float]) -> LatencyMs:
     if not values:
-        return LatencyMs(count=0, p50=None, max=None)
-    return LatencyMs(count=len(values), p50=round(statistics.median(values), 1), max=round(max(values), 1))
+        return LatencyMs(count=0, p50=None, p99=None, max=None)
+    # Nearest rank: with ten e-stops in 500 tasks, p99 is the largest, as it should be.
+    p99 = sorted(values)[min(len(values), math.ceil(0.99 * len(values))) - 1]
+    return LatencyMs(
+        count=len(values), p50=round(statistics.median(values), 1), p99=round(p99, 1), max=round(max(values), 1)
+    )
 
 
 def _result(
@@ -445,17 +502,22 @@ def _result(
         success_rate=round(succeeded / counted, 4) if counted else None,
         by_skill=tally.by_skill,
         failures_by_cause=dict(Counter(f.cause for f in tally.failures).most_common()),
+        failures_by_kind=dict(Counter(f.kind for f in tally.failures).most_common()),
         failures=tally.failures[:100],
+        planner_refused=len(tally.refused),
+        planner_refused_tasks=tally.refused[:100],
         stuck=len(tally.stuck),
         stuck_tasks=tally.stuck,
         resets_refused=tally.resets_refused,
         protective_stop_resets=tally.protective_resets,
         protective_stops=sum(tally.protective.values()),
+        software_protective_stops=sum(n for rule, n in tally.protective.items() if rule.split()[0] in SOFTWARE_RULES),
         protective_stop_causes=dict(tally.protective),
         estops_injected=tally.estops,
         estops_not_confirmed=tally.estops_not_confirmed,
         estop_answer_ms=_latency(tally.estop_answer_ms),
         estop_hold_ms=_latency(tally.estop_hold_ms),
+        executions_overdue=tally.overdue,
         rss_mb={role: [(d, mb) for d, mb, _ in samples] for role, samples in tally.rss.items()},
         rss_growth_mb_per_100_tasks={role: _growth_per_100(samples) for role, samples in tally.rss.items()},
         server_restarts=tally.restarts,
