@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from dynamical.cli.common import (
+    DataDirOption,
     bench_app,
     console,
     err_console,
@@ -73,15 +75,30 @@ def bench_loop_command(
     hogs: Annotated[
         int, typer.Option(min=0, max=16, help="Busy processes sharing the cores meanwhile (as a browser would).")
     ] = 0,
+    train: Annotated[
+        Path | None,
+        typer.Option(
+            "--train",
+            help="A LeRobot dataset: run once alone, then beside a training job on it (ACT, idle priority).",
+            file_okay=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Both loops in their real processes, a policy-sized load in the executive, e-stop latency.
 
     The 1 kHz safety loop and the 200 Hz control loop streaming trajectory segments; the kernel's
     watchdog events and the lookahead it had left; then the time from an e-stop request to the
-    first stopping command the driver receives."""
+    first stopping command the driver receives. With --train: the tiers' figures without and with
+    a training job beside them."""
     from dynamical.bench.loop import bench_loop
 
+    if train is not None:
+        from dynamical.bench.loop_training import bench_loop_training
+        from dynamical.cli.train import print_loop_training
+
+        print_loop_training(bench_loop_training(settings_of(ctx), seconds, train, hogs), as_json)
+        return
     result = bench_loop(settings_of(ctx), seconds, hogs)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
@@ -305,3 +322,51 @@ def bench_soak_command(
         print_soak(result, console)
     if not result.invariants_hold:
         raise typer.Exit(1)
+
+
+@bench_app.command("policy")
+@user_errors
+def bench_policy_command(
+    ctx: typer.Context,
+    skill: Annotated[str, typer.Argument(help="Learned skill id (in the server's registry, or --artifact).")],
+    seconds: Annotated[float, typer.Option(min=1.0, help="Wall seconds of each phase (scripted, then policy).")] = 20.0,
+    artifact: Annotated[Path | None, typer.Option(help="The skill's packaged artifact (.dskill).")] = None,
+    data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """A learned policy's ONNX chunk time (p50/p99) and the 200 Hz control tier's late ticks while
+    it runs, beside the same figures for a scripted motion, with the realtime process as deployed."""
+    from dynamical.bench.policy import bench_policy
+    from dynamical.learning.learned_skills import catalog_with_learned
+
+    settings = settings_of(ctx)
+    catalog, artifacts = catalog_with_learned(settings, data_dir, artifact)
+    manifest = catalog.get(skill)
+    if manifest is None or manifest.kind == "scripted" or artifacts is None:
+        learned = sorted(i for i, m in catalog.items() if m.kind != "scripted")
+        raise ValueError(f"no learned skill {skill!r} (learned skills here: {', '.join(learned) or 'none'})")
+    result = bench_policy(settings, artifacts(manifest), seconds)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    table = Table(title=f"bench policy {skill}, {seconds:g} s a phase")
+    table.add_column("metric")
+    table.add_column("scripted motion", justify="right")
+    table.add_column(f"policy {skill}", justify="right")
+    for label, cell in (
+        ("control ticks", lambda p: str(p.control.ticks)),
+        ("late ticks (> 1.1 periods)", lambda p: f"{p.control.late_ticks} ({100 * p.control.late_fraction:.3f} %)"),
+        ("missed deadlines", lambda p: str(p.control.missed)),
+        ("period jitter p99, µs", lambda p: f"{p.control.jitter_us['p99']:.1f}"),
+        ("work p50 / p99, µs", lambda p: f"{p.control.work_us['p50']:.0f} / {p.control.work_us['p99']:.0f}"),
+        ("starved ticks", lambda p: str(p.starvations)),
+        ("run status at the end", lambda p: p.status),
+    ):
+        table.add_row(label, cell(result.scripted), cell(result.policy))
+    console.print(table)
+    iso, loop = result.chunk_ms_isolated, result.chunk_ms_in_loop
+    console.print(
+        f"ONNX chunk (1 thread): isolated p50 {iso['p50']:.2f} ms, p99 {iso['p99']:.2f} ms; in the loop "
+        f"p50 {loop['p50']:.2f} ms, p99 {loop['p99']:.2f} ms over {result.chunks} chunks; "
+        f"request → chunk at the executor max {result.max_chunk_latency_ms or float('nan'):.1f} ms"
+    )

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from dynamical.cli.common import (
+    DataDirOption,
     app,
     console,
     err_console,
@@ -146,13 +147,17 @@ def demo_command(
 @user_errors
 def eval_command(
     ctx: typer.Context,
-    skill: Annotated[str, typer.Argument(help="Built-in skill id, e.g. pick_and_place.")],
+    skill: Annotated[str, typer.Argument(help="Skill id: built-in (pick_and_place) or learned (learned_pick).")],
     episodes: Annotated[int, typer.Option(min=1, help="Randomized episodes to run.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the first episode; episode k uses seed + k.")] = 0,
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Skill parameter KEY=VALUE (repeatable).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    artifact: Annotated[
+        Path | None, typer.Option(help="A learned skill's packaged artifact (default: the server's registry).")
+    ] = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Evaluate a skill over randomized episodes in lock-step simulation.
 
@@ -163,12 +168,18 @@ def eval_command(
     from dynamical.launch import load_description, load_world
     from dynamical.skills.errors import SkillsError
     from dynamical.skills.evaluation import evaluate_skill
+    from dynamical.skills.runner import builtin_catalog
 
     settings = settings_of(ctx)
     world = load_world(settings)
     if world is None:
         raise ValueError("evaluation needs a world with objects; the configured sim.world is 'none'")
     overrides = dict(key_value(p) for p in param or [])
+    catalog, artifacts = None, None
+    if artifact is not None or skill not in builtin_catalog():
+        from dynamical.learning.learned_skills import catalog_with_learned
+
+        catalog, artifacts = catalog_with_learned(settings, data_dir, artifact)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, disable=as_json, transient=True) as progress:
         task = progress.add_task(f"eval {skill}", total=episodes)
@@ -180,7 +191,9 @@ def eval_command(
             progress.update(task, advance=1, description=f"eval {skill}: {successes} ok")
 
         try:
-            result = evaluate_skill(skill, episodes, seed, load_description(settings), world, overrides, advance)
+            result = evaluate_skill(
+                skill, episodes, seed, load_description(settings), world, overrides, advance, catalog, artifacts
+            )
         except SkillsError as exc:
             raise ValueError(str(exc)) from None
     if as_json:
@@ -197,6 +210,10 @@ def eval_command(
     table.add_row("limit violations at the driver", str(result.driver_violations))
     for cause, count in sorted(result.failures_by_cause.items()):
         table.add_row(f"failures: {cause}", str(count))
+    if result.inference_ms is not None:
+        latency = result.inference_ms
+        table.add_row("policy chunks", f"{latency['chunks']:.0f}")
+        table.add_row("inference p50 / p99", f"{latency['p50']:.2f} / {latency['p99']:.2f} ms")
     console.print(table)
     for failed in [r for r in result.results if not r.success][:5]:
         console.print(f"seed {failed.seed}: {failed.cause}: {failed.failure}", highlight=False)

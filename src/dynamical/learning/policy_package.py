@@ -104,10 +104,17 @@ def check_run_dir(run: Path) -> Path:
 
 
 def export_run(
-    run: Path, out: Path, samples: int = 32, on_message: Callable[[dict[str, Any]], None] | None = None
+    run: Path,
+    out: Path,
+    samples: int = 32,
+    on_message: Callable[[dict[str, Any]], None] | None = None,
+    check_out: Path | None = None,
 ) -> dict[str, Any]:
-    """Run the learn side's exporter: ``policy.onnx`` + ``policy.json`` in ``out``; its result."""
+    """Run the learn side's exporter: ``policy.onnx`` + ``policy.json`` in ``out``; its result.
+    ``check_out``: also an npz of the frames checked and PyTorch's chunk for each."""
     args = ["--run", str(run), "--out", str(out), "--samples", str(samples)]
+    if check_out is not None:
+        args += ["--check-out", str(check_out)]
     with Worker("export", args, priority="normal") as worker:
         for message in worker.messages():
             if on_message is not None:
@@ -177,6 +184,7 @@ def package_policy(
     duration_s: float | None = None,
     samples: int = 32,
     on_message: Callable[[dict[str, Any]], None] | None = None,
+    check_out: Path | None = None,
 ) -> PackageResult:
     """Export ``run`` and write the signed, encrypted artifact (default ``<id>-<version>.dskill``
     beside the run). Raises PackageError (or LearnEnvError when .venv-learn is missing)."""
@@ -185,7 +193,7 @@ def package_policy(
     target = out if out is not None else run / f"{skill_id}-{version}{ARTIFACT_SUFFIX}"
     with tempfile.TemporaryDirectory(prefix="dynamical-export-") as tmp:
         try:
-            result = export_run(run, Path(tmp), samples, on_message)
+            result = export_run(run, Path(tmp), samples, on_message, check_out)
         except LearnWorkerError as exc:
             raise PackageError(str(exc).removeprefix("dynamical.learning.lerobot_side.export: ")) from None
         files = {ONNX_PATH: (Path(tmp) / ONNX_PATH).read_bytes(), SPEC_PATH: (Path(tmp) / SPEC_PATH).read_bytes()}

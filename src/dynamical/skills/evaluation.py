@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from dynamical.robot.description import RobotDescription
@@ -21,7 +22,8 @@ from dynamical.robot.world import WorldSpec
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.config import SafetyConfig
 from dynamical.skills.errors import UnknownSkillError
-from dynamical.skills.runner import SkillOutcome, SkillRunner, builtin_catalog
+from dynamical.skills.manifest import SkillManifest
+from dynamical.skills.runner import ArtifactSource, SkillOutcome, SkillRunner, builtin_catalog
 
 MANNEQUIN_AWAY = (4.0, 4.0)
 """m: where the mannequin stands when nobody should be near the robot (evaluation, demos, the
@@ -64,6 +66,8 @@ class EpisodeResult(BaseModel):
     interventions: int
     hard_limit_holds: int
     driver_violations: int
+    inference_ms: list[float] = []
+    """A learned skill's policy graph runs in this episode, wall-clock ms each."""
 
 
 class EvaluationResult(BaseModel):
@@ -84,6 +88,8 @@ class EvaluationResult(BaseModel):
     """Commands over a joint limit that reached the driver, over all episodes."""
     failures_by_cause: dict[str, int]
     results: list[EpisodeResult]
+    inference_ms: dict[str, float] | None = None
+    """A learned skill's policy graph runs over all episodes: chunks, p50, p99, max (ms)."""
 
 
 def evaluate_skill(
@@ -94,10 +100,15 @@ def evaluate_skill(
     world: WorldSpec,
     params: dict[str, Any] | None = None,
     on_episode: Callable[[EpisodeResult], None] | None = None,
+    catalog: dict[str, SkillManifest] | None = None,
+    artifacts: ArtifactSource | None = None,
 ) -> EvaluationResult:
-    """Run ``episodes`` episodes of ``skill_id`` with seeds ``seed``, ``seed + 1``, …"""
-    if skill_id not in builtin_catalog():
-        raise UnknownSkillError(f"no skill {skill_id!r}; known: {sorted(builtin_catalog())}")
+    """Run ``episodes`` episodes of ``skill_id`` with seeds ``seed``, ``seed + 1``, …
+
+    ``catalog`` and ``artifacts`` (default: the built-in skills) let a learned skill be evaluated."""
+    catalog = catalog if catalog is not None else builtin_catalog()
+    if skill_id not in catalog:
+        raise UnknownSkillError(f"no skill {skill_id!r}; known: {sorted(catalog)}")
     setup = EPISODES.get(skill_id, EpisodeSetup())
     merged = {**setup.params, **(params or {})}
     # The robot alone: its mount is the world origin in the tabletop world, and IK need not carry
@@ -105,7 +116,7 @@ def evaluate_skill(
     kinematics = Kinematics(build_model(description), description)
     results = []
     for k in range(episodes):
-        result = _episode(skill_id, seed + k, setup, merged, description, world, kinematics)
+        result = _episode(skill_id, seed + k, setup, merged, description, world, kinematics, catalog, artifacts)
         results.append(result)
         if on_episode is not None:
             on_episode(result)
@@ -124,7 +135,20 @@ def evaluate_skill(
         driver_violations=sum(r.driver_violations for r in results),
         failures_by_cause=dict(Counter(r.cause for r in results if r.cause is not None)),
         results=results,
+        inference_ms=_latency_summary([ms for r in results for ms in r.inference_ms]),
     )
+
+
+def _latency_summary(samples: list[float]) -> dict[str, float] | None:
+    if not samples:
+        return None
+    values = np.asarray(samples)
+    return {
+        "chunks": float(len(values)),
+        "p50": float(np.percentile(values, 50)),
+        "p99": float(np.percentile(values, 99)),
+        "max": float(values.max()),
+    }
 
 
 def _episode(
@@ -135,10 +159,12 @@ def _episode(
     description: RobotDescription,
     world: WorldSpec,
     kinematics: Kinematics,
+    catalog: dict[str, SkillManifest],
+    artifacts: ArtifactSource | None,
 ) -> EpisodeResult:
     with LockstepRuntime(description, world, SafetyConfig(), seed=seed) as runtime:
         runtime.set_mannequin_pose(*MANNEQUIN_AWAY)
-        runner = SkillRunner(runtime, kinematics)
+        runner = SkillRunner(runtime, kinematics, catalog, artifacts)
         totals = {"interventions": 0, "hard_limit_holds": 0, "driver_violations": 0}
 
         def add(outcome: SkillOutcome) -> None:
@@ -166,5 +192,6 @@ def _episode(
             cause=outcome.cause,
             failure=outcome.failure,
             duration_s=outcome.duration_s,
+            inference_ms=outcome.inference_ms,
             **totals,
         )

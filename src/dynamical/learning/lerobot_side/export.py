@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", default="last", help="checkpoint under RUN/checkpoints (default: last)")
     parser.add_argument("--dataset", type=Path, default=None, help="dataset to check on (default: the training one)")
     parser.add_argument("--samples", type=int, default=32, help="dataset frames the ONNX graph is checked on")
+    parser.add_argument(
+        "--check-out", type=Path, default=None, help="also save the checked frames and PyTorch's chunks (npz)"
+    )
     return parser.parse_args(argv)
 
 
@@ -187,7 +190,11 @@ def export(args: argparse.Namespace, channel: protocol.MessageChannel) -> dict[s
             dynamo=False,  # the TorchScript exporter handles ACT's list-of-images batch as is
         )
     export_s = time.perf_counter() - started
-    max_error, chunk_ms = _check(graph, onnx_path, inputs, samples, channel)
+    max_error, chunk_ms, expected = _check(graph, onnx_path, inputs, samples, channel)
+    if args.check_out is not None:
+        # What PyTorch predicted for each frame: another onnxruntime (the runtime's) can be held to it.
+        arrays = {name: np.concatenate([s[name] for s in samples]) for name in inputs}
+        np.savez(args.check_out, **arrays, **{protocol.ACTION: np.concatenate(expected)})
     if not max_error <= TOLERANCE:
         onnx_path.unlink(missing_ok=True)
         raise UserError(
@@ -229,8 +236,9 @@ def _samples(dataset: Any, inputs: list[str], count: int) -> list[dict[str, np.n
 
 def _check(
     graph: Any, onnx_path: Path, inputs: list[str], samples: list[dict[str, np.ndarray]], channel: Any
-) -> tuple[float, float]:
-    """max |ONNX − PyTorch| over ``samples``, and onnxruntime's median chunk time (ms, one thread)."""
+) -> tuple[float, float, list[np.ndarray]]:
+    """max |ONNX − PyTorch| over ``samples``, onnxruntime's median chunk time (ms, one thread),
+    and PyTorch's chunk (1, chunk, n) for each sample."""
     import onnxruntime as ort
     import torch
 
@@ -238,10 +246,11 @@ def _check(
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-    worst, times = 0.0, []
+    worst, times, chunks = 0.0, [], []
     for i, sample in enumerate(samples):
         with torch.no_grad():
             expected = graph(*(torch.from_numpy(sample[name]) for name in inputs)).numpy()
+        chunks.append(expected)
         started = time.perf_counter()
         (got,) = session.run([protocol.ACTION], {name: sample[name] for name in inputs})
         times.append(time.perf_counter() - started)
@@ -250,7 +259,7 @@ def _check(
         error = float(np.abs(got - expected).max())
         worst = max(worst, error if math.isfinite(error) else math.inf)
         channel.send(protocol.progress(i + 1, len(samples), max_abs_error=worst))
-    return worst, round(float(np.median(times)) * 1e3, 3)
+    return worst, round(float(np.median(times)) * 1e3, 3), chunks
 
 
 def _spec(
