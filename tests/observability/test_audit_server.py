@@ -128,3 +128,23 @@ def test_metrics_parse_with_prometheus_parser(client: TestClient, keys: dict[str
     assert sample.labels == {"skill": "grasp", "outcome": "failed"} and sample.value == 1.0
     audit = {s.labels["kind"]: s.value for s in families["dynamical_audit_entries"].samples if s.name[-6:] == "_total"}
     assert audit.get("key.generated", 0) >= 3
+
+
+def test_the_grafana_dashboard_plots_only_exposed_metrics(
+    client: TestClient, keys: dict[str, str], app: FastAPI
+) -> None:
+    import re
+
+    app.state.metrics.planning.observe(0.1)
+    app.state.metrics.executions_finished.labels(status="failed").inc()
+    app.state.metrics.safety_events.labels(robot="r1", rule="KEEP_OUT_ZONE").inc()
+    text = client.get("/metrics", headers={"X-API-Key": keys["read"]}).text
+    exposed = {f.name for f in text_string_to_metric_families(text)}
+    dashboard = json.loads((Path(__file__).parents[2] / "docs" / "grafana" / "dashboard.json").read_text())
+    used = {
+        re.sub(r"_(bucket|total|count|sum)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"dynamical_[a-z_]+", target["expr"])
+    }
+    assert used and used <= exposed, used - exposed
