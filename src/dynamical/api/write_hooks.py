@@ -36,7 +36,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, make_url
 from sqlalchemy.orm import Session
 
 from dynamical.api.models import ApiKey, AuditEntry, Deployment, Execution, RobotCredential, SafetyEvent, SkillVersion
@@ -102,7 +102,8 @@ def record_operation(data_dir: Path, kind: str, actor: str, subject: str, detail
 
 
 def _key(url: Any) -> str:
-    return str(url.render_as_string(hide_password=True) if hasattr(url, "render_as_string") else url)
+    # The same database named the same way whether it came as a string or an engine's URL.
+    return make_url(url).render_as_string(hide_password=True)
 
 
 _installed = False

@@ -69,7 +69,10 @@ async def cause_pareto(
     """How often each cause was the top one, most frequent first, over executions created in
     [since, until) that failed, were cancelled or had kernel interventions."""
     end = until or utcnow()
-    start = since or end - timedelta(days=7)
+    try:
+        start = since or end - timedelta(days=7)
+    except OverflowError:
+        raise UnprocessableError("until is too early to look 7 days back from; give since") from None
     if start.tzinfo is None or end.tzinfo is None:
         raise UnprocessableError("since and until need a time zone (e.g. 2026-12-07T12:00:00Z)")
     if start >= end:
