@@ -296,3 +296,38 @@ def _first_error(exc: Any) -> str:
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error["loc"])
     return f"--{where.replace('_', '-')}: {error['msg']}"
+
+
+def print_loop_training(result: Any, as_json: bool) -> None:
+    """`bench loop --train`: each tier's figures without and with the training job beside it."""
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    training = result.training
+    table = Table(
+        title=f"bench loop, {result.seconds:g} s each, {result.hogs} CPU hogs; training beside: {training.policy} "
+        f"({training.parameters or 0:,} parameters) at {training.priority}"
+    )
+    table.add_column("metric")
+    for tier in ("safety", "control"):
+        for label in ("alone", "+ training"):
+            table.add_column(f"{tier} {label}", justify="right")
+    rows = [
+        ("late ticks (> 1.1 periods)", lambda s: f"{s.late_ticks} of {s.ticks} ({100 * s.late_fraction:.3f} %)"),
+        ("missed deadlines", lambda s: str(s.missed)),
+        ("period jitter p99, µs", lambda s: f"{s.jitter_us['p99']:.1f}"),
+        ("period jitter max, µs", lambda s: f"{s.jitter_us['max']:.1f}"),
+        ("protective stops", lambda s: str(s.protective_stops)),
+    ]
+    runs = (result.without, result.with_training)
+    for label, cell in rows:
+        table.add_row(label, *(cell(getattr(run, tier)) for tier in ("safety", "control") for run in runs))
+    console.print(table)
+    for name, run in (("alone", result.without), ("+ training", result.with_training)):
+        events = ", ".join(f"{rule} {count}" for rule, count in run.watchdog_events.items())
+        console.print(
+            f"{name}: watchdog events {events}; e-stop p50 {run.estop_latency_ms['p50']:.2f} ms, "
+            f"max {run.estop_latency_ms['max']:.2f} ms",
+            highlight=False,
+        )
+    console.print(f"training beside the loops: {training.steps} steps, {training.step_s:.2f} s a step", highlight=False)
