@@ -1,0 +1,201 @@
+"""A tiny ACT packaged as a policy skill, uploaded to the server, and run in the executor behind the
+safety kernel (lock-step); its ONNX graph equals the PyTorch policy; a tampered artifact is refused.
+
+The training run is made in the learning environment by ``policy_run_fixture.py`` (LeRobot's own
+dataset writer, ACTConfig, processors from the dataset's statistics), once for the module; the
+export runs there too, through ``dynamical skills package``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from dynamical.api.auth import Scope, create_api_key
+from dynamical.api.bootstrap import open_registry
+from dynamical.api.server import build_server
+from dynamical.api.settings import SQLITE_FILE, ApiSettings
+from dynamical.cli import app as cli_app
+from dynamical.learning.env import learn_python
+from dynamical.learning.features import layout_for
+from dynamical.learning.onnx_policy import OnnxPolicy
+from dynamical.learning.policy_package import package_policy
+from dynamical.robot import RobotDescription, WorldSpec
+from dynamical.robot.kinematics import Kinematics
+from dynamical.robot.scene import build_model
+from dynamical.runtime.lockstep import LockstepRuntime
+from dynamical.safety.config import SafetyConfig
+from dynamical.skills.artifact import build_artifact, open_artifact
+from dynamical.skills.errors import ArtifactTamperedError
+from dynamical.skills.keyring import Keyring
+from dynamical.skills.manifest import Predicate
+from dynamical.skills.policy_spec import ONNX_PATH, SPEC_PATH, PolicySpec
+from dynamical.skills.runner import SkillRunner, builtin_catalog, lockstep_host
+
+pytestmark = pytest.mark.slow
+
+FIXTURE = Path(__file__).with_name("policy_run_fixture.py")
+FAR = (4.0, 4.0)
+
+
+@pytest.fixture(scope="module")
+def policy_run(tmp_path_factory: pytest.TempPathFactory, humanoid: RobotDescription, tabletop: WorldSpec) -> Path:
+    """A training run of a tiny ACT on a 3-episode dataset laid out for this robot and world."""
+    root = tmp_path_factory.mktemp("policy")
+    with LockstepRuntime(humanoid, tabletop, SafetyConfig(), seed=0) as runtime:
+        world = lockstep_host(runtime).world
+        layout = layout_for(humanoid, world.object_names())
+        spec = {
+            "robot": humanoid.name,
+            "joint_names": list(layout.joint_names),
+            "home": layout.action(humanoid.home).tolist(),
+            "object_names": list(layout.object_names),
+            "object_poses": layout.environment_state(world).reshape(-1, 7).tolist(),
+        }
+    (root / "spec.json").write_text(json.dumps(spec))
+    done = subprocess.run(
+        [str(learn_python()), str(FIXTURE), str(root / "spec.json"), str(root / "dataset"), str(root / "run")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, ApiSettings, dict[str, str]]]:
+    data_dir = tmp_path_factory.mktemp("server")
+    settings = ApiSettings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / SQLITE_FILE}")
+    application = build_server(settings, warm_up=False)  # with the agent link: the deploy route
+    with TestClient(application) as client:
+        with application.state.db.session() as session:
+            key = create_api_key(session, Scope.ADMIN, "policy test").key
+        yield client, settings, {"X-API-Key": key}
+
+
+@pytest.fixture(scope="module")
+def packaged(policy_run: Path, server, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """``dynamical skills package`` on the run, signed with the server's keyring."""
+    _, settings, _ = server
+    out = tmp_path_factory.mktemp("artifact")
+    check = out / "check.npz"
+    artifact = out / "learned_hold-1.0.0.dskill"
+    result = package_policy(
+        policy_run,
+        skill_id="learned_hold",
+        version="1.0.0",
+        keyring=Keyring.load(settings.keyring_path),
+        description=RobotDescription.load("humanoid"),
+        out=artifact,
+        text="Stack the cups into a tower as demonstrated.",
+        samples=8,
+        check_out=check,
+    )
+    return {"result": result, "artifact": artifact, "check": check}
+
+
+def test_onnx_equals_pytorch_on_dataset_frames(packaged: dict, server) -> None:
+    _, settings, _ = server
+    result = packaged["result"]
+    assert result.max_abs_error <= 1e-4 and result.samples >= 3
+    # The runtime's onnxruntime (another version than the export's), fed from the signed artifact,
+    # held to the chunks PyTorch predicted for the same dataset frames.
+    artifact = open_artifact(packaged["artifact"].read_bytes(), Keyring.load(settings.keyring_path))
+    spec = PolicySpec.model_validate_json(artifact.files[SPEC_PATH])
+    policy = OnnxPolicy(artifact.files[ONNX_PATH], spec)
+    with np.load(packaged["check"]) as check:
+        frames = {t.name: check[t.name] for t in spec.inputs}
+        expected = check["action"]
+    assert expected.shape == (result.samples, spec.chunk_size, len(spec.layout.joint_names))
+    for i in range(result.samples):
+        got = policy.predict({name: value[i : i + 1] for name, value in frames.items()})
+        assert np.abs(got - expected[i]).max() <= 1e-4
+    # Different frames give different chunks: the comparison is not of constants.
+    assert np.abs(expected[0] - expected[-1]).max() > 1e-6
+
+
+def test_package_upload_and_run_behind_the_kernel(packaged: dict, server, humanoid, tabletop) -> None:
+    client, settings, admin = server
+    blob = packaged["artifact"].read_bytes()
+    created = client.post("/api/v1/skills", content=blob, headers=admin)
+    assert created.status_code == 201, created.text
+    listed = {s["id"]: s for s in client.get("/api/v1/skills", headers=admin).json()}
+    assert listed["learned_hold"]["kind"] == "policy"
+    # Deployment finds the uploaded skill like any other; with no robot connected it says so.
+    deploy = client.post("/api/v1/skills/deploy", json={"skill_id": "learned_hold"}, headers=admin)
+    assert deploy.status_code == 409 and "no robot agent" in deploy.text
+
+    registry = open_registry(settings, client.app.state.db)  # type: ignore[attr-defined]
+    manifest = registry.get("learned_hold").manifest
+    assert manifest.kind == "policy" and manifest.policy_format == "onnx"
+    assert [str(p) for p in manifest.postconditions] == ["at_home()"]  # the recorded skill's (go_home)
+    catalog = {**builtin_catalog(), manifest.id: manifest}
+    with LockstepRuntime(humanoid, tabletop, SafetyConfig(), seed=0) as runtime:
+        runtime.set_mannequin_pose(*FAR)
+        runner = SkillRunner(
+            runtime, Kinematics(build_model(humanoid), humanoid), catalog, artifacts=lambda m: registry.get(m.id)
+        )
+        outcome = runner.run("learned_hold", {})
+        received = [c for _, c, power in runtime.received if power]
+    report = runner.executor.history[-1]
+    assert report.skill == "learned_hold" and report.status == "succeeded", report
+    assert report.starvations == 0 and report.max_chunk_latency_s is not None
+    # Chunks came ahead of need: several requests over the run, each timed.
+    assert len(outcome.inference_ms) >= 2 and all(ms > 0 for ms in outcome.inference_ms)
+    assert outcome.driver_violations == 0 and outcome.hard_limit_holds == 0
+    # The policy was trained on the rest pose: it holds it, and the postcondition is checked honestly.
+    assert outcome.success, outcome.failure
+    assert outcome.postconditions[0].holds
+    # Everything it commanded reached the driver through the kernel, and the legs were held.
+    legs = humanoid.group_indices("legs")
+    q = np.array([c.q for c in received])
+    assert len(q) > 100 and np.ptp(q[:, legs], axis=0).max() < 1e-3
+
+
+def test_policy_that_misses_its_postcondition_fails_honestly(packaged: dict, server, humanoid, tabletop) -> None:
+    _, settings, _ = server
+    keyring = Keyring.load(settings.keyring_path)
+    artifact = open_artifact(packaged["artifact"].read_bytes(), keyring)
+    # The same policy promising what it never does: holding the red cube.
+    promise = Predicate(name="holding", args={"obj": "red_cube", "side": "right"})
+    manifest = artifact.manifest.model_copy(update={"id": "learned_grab", "postconditions": [promise]})
+    grab = open_artifact(build_artifact(manifest, artifact.files, keyring), keyring)
+    with LockstepRuntime(humanoid, tabletop, SafetyConfig(), seed=1) as runtime:
+        runtime.set_mannequin_pose(*FAR)
+        runner = SkillRunner(
+            runtime,
+            Kinematics(build_model(humanoid), humanoid),
+            {**builtin_catalog(), "learned_grab": manifest},
+            artifacts=lambda m: grab,
+        )
+        outcome = runner.run("learned_grab", {})
+    assert not outcome.success and outcome.cause == "postcondition"
+    assert "holding(obj=red_cube, side=right)" in (outcome.failure or "")
+
+
+def test_tampered_policy_artifact_is_refused(packaged: dict, server) -> None:
+    client, settings, admin = server
+    blob = bytearray(packaged["artifact"].read_bytes())
+    blob[-200] ^= 0x01  # one bit of the encrypted graph
+    refused = client.post("/api/v1/skills", content=bytes(blob), headers=admin)
+    assert refused.status_code == 422 and "altered" in refused.text
+    with pytest.raises(ArtifactTamperedError):
+        open_artifact(bytes(blob), Keyring.load(settings.keyring_path))
+
+
+def test_cli_package_refuses_a_bad_run_dir(tmp_path: Path) -> None:
+    cli = CliRunner()
+    missing = cli.invoke(cli_app, ["skills", "package", str(tmp_path / "nope"), "--id", "x_y", "--version", "1.0.0"])
+    assert missing.exit_code == 2 and "not a directory" in missing.output
+    (tmp_path / "run").mkdir()
+    empty = cli.invoke(cli_app, ["skills", "package", str(tmp_path / "run"), "--id", "x_y", "--version", "1.0.0"])
+    assert empty.exit_code == 2 and "checkpoints/last/pretrained_model" in empty.output
+    assert "Traceback" not in empty.output
