@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +49,7 @@ from dynamical.agent.messages import (
     LinkError,
     PlanResult,
     ProtocolError,
+    Recording,
     Reset,
     SafetyEvents,
     SafetyEventWire,
@@ -63,6 +64,7 @@ from dynamical.agent.messages import (
     encode,
 )
 from dynamical.agent.plan_runner import StepProgress
+from dynamical.agent.reports import RecordingStatus
 from dynamical.agent.robot_agent import RobotAgent
 from dynamical.orchestration.plan import SkillExecutionPlan
 from dynamical.safety.config import BoxZone, HalfSpaceZone
@@ -96,6 +98,15 @@ class SimResettable(Protocol):
     """A simulated robot whose world can be laid out anew."""
 
     def reset_world(self, seed: int) -> None: ...
+
+
+@runtime_checkable
+class Recorder(Protocol):
+    """Records what the robot does as LeRobot datasets (``learning.session.RobotRecorder``)."""
+
+    def start(self, task: str) -> str: ...
+    def stop(self, success: bool | None = None, meta: dict[str, Any] | None = None) -> str | None: ...
+    def status(self) -> dict[str, Any]: ...
 
 
 class RobotIdentity(BaseModel):
@@ -136,9 +147,13 @@ def agent_url(server: str) -> str:
 class AgentLinkClient:
     """Connects ``agent`` to the server and keeps it connected; ``run()`` blocks until ``stop()``."""
 
-    def __init__(self, agent: RobotAgent, identity: RobotIdentity, config: LinkConfig) -> None:
-        """Raises ``CredentialError`` (a ValueError) now when the credential file is unusable."""
+    def __init__(
+        self, agent: RobotAgent, identity: RobotIdentity, config: LinkConfig, recorder: Recorder | None = None
+    ) -> None:
+        """Raises ``CredentialError`` (a ValueError) now when the credential file is unusable.
+        ``recorder``: records executions invoked with ``record`` and on ``recording`` commands."""
         self.agent = agent
+        self.recorder = recorder
         self.identity = identity
         self.config = config
         self.url = agent_url(config.server)
@@ -299,6 +314,8 @@ class AgentLinkClient:
         while True:
             started = time.monotonic()
             state = await asyncio.to_thread(self.agent.state)
+            if self.recorder is not None:
+                state = state.model_copy(update={"recording": RecordingStatus(**self.recorder.status())})
             await ws.send(encode(StateReport(state=state)))
             await self._send_outbox(ws)
             if started >= next_beat:
@@ -338,7 +355,7 @@ class AgentLinkClient:
         elif isinstance(message, LinkError):
             log.warning("the server refused a %s message: %s", message.about or "malformed", message.detail)
         elif isinstance(message, ExecutePlan):
-            self._start_plan(message.request_id, message.plan)
+            self._start_plan(message.request_id, message.plan, message.record)
         elif isinstance(message, Cancel):
             if message.request_id is not None and message.request_id != self._running:
                 self._reply(message.command_id, False, f"execution {message.request_id} is not running here")
@@ -361,6 +378,8 @@ class AgentLinkClient:
             self._reply(message.command_id, ok, detail)
         elif isinstance(message, SimReset):
             await self._sim_reset(message)
+        elif isinstance(message, Recording):
+            await self._recording(message)
 
     async def _call(self, command_id: str, what: str, func: Callable[..., object], *args: object) -> None:
         try:
@@ -401,6 +420,22 @@ class AgentLinkClient:
             )
         )
 
+    async def _recording(self, message: Recording) -> None:
+        if self.recorder is None:
+            self._reply(message.command_id, False, "this agent has no demonstration recorder")
+            return
+        try:
+            if message.action == "start":
+                name = await asyncio.to_thread(self.recorder.start, message.task)
+                detail = f"recording {name}"
+            else:
+                written = await asyncio.to_thread(self.recorder.stop, None, {"source": "operator"})
+                detail = f"stopped; writing {written}" if written else "stopped; nothing was recorded"
+        except Exception as exc:  # not recording, already recording: the answer says which
+            self._reply(message.command_id, False, f"{type(exc).__name__}: {exc}")
+            return
+        self._reply(message.command_id, True, detail)
+
     def _reply(self, command_id: str, ok: bool, detail: str) -> None:
         self._queue(CommandResult(command_id=command_id, ok=ok, detail=detail))
 
@@ -419,21 +454,22 @@ class AgentLinkClient:
 
     # ---- plans ------------------------------------------------------------------------------
 
-    def _start_plan(self, request_id: str, plan: SkillExecutionPlan) -> None:
+    def _start_plan(self, request_id: str, plan: SkillExecutionPlan, record: bool = False) -> None:
         if self._running is not None:
             self._queue(PlanResult(request_id=request_id, error=f"the robot is running execution {self._running}"))
             return
         self._running = request_id
         self._worker = threading.Thread(
-            target=self._execute, args=(request_id, plan), name=f"plan-{request_id[:8]}", daemon=True
+            target=self._execute, args=(request_id, plan, record), name=f"plan-{request_id[:8]}", daemon=True
         )
         self._worker.start()
 
-    def _execute(self, request_id: str, plan: SkillExecutionPlan) -> None:
+    def _execute(self, request_id: str, plan: SkillExecutionPlan, record: bool = False) -> None:
         def progress(step: StepProgress) -> None:
             self._queue(StepProgressReport(request_id=request_id, progress=step, t_wall=time.time()))
 
         result: PlanResult
+        recording = self._start_recording(request_id, plan) if record else None
         try:
             outcome = self.agent.execute(plan, progress)
             cancelled = not outcome.success and any(s.failure == "the plan was cancelled" for s in outcome.steps)
@@ -441,6 +477,8 @@ class AgentLinkClient:
         except Exception as exc:  # a plan that cannot run is an answer, never a dead agent
             log.exception("execution %s failed to run", request_id)
             result = PlanResult(request_id=request_id, error=f"{type(exc).__name__}: {exc}")
+        if recording is not None:
+            self._stop_recording(request_id, result)
         try:
             result = result.model_copy(update={"world": self.agent.world_snapshot()})
         except Exception:
@@ -450,6 +488,27 @@ class AgentLinkClient:
         self._running = None
         self._queue(result)
         log.info("execution %s ended: %s", request_id, "ok" if result.outcome and result.outcome.success else "failed")
+
+    def _start_recording(self, request_id: str, plan: SkillExecutionPlan) -> str | None:
+        """Start recording an execution invoked with ``record``; a recorder that cannot (none, or
+        one already recording) never keeps the plan from running: the log says why."""
+        if self.recorder is None:
+            log.warning("execution %s asked to be recorded, but this agent has no recorder", request_id)
+            return None
+        try:
+            return self.recorder.start(plan.task)
+        except Exception:
+            log.exception("execution %s: recording did not start", request_id)
+            return None
+
+    def _stop_recording(self, request_id: str, result: PlanResult) -> None:
+        assert self.recorder is not None
+        success = result.outcome is not None and result.outcome.success
+        skills = [s.skill for s in result.outcome.steps] if result.outcome is not None else []
+        try:
+            self.recorder.stop(success, {"source": "invoke", "request_id": request_id, "skills": skills})
+        except Exception:
+            log.exception("execution %s: recording did not stop cleanly", request_id)
 
     # ---- the robot, connected or not ------------------------------------------------------------
 

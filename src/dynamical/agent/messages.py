@@ -215,6 +215,8 @@ class ExecutePlan(_Message):
     type: Literal["execute_plan"] = "execute_plan"
     request_id: str
     plan: SkillExecutionPlan
+    record: bool = False
+    """Record the execution as a LeRobot dataset (the agent's demonstration recorder)."""
 
 
 class Cancel(_Message):
@@ -253,6 +255,15 @@ class SimReset(_Message):
     seed: int = Field(ge=0)
 
 
+class Recording(_Message):
+    """Start or stop recording demonstrations on the robot (the dashboard's Ctrl+R)."""
+
+    type: Literal["recording"] = "recording"
+    command_id: str
+    action: Literal["start", "stop"]
+    task: Annotated[str, StringConstraints(max_length=1000)] = "teleoperated demonstration"
+
+
 class Deploy(_Message):
     """A signed, encrypted skill artifact for the robot's local cache."""
 
@@ -270,7 +281,7 @@ AgentMessage = Annotated[
     Field(discriminator="type"),
 ]
 ServerMessage = Annotated[
-    Challenge | Welcome | LinkError | ExecutePlan | Cancel | Estop | Reset | Zones | Deploy | SimReset,
+    Challenge | Welcome | LinkError | ExecutePlan | Cancel | Estop | Reset | Zones | Deploy | SimReset | Recording,
     Field(discriminator="type"),
 ]
 _agent = TypeAdapter(AgentMessage)

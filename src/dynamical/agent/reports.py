@@ -65,6 +65,24 @@ class SafetyStatus(BaseModel):
     """s of streamed trajectory left ahead of the kernel (None when it follows none)."""
 
 
+class RecordingStatus(BaseModel):
+    """Whether the robot records what it does now (``learning.session.RobotRecorder``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    active: bool
+    dataset: str | None = None
+    """The dataset being recorded (active), else the last one written."""
+    task: str | None = None
+    frames: int = 0
+    started_at: str | None = None
+    """ISO 8601, UTC."""
+    writing: list[str] = []
+    """Datasets stopped and still being written by the learning environment."""
+    error: str | None = None
+    """Why the last recording could not be written."""
+
+
 class RobotStateReport(BaseModel):
     """One consistent look at the robot: joints, safety status, timing, and in simulation the objects."""
 
@@ -91,6 +109,8 @@ class RobotStateReport(BaseModel):
     fault: str | None = None
     """Why the robot cannot run plans now (its realtime process died or stopped responding);
     None when it can."""
+    recording: RecordingStatus | None = None
+    """The demonstration recorder (the dashboard's REC badge); None on an agent without one."""
 
 
 class SafetyEventReport(BaseModel):

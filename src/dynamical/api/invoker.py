@@ -58,6 +58,10 @@ TIMED_OUT = "timed out after {:g} s; the plan was cancelled"
 class InvokeRequest(PlanSpec):
     wait: bool = Field(True, description="answer when the plan ends; false: 202 at once, poll the execution")
     timeout_s: float = Field(300.0, gt=0, le=3600, description="cancel the plan if it runs longer")
+    record: bool = Field(
+        False,
+        description="record the execution on the robot as a LeRobot dataset (listed by GET /api/v1/datasets)",
+    )
 
 
 class SkillAction(BaseModel):
@@ -254,7 +258,7 @@ class Invoker:
         self.running[request_id] = running
         self._plan_spans(running, t0_unix_ns)
         try:
-            await connection.send(ExecutePlan(request_id=request_id, plan=plan))
+            await connection.send(ExecutePlan(request_id=request_id, plan=plan, record=request.record))
         except Exception as exc:
             self.running.pop(request_id, None)
             await run_in_threadpool(

@@ -21,7 +21,7 @@ from dynamical.api.db import Database
 from dynamical.api.invoker import Invoker
 from dynamical.api.plan_zones import stored_zones
 from dynamical.api.planning import Planner
-from dynamical.api.routers import invoke, operations
+from dynamical.api.routers import invoke, operations, recording
 from dynamical.api.settings import ApiSettings
 from dynamical.api.telemetry import Telemetry, telemetry_router
 from dynamical.api.tracing import make_tracer_provider
@@ -71,7 +71,7 @@ def build_server(settings: ApiSettings, *, prepare_database: bool = True, warm_u
         agent_hub=hub,
         on_zones_changed=hub.push_zones,
         health_checks=[hub.health, hub.records.health],
-        routers=[invoke.router, operations.router, hub.router, telemetry_router(telemetry)],
+        routers=[invoke.router, operations.router, recording.router, hub.router, telemetry_router(telemetry)],
         lifespan=running,
         prepare_database=prepare_database,
     )

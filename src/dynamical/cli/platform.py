@@ -175,6 +175,7 @@ def run_agent(
     from dynamical.agent.link_client import AgentLinkClient, LinkConfig, RobotIdentity, agent_url
     from dynamical.agent.robot_agent import make_robot_agent
     from dynamical.launch import load_description, load_world
+    from dynamical.learning.session import recorder_for
     from dynamical.runtime.clock import renice
     from dynamical.skills.builtin.catalog import EMBODIMENT, builtin_manifests
 
@@ -208,7 +209,11 @@ def run_agent(
         embodiment=EMBODIMENT,
         capabilities=[m.id for m in manifests],
     )
-    client = AgentLinkClient(robot, identity, LinkConfig(server=server, credential=credential, cache_dir=cache_dir))
+    # Demonstrations recorded on the robot (invoke "record": true, the dashboard's Ctrl+R) land
+    # where `dynamical datasets` and GET /api/v1/datasets look on this machine.
+    recorder = recorder_for(robot, Path(settings.data_dir).expanduser() / "datasets")
+    config = LinkConfig(server=server, credential=credential, cache_dir=cache_dir)
+    client = AgentLinkClient(robot, identity, config, recorder=recorder)
 
     def leave(signum: int, _frame: object) -> None:
         err_console.print(f"agent {robot_id}: {signal.Signals(signum).name}, stopping")
@@ -225,6 +230,7 @@ def run_agent(
         robot.cancel()
         client.wait_idle(10.0)
         robot.stop()
+        recorder.wait_written(60.0)  # a recording stopped just before is still being written
 
 
 def invoke(server: str, api_key: str | None, task: str, robot_id: str | None, timeout_s: float, as_json: bool) -> bool:

@@ -126,6 +126,29 @@ class RecordSummary(BaseModel):
     records: list[EpisodeRecord]
 
 
+def dataset_spec(name: str, layout: FeatureLayout, fps: int, images: bool, sidecar: dict[str, Any]) -> dict[str, Any]:
+    """What the learn-side writer creates a dataset from (``record_writer``'s ``--spec``): LeRobot's
+    repo id, fps, robot type and features, and the ``meta/dynamical.json`` fields (``sidecar``
+    adds to or overrides the layout's)."""
+    return {
+        "repo_id": f"local/{name}",
+        "fps": fps,
+        "robot_type": layout.robot,
+        "features": layout.lerobot_features(images=images),
+        "sidecar": {
+            "format": protocol.SIDECAR_FORMAT,
+            "robot": layout.robot,
+            "fps": fps,
+            "layout": layout.to_json(),
+            "joint_names": list(layout.joint_names),
+            "object_names": list(layout.object_names),
+            "cameras": list(layout.cameras) if images else [],
+            "randomization": {},
+            **sidecar,
+        },
+    }
+
+
 def episode_setup(skill: str, params: dict[str, Any]) -> tuple[EpisodeSetup, dict[str, Any]]:
     """The episode of ``skill`` (skills run before it) and its parameters with ``params`` merged in."""
     if skill not in builtin_catalog():
@@ -246,11 +269,13 @@ def record(
     config: RecordConfig,
     on_episode: Callable[[EpisodeRecord], None] | None = None,
     on_saved: Callable[[dict[str, Any]], None] | None = None,
+    on_frames: Callable[[EpisodeRecord, dict[str, np.ndarray]], None] | None = None,
 ) -> RecordSummary:
     """Record ``config.episodes`` kept episodes into ``config.out`` (which must not exist yet).
 
     ``on_episode`` is called after each simulated episode, ``on_saved`` for each episode the
-    writer saved. Raises RecordError, UnknownSkillError,
+    writer saved, ``on_frames`` with each kept episode's arrays (``EpisodeBuffer.arrays``) before
+    they go to the writer (previews, checks). Raises RecordError, UnknownSkillError,
     LearnEnvError (no learning environment) or LearnWorkerError (the writer failed)."""
     setup, params = episode_setup(config.skill, config.params)
     out = config.out.resolve()
@@ -269,27 +294,20 @@ def record(
     task = config.task or task_text(config.skill, {k: v for _, p in setup.before for k, v in p.items()} | params)
     kinematics = Kinematics(build_model(description), description)
     spool_root = Path(tempfile.mkdtemp(prefix=f".{out.name}-spool-", dir=out.parent))
-    spec = {
-        "repo_id": f"local/{out.name}",
-        "fps": config.fps,
-        "robot_type": description.name,
-        "features": layout.lerobot_features(images=config.images),
-        "sidecar": {
-            "format": protocol.SIDECAR_FORMAT,
-            "robot": description.name,
+    spec = dataset_spec(
+        out.name,
+        layout,
+        config.fps,
+        config.images,
+        {
             "world": world.name,
             "skill": config.skill,
             "params": params,
             "task": task,
-            "fps": config.fps,
-            "layout": layout.to_json(),
-            "joint_names": list(layout.joint_names),
-            "object_names": list(layout.object_names),
-            "cameras": list(layout.cameras) if config.images else [],
             "randomization": config.randomization.model_dump(),
             "keep_failures": config.keep_failures,
         },
-    }
+    )
     spec_path = spool_root / "spec.json"
     spec_path.write_text(json.dumps(spec))
     started = time.perf_counter()
@@ -319,6 +337,8 @@ def record(
                     if not episode.record.kept or len(episode.buffer) == 0:
                         continue
                     kept += 1
+                    if on_frames is not None:
+                        on_frames(episode.record, episode.buffer.arrays())
                     command = episode.buffer.write_spool(
                         spool_root / f"episode_{attempt:06d}",
                         task,
