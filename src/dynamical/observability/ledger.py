@@ -199,8 +199,8 @@ class AuditLedger:
             lines = handle.read().splitlines()
             last = json.loads(lines[-1])
             seq, head = int(last["seq"]), str(last["hash"])
-            for line in reversed(lines):
-                if json.loads(line).get("kind") == SIGNATURE_KIND:
+            for line in reversed(lines[1:] if size > 65536 else lines):  # the first may be cut
+                if b'"kind":"signature"' in line:
                     break
                 unsigned += 1
         self._head = _Head(seq, head, size, unsigned, self._head.signed_at)
