@@ -2,6 +2,8 @@
 lifted off the table, placed upright on the shelf; a grip that closes on nothing says what the
 hand touched."""
 
+import re
+
 import mujoco
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from dynamical.robot.scene import build_model
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.config import SafetyConfig
 from dynamical.skills.evaluation import evaluate_skill
-from dynamical.skills.predicates import evaluate
+from dynamical.skills.predicates import evaluate, hand_part, hand_parts
 from dynamical.skills.runner import SkillOutcome, SkillRunner
 
 FAR = (4.0, 4.0)
@@ -44,8 +46,17 @@ def test_holding_says_what_the_hand_touches_when_it_does_not_hold(humanoid, tabl
         result = evaluate("holding", {"obj": "red_cup", "side": "left"}, world)
     assert not result.holds
     assert result.detail == (
-        "red_cup touches [] of the left hand and ['table']: 0 link(s) of the hand and rests on table; "
-        "a hold needs two links of the hand and no surface"
+        "red_cup is not in the left hand's grip: it touches no part of the left hand and still rests on the "
+        "table (a hold needs two parts of the hand on it and no surface under it)"
+    )
+
+
+def test_hand_links_are_named_in_an_operators_words():
+    assert hand_part("l_index_distal_link") == "index fingertip"
+    assert hand_part("r_thumb_proximal_link") == "thumb"
+    assert hand_part("r_hand") == "palm"
+    assert hand_parts({"l_hand", "l_middle_distal_link", "l_thumb_distal_link"}) == (
+        "thumb tip, middle fingertip and palm"
     )
 
 
@@ -105,5 +116,12 @@ def test_a_grip_that_closes_on_nothing_fails_and_says_what_the_hand_touched(huma
     assert not outcome.success and outcome.cause == "skill"
     side = outcome.params["side"]
     assert f"holding(obj=red_cup, side={side}) does not hold" in outcome.failure
-    assert f"red_cup touches [] of the {side} hand and ['table']" in outcome.failure
-    assert "a hold needs two links of the hand and no surface" in outcome.failure
+    assert f"red_cup is not in the {side} hand's grip: it touches no part of the {side} hand" in outcome.failure
+    assert "still rests on the table" in outcome.failure
+    # How far the cup is from where the grip should hold it: the 25 cm it was moved forward
+    # (and the few cm the hand rose after closing), in the robot's directions.
+    pattern = rf"red_cup is ([0-9.]+) cm from where the {side} hand's side grasp should hold it \((.*)\)"
+    found = re.search(pattern, outcome.failure)
+    assert found, outcome.failure
+    assert 22.0 <= float(found.group(1)) <= 29.0
+    assert "cm forward" in found.group(2)

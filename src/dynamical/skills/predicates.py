@@ -78,16 +78,58 @@ def _holding(args: Mapping[str, str], world: WorldModel, _: Kinematics | None) -
     surfaces = {world.surface(s).body for s in world.surface_names()}
     resting = obj.touching & surfaces
     holds = len(hand) >= 2 and not resting
+    parts = hand_parts(hand)
     if holds:
-        return PredicateResult(True, f"{obj.name} touches {sorted(hand)} of the {side} hand and no surface")
-    # What a user needs to see why the grip failed: the contacts measured, and the rule.
-    why = [] if len(hand) >= 2 else [f"{len(hand)} link(s) of the hand"]
-    why += [f"rests on {', '.join(sorted(resting))}"] if resting else []
+        return PredicateResult(True, f"{obj.name} is held by the {side} hand's {parts} and rests on no surface")
+    # What an operator needs to see why the grip failed: the parts of the hand it touches, what
+    # it still rests on, and the rule.
+    if not hand:
+        touch = f"it touches no part of the {side} hand"
+    elif len(hand) == 1:
+        touch = f"it touches only the {side} hand's {parts}"
+    else:
+        touch = f"it touches the {side} hand's {parts}"
+    rests = f" and still rests on the {', '.join(sorted(resting))}" if resting else ""
     return PredicateResult(
         False,
-        f"{obj.name} touches {sorted(hand)} of the {side} hand and {sorted(resting)}: "
-        f"{' and '.join(why)}; a hold needs two links of the hand and no surface",
+        f"{obj.name} is not in the {side} hand's grip: {touch}{rests} "
+        f"(a hold needs two parts of the hand on it and no surface under it)",
     )
+
+
+_FINGERS = ("thumb", "index", "middle", "ring", "little")
+
+
+def hand_part(body: str) -> str:
+    """A hand link's name in an operator's words: ``l_index_distal_link`` → "index fingertip",
+    ``r_hand`` → "palm"; a name it does not know comes back with its underscores as spaces."""
+    words = body.removesuffix("_link").split("_")
+    if words and words[0] in ("l", "r", "left", "right"):
+        words = words[1:]
+    if words in (["hand"], ["palm"]):
+        return "palm"
+    if len(words) == 2 and words[0] in _FINGERS:
+        finger, segment = words
+        if segment == "distal":
+            return "thumb tip" if finger == "thumb" else f"{finger} fingertip"
+        if segment == "proximal":
+            return "thumb" if finger == "thumb" else f"{finger} finger"
+        if segment == "rotation":
+            return "thumb's base"
+    return " ".join(words)
+
+
+def hand_parts(bodies: set[str] | frozenset[str]) -> str:
+    """The hand links in ``bodies`` in words, thumb first, then the fingers and the palm."""
+    names = sorted({hand_part(b) for b in bodies}, key=_part_order)
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _part_order(part: str) -> tuple[int, str]:
+    first = part.split(" ")[0].removesuffix("'s")
+    return (_FINGERS.index(first) if first in _FINGERS else len(_FINGERS), part)
 
 
 def _on(args: Mapping[str, str], world: WorldModel, _: Kinematics | None) -> PredicateResult:

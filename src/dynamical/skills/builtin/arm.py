@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from dynamical.robot.kinematics import Pose
+from dynamical.runtime.channels import StateSample
 from dynamical.skills.builtin.posture import withdraw_arm
 from dynamical.skills.builtin.scripted import MotionPlan, ScriptedSkill, SkillPlanError
+from dynamical.skills.executor import SkillStep
+from dynamical.skills.grasps import HandGrasp
 from dynamical.skills.hands import arm_group, hand_group
 from dynamical.skills.manifest import Predicate
 from dynamical.skills.motion import UnreachableError, line_waypoints, solve_reach
@@ -43,13 +48,43 @@ class ArmSkill(ScriptedSkill):
     lean = False
     """Whether IK may bend the waist too: a far object is out of the arm's reach alone."""
 
+    options: tuple[tuple[str, bool], ...] = ()
+    """(side, lean) choices ``resolve`` found feasible, best first: when the whole plan fails with
+    the first (a quick reachability check cannot see every waypoint), ``prepare`` tries the next."""
+
+    held_as: tuple[str, HandGrasp] | None = None
+    """The object the planned motion holds and the grasp it is held by (set by the plan): a
+    grip that fails says how far the object is from where that grasp should hold it."""
+
+    def step(self, t: float, state: StateSample) -> SkillStep:
+        out = super().step(t, state)
+        if out.failed is not None and self.held_as is not None and "holding(" in out.failed:
+            obj, grasp = self.held_as
+            out = replace(out, failed=f"{out.failed}; {grip_offset(self, obj, grasp)}")
+        return out
+
     def _use(self, side: str, lean: bool = False) -> None:
         self.side, self.lean = side, lean
         self.params["side"] = side
         self.groups = (*(("waist",) if lean else ()), arm_group(side), hand_group(side))
 
     def prepare(self, q_start: np.ndarray) -> MotionPlan:
-        """Plan with the arm alone; lean with the waist only when that fails."""
+        """Plan with each of ``options`` in turn (the resolved side alone when there are none):
+        the arm alone first, leaning with the waist only when that fails. Raises SkillPlanError
+        naming why each hand failed."""
+        options = self.options or ((self.side, self.lean),)
+        failures: list[str] = []
+        for side, lean in options:
+            self._use(side, lean)
+            try:
+                return self._prepare_leaning(q_start)
+            except SkillPlanError as exc:
+                failures.append(str(exc).removeprefix(f"{self.name}: "))
+        if len(failures) == 1:
+            raise SkillPlanError(f"{self.name}: {failures[0]}")
+        raise SkillPlanError(f"{self.name}: neither hand has a plan ({'; '.join(failures)})")
+
+    def _prepare_leaning(self, q_start: np.ndarray) -> MotionPlan:
         try:
             return super().prepare(q_start)
         except SkillPlanError:
@@ -106,6 +141,14 @@ class ArmSkill(ScriptedSkill):
             current[arm] = self.description.home[arm]
             plan.go("back to rest", current)
             return
+        # A hand high up (over the upper shelf) comes down beside the table's edge first, still
+        # leaning: straightening carries it forward and down, out of the upright arm's reach.
+        pose = self._site_pose(plan.end)
+        ready = self._ready_point()
+        if pose.pos[2] > ready[2] + 0.05:
+            low = np.array([pose.pos[0], pose.pos[1], ready[2]])
+            fingers = plan.end[self._hand]
+            plan.go("lower beside the table", self._line(plan.end, pose.pos, low, pose.rot, fingers), speed=SLOW)
         waist = self.description.group_indices("waist")
         plan.set_joints("straighten up", waist, self.description.home[waist], 1.2)
         withdraw_arm(self, plan, self.side)
@@ -115,6 +158,29 @@ class ArmSkill(ScriptedSkill):
         waist = self.description.group_indices("waist")
         if np.max(np.abs(self.world.joint_positions()[waist] - self.description.home[waist])) > 0.02:
             self._use(self.side, lean=True)
+
+
+GRIP_OFFSET_SHOWN_M = 0.005
+"""m: an offset component smaller than this is left out of a grip's explanation."""
+_DIRECTION_WORDS = (("forward", "back"), ("to the left", "to the right"), ("higher", "lower"))
+"""The robot's x, y and z (the world's, its mount at the origin) in an operator's words."""
+
+
+def grip_offset(skill: ArmSkill, obj: str, grasp: HandGrasp) -> str:
+    """Where ``obj`` is against where ``grasp`` should hold it in the skill's hand now (its grasp
+    site measured), in the robot's directions: "red_cup is 24.8 cm from where the left hand's
+    grasp should hold it (24.7 cm forward, 1.9 cm lower)"."""
+    pose = skill.kinematics.site_pose(skill.world.joint_positions(), skill.world.grasp_site(skill.side))
+    offset = skill.world.object(obj).pos - (pose.pos + pose.rot @ grasp.in_hand)  # (3,) m, world
+    words = []
+    for value, (plus, minus) in zip(offset, _DIRECTION_WORDS, strict=True):
+        if abs(value) >= GRIP_OFFSET_SHOWN_M:
+            words.append(f"{abs(value) * 100:.1f} cm {plus if value > 0 else minus}")
+    where = f" ({', '.join(words)})" if words else ""
+    return (
+        f"{obj} is {np.linalg.norm(offset) * 100:.1f} cm from where the {skill.side} hand's "
+        f"{grasp.describe()} should hold it{where}"
+    )
 
 
 class ArmHand:

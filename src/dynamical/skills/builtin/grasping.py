@@ -103,9 +103,10 @@ def resolve_grasp_side(skill: ArmSkill, obj: str, then: Callable[[HandGrasp], li
         return
     state = skill.world.object(obj)
     reasons: list[str] = []
+    options: list[tuple[str, bool]] = []
     for lean in (False, True):
         for side in preferred_sides(state.pos):
-            if not hand_is_empty(skill.world, side):
+            if any(side == chosen for chosen, _ in options) or not hand_is_empty(skill.world, side):
                 continue
             try:
                 grasps = grasps_for(skill, obj, side)
@@ -115,10 +116,15 @@ def resolve_grasp_side(skill: ArmSkill, obj: str, then: Callable[[HandGrasp], li
             for grasp in grasps:
                 points = [grasp.standoff, grasp.site, *(then(grasp) if then else [])]
                 if _reaches(skill, side, lean, points, grasp.rot):
-                    skill._use(side, lean)
-                    return
-    why = f" ({reasons[0]})" if reasons else ""
-    raise SkillPlanError(f"{skill.name}: no empty hand reaches a grasp of {obj}, even leaning{why}")
+                    options.append((side, lean))
+                    break
+    if not options:
+        why = f" ({reasons[0]})" if reasons else ""
+        raise SkillPlanError(f"{skill.name}: no empty hand reaches a grasp of {obj}, even leaning{why}")
+    # The first choice plans; the others are there for when its whole plan fails (a check of a
+    # few points cannot see every waypoint of the way).
+    skill._use(*options[0])
+    skill.options = tuple(options)
 
 
 def grasp_phases(skill: ArmSkill, plan: MotionPlan, obj: str) -> HandGrasp:
@@ -134,6 +140,7 @@ def grasp_phases(skill: ArmSkill, plan: MotionPlan, obj: str) -> HandGrasp:
             failures.append(f"{grasp.describe()}: {exc}")
             continue
         plan.phases[:] = trial.phases
+        skill.held_as = (obj, grasp)
         return grasp
     kinds = sorted({g.kind for g in grasps})
     raise SkillPlanError(

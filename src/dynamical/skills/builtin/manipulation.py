@@ -94,6 +94,7 @@ class Lift(ArmSkill):
 
     def plan(self, q_start: np.ndarray) -> MotionPlan:
         plan = MotionPlan(self.description, q_start)
+        self.held_as = (self.params["obj"], held_grasp(self, self.params["obj"]))
         pose = self._site_pose(q_start)
         fingers = q_start[self._hand]
         top = pose.pos + np.array([0.0, 0.0, float(self.params["height"])])

@@ -79,6 +79,7 @@ def place_phases(
     spots = free_spots(skill.world, surface, obj)
     if not spots:
         raise SkillPlanError(f"{skill.name}: no free spot on {surface} for {obj}")
+    skill.held_as = (obj, grasp)
     failures: list[str] = []
     for spot in spots[:max_spots]:
         for carry_rot in _carry_rotations(skill, grasp, spot):
