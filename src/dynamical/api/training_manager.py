@@ -17,7 +17,7 @@ from dynamical.api.db import Database
 from dynamical.api.errors import ConflictError
 from dynamical.api.training_store import save_run
 from dynamical.learning.env import learn_python
-from dynamical.learning.runs import RunRecord, TrainConfig
+from dynamical.learning.runs import RunRecord, TrainConfig, check_dataset
 from dynamical.learning.train_launcher import TrainingJob
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class TrainingManager:
             if self._thread is not None and self._thread.is_alive():
                 assert self._job is not None
                 raise ConflictError(f"run {self._job.record.id} is training: one run at a time on this machine")
+            check_dataset(dataset)  # the request's own fault (422) before the machine's (503)
             learn_python()  # a missing learning environment is the caller's answer, not a failed row
             job = TrainingJob.create(
                 dataset, config, None, self.runs_dir, listener=lambda record: save_run(self.db, record)
