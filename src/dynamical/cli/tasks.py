@@ -179,7 +179,10 @@ def eval_command(
     if artifact is not None or skill not in builtin_catalog():
         from dynamical.learning.learned_skills import catalog_with_learned
 
-        catalog, artifacts = catalog_with_learned(settings, data_dir, artifact)
+        try:
+            catalog, artifacts = catalog_with_learned(settings, data_dir, artifact)
+        except ValueError as exc:
+            raise ValueError(f"no skill {skill!r} among the built-in skills, and {exc}") from None
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, disable=as_json, transient=True) as progress:
         task = progress.add_task(f"eval {skill}", total=episodes)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from dynamical.config import Settings
 from dynamical.skills.artifact import SkillArtifact, open_artifact
 from dynamical.skills.manifest import SkillManifest
@@ -43,7 +45,14 @@ def catalog_with_learned(
         return catalog, None
     db = Database(api.database_url)
     registry = open_registry(api, db)
-    learned = {m.id: m for m in registry.list() if m.kind != "scripted"}
+    try:
+        learned = {m.id: m for m in registry.list() if m.kind != "scripted"}
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).splitlines()[0]
+        raise ValueError(
+            f"the skill registry in {api.data_dir} cannot be read ({reason}): run `dynamical db init` there, "
+            "or pass --artifact FILE"
+        ) from None
 
     def from_registry(manifest: SkillManifest) -> SkillArtifact:
         return registry.get(manifest.id, manifest.version)

@@ -27,7 +27,7 @@ import math
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -53,6 +53,9 @@ SESSION_CACHE = 4
 
 CameraSource = Callable[[str], np.ndarray]
 """Camera name → its latest frame (H, W, 3) uint8 RGB."""
+CameraRigFactory = Callable[[Sequence[str], int, int], Any]
+"""(camera names, width px, height px) → a rig with ``render(name)`` and ``close()`` (e.g.
+``LockstepRuntime.camera_rig``): cameras made at the size the policy was trained on."""
 
 
 class PolicyLoadError(SkillsError):
@@ -300,11 +303,13 @@ class LearnedPolicySkill(PolicySkill):
         duration_s: float,
         params: dict[str, Any],
         chunk_timeout_s: float = CHUNK_TIMEOUT_S,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(source, name=name, groups=groups, duration_s=duration_s)
         self.onnx = source
         self.params = dict(params)
         self.chunk_timeout_s = float(chunk_timeout_s)
+        self._on_close = on_close
 
     def start(self, context: SkillContext) -> None:
         super().start(context)
@@ -322,6 +327,9 @@ class LearnedPolicySkill(PolicySkill):
 
     def close(self) -> None:
         self.onnx.close()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
 
 
 def policy_groups(description: RobotDescription, layout: FeatureLayout) -> tuple[str, ...]:
@@ -344,9 +352,13 @@ def load_policy_skill(
     *,
     lockstep: bool,
     cameras: CameraSource | None = None,
+    camera_rig: CameraRigFactory | None = None,
 ) -> LearnedPolicySkill:
     """The executor skill of a policy artifact on this robot and world; raises PolicyLoadError
-    when the policy was trained for another joint set, object set or cameras."""
+    when the policy was trained for another joint set, object set or cameras.
+
+    A policy that sees gets its frames from ``cameras``, else from a rig ``camera_rig`` makes
+    at its training size (closed with the skill)."""
     policy = policy_of(artifact)
     spec = policy.spec
     try:
@@ -354,6 +366,13 @@ def load_policy_skill(
         layout.check_compatible(description, world.object_names())
     except FeatureLayoutError as exc:
         raise PolicyLoadError(f"skill {artifact.manifest.id!r} does not fit this robot: {exc}") from None
+    on_close = None
+    if spec.image_inputs and cameras is None and camera_rig is not None:
+        try:
+            rig = camera_rig(layout.cameras, layout.image_width, layout.image_height)
+        except Exception as exc:  # a renderer that cannot start here (no GL) says why
+            raise PolicyLoadError(f"the policy needs cameras {list(layout.cameras)}: {exc}") from None
+        cameras, on_close = rig.render, rig.close
     observe = ObservationBuilder(spec, layout, world, cameras)
     source = OnnxChunkSource(policy, observe, layout, lockstep=lockstep)
     return LearnedPolicySkill(
@@ -362,4 +381,5 @@ def load_policy_skill(
         groups=policy_groups(description, layout),
         duration_s=artifact.manifest.nominal_duration_s,
         params=params,
+        on_close=on_close,
     )

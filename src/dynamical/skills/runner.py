@@ -371,6 +371,7 @@ class SkillRunner:
                 params,
                 lockstep=self.runtime is not None,
                 cameras=self.cameras,
+                camera_rig=self.runtime.camera_rig if self.runtime is not None else None,
             )
         except SkillsError as exc:
             raise SkillPlanError(f"{manifest.id}: {exc}") from None
