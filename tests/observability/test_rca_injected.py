@@ -15,7 +15,7 @@ from dynamical.robot.scene import build_model
 
 EXPECTED_WORDS = {
     "grasp_offset": ("grasp did not take", "mm off the planned grasp centre"),
-    "keep_out_zone": ("keep-out zone", "interventions"),
+    "keep_out_zone": ("keep-out zone 'bench_keepout' stopped the", "interventions"),
     "moved_object": ("precondition no longer held", "red_cube was moved"),
     "starved_executive": ("watchdog held", "control thread starved"),
     "estop": ("e-stop (category 1)",),
@@ -45,3 +45,7 @@ def test_the_injected_cause_ranks_first(robot, injected: str) -> None:
         # Kernel-side evidence: the events are attached, and they outrank the postcondition.
         assert top.events
         assert all(c.score < top.score for c in analysis.causes[1:])
+    if injected == "keep_out_zone":
+        # The kernel's index named the zone and a monitored point, never a joint.
+        assert {e.zone for e in top.events} == {"bench_keepout"}
+        assert all(e.point in tuple(description.safety_points) and e.joint is None for e in top.events)

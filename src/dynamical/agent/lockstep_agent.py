@@ -278,7 +278,9 @@ class LockstepRobotAgent:
             self.runner._drain()
             new = self.runner.events[self._reported :]
             self._reported = len(self.runner.events)
-        return [event_report(e, self.description.joint_names) for e in new]
+        zones = [z.name for z in (*self._config_zones, *self._server_zones)]
+        points = tuple(self.description.safety_points)  # names, in the kernel's order
+        return [event_report(e, self.description.joint_names, zones, points) for e in new]
 
     def world_snapshot(self) -> WorldSnapshot:
         with self._lock:

@@ -89,6 +89,10 @@ class SafetyEventWire(BaseModel):
     limit: float | None = None
     request_id: RequestId | None = None
     """The execution that was running when it happened, if any."""
+    zone: Annotated[str, StringConstraints(max_length=128)] | None = None
+    """KEEP_OUT_ZONE: the zone's name (``joint`` is then -1: the index was a monitored point's)."""
+    point: Annotated[str, StringConstraints(max_length=128)] | None = None
+    """KEEP_OUT_ZONE: the monitored point's name."""
 
     @field_validator("value", "limit", mode="before")
     @classmethod
@@ -109,6 +113,8 @@ class SafetyEventWire(BaseModel):
             value=report.value,
             limit=report.limit,
             request_id=request_id,
+            zone=report.zone,
+            point=report.point,
         )
 
 

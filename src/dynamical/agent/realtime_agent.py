@@ -135,6 +135,7 @@ class RealtimeRobotAgent:
         velocity_scale, effort_scale = _limit_scales(description)
         safety = safety or SafetyConfig()
         self._config_zones = list(safety.zones)
+        self._zone_names = [z.name for z in self._config_zones]
         self._max_zones = safety.max_zones
         # The realtime process compiles the same files; the index and the surfaces come from our
         # own compile of them, and the world channel's digest proves that the two agree.
@@ -564,6 +565,7 @@ class RealtimeRobotAgent:
             raise RuntimeError(f"zone list {request} was replaced by list {answer.request} before the kernel took it")
         if not answer.applied:
             raise ValueError(f"the safety kernel refused the zones: {answer.reason}")
+        self._zone_names = [z.name for z in (*self._config_zones, *zones)]  # the kernel's order, for events
 
     # ---- state ----
 
@@ -616,7 +618,8 @@ class RealtimeRobotAgent:
             runner._drain()
             new = runner.events[self._reported :]
             self._reported = len(runner.events)
-        return [event_report(e, self.description.joint_names) for e in new]
+        zones, points = self._zone_names, tuple(self.description.safety_points)
+        return [event_report(e, self.description.joint_names, zones, points) for e in new]
 
     def world_snapshot(self) -> WorldSnapshot:
         runner, _ = self._started()

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from dynamical.runtime.channels import EventRecord, StatusSample
 from dynamical.safety.config import WatchdogConfig
 from dynamical.safety.rules import Rule, SafetyMode
+from dynamical.safety.zone_events import zone_event_names
 
 
 class ObjectPose(BaseModel):
@@ -124,20 +125,40 @@ class SafetyEventReport(BaseModel):
     joint: str | None
     value: float | None
     limit: float | None
+    zone: str | None = None
+    """KEEP_OUT_ZONE: the zone's name."""
+    point: str | None = None
+    """KEEP_OUT_ZONE: the monitored point's name (a safety point of the robot description)."""
 
 
-def event_report(event: EventRecord, joint_names: Sequence[str]) -> SafetyEventReport:
+def event_report(
+    event: EventRecord,
+    joint_names: Sequence[str],
+    zone_names: Sequence[str] = (),
+    point_names: Sequence[str] = (),
+) -> SafetyEventReport:
+    """``zone_names``: the kernel's zones in its order (configured, then the server's);
+    ``point_names``: the description's safety points. A zone event's index names those, never a joint."""
+
     def finite(x: float) -> float | None:
         return float(x) if math.isfinite(x) else None
 
+    zone, point = None, None
+    if event.rule == Rule.KEEP_OUT_ZONE:
+        zone, point = zone_event_names(int(event.joint), zone_names, point_names)
+        joint = None
+    else:
+        joint = joint_names[event.joint] if 0 <= event.joint < len(joint_names) else None
     return SafetyEventReport(
         seq=event.seq,
         t=event.t,
         tick=int(event.tick),
         rule=Rule(event.rule).name,
-        joint=joint_names[event.joint] if 0 <= event.joint < len(joint_names) else None,
+        joint=joint,
         value=finite(event.value),
         limit=finite(event.limit),
+        zone=zone,
+        point=point,
     )
 
 

@@ -614,6 +614,9 @@ class AgentLinkHub:
                         **event.model_dump(mode="json"),
                         "rule_name": rule_name(event.rule),
                         "joint_name": connection.joint_name(event.joint),
+                        # KEEP_OUT_ZONE: the zone and the monitored point (its joint is -1).
+                        "zone_name": event.zone,
+                        "point_name": event.point,
                     }
                 )
         elif isinstance(message, StepProgressReport):

@@ -29,6 +29,7 @@ import mujoco
 import numpy as np
 from pydantic import BaseModel
 
+from dynamical.agent.reports import event_report
 from dynamical.observability.rca import (
     EventEvidence,
     ExecutionEvidence,
@@ -44,7 +45,6 @@ from dynamical.robot.scene import build_model
 from dynamical.robot.world import WorldSpec
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.config import BoxZone, SafetyConfig
-from dynamical.safety.rules import Rule
 from dynamical.skills.evaluation import MANNEQUIN_AWAY
 from dynamical.skills.runner import SETTLE_AFTER_S, SkillOutcome, SkillRunner
 
@@ -164,6 +164,7 @@ class _Episode:
         self.at_plan = self.position(OBJECT)
         self.execution_id = execution_id
         self.step_start: list[float] | None = None
+        self.zones: list[BoxZone] = []
         self.step_end: list[float] | None = None
 
     def position(self, name: str) -> list[float]:
@@ -202,15 +203,12 @@ class _Episode:
         mujoco.mj_forward(robot.model, robot.data)
 
     def evidence(self) -> ExecutionEvidence:
-        events = [
-            EventEvidence(
-                t=e.t,
-                rule=Rule(e.rule).name,
-                value=e.value if math.isfinite(e.value) else None,
-                limit=e.limit if math.isfinite(e.limit) else None,
-            )
-            for e in self.runner.events
-        ]
+        # As an agent reports them: a zone event names its zone and monitored point.
+        description = self.runtime.description
+        zones = [z.name for z in self.zones]
+        points = tuple(description.safety_points)
+        reports = [event_report(e, description.joint_names, zones, points) for e in self.runner.events]
+        events = [EventEvidence(**r.model_dump(exclude={"seq", "tick"})) for r in reports]
         failed = any(not s.success for s in self.steps)
         estop = next((e for e in events if e.rule == "ESTOP"), None)
         return ExecutionEvidence(
@@ -274,9 +272,10 @@ def run_injected(
         elif injected == "keep_out_zone":
             centre = np.asarray(episode.position(OBJECT))
             size = rng.uniform(0.06, 0.09)
-            runtime.set_zones(
-                [BoxZone(name="bench_keepout", center=list(centre + [0, 0, 0.1]), half_size=[size, size, 0.12])]
-            )
+            episode.zones = [
+                BoxZone(name="bench_keepout", center=list(centre + [0, 0, 0.1]), half_size=[size, size, 0.12])
+            ]
+            runtime.set_zones(episode.zones)
             runtime.run(0.01, episode.control)
             episode.run("grasp", {"obj": OBJECT})
         elif injected == "moved_object":

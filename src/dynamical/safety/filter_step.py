@@ -22,6 +22,7 @@ from dynamical.safety.limits import joint_bounds
 from dynamical.safety.qp_filter import solve_qp
 from dynamical.safety.rules import Rule
 from dynamical.safety.separation import directed_rows, separation
+from dynamical.safety.zone_events import ZONE_POINT_STRIDE
 from dynamical.safety.zones import zone_rows
 
 ZONE_RULE = int(Rule.KEEP_OUT_ZONE)
@@ -189,7 +190,8 @@ def classify(changed, v, v_des, bounds, rules, coupled, qp_v, qp_v_des, zone_a, 
                 acting += rows[r, c] * qp_v[c]
                 asked += rows[r, c] * qp_v_des[c]
             if abs(acting - limit[r]) < 1e-6 and asked != acting and found[rule, 3] == 0.0:
-                found[rule, 0] = r % k if per_point else r
+                # A zone row is zone r // k, point r % k: the event names both (zone_events.py).
+                found[rule, 0] = (r // k) * ZONE_POINT_STRIDE + r % k if per_point else r
                 found[rule, 1], found[rule, 2], found[rule, 3] = asked, limit[r], 1.0
 
 

@@ -23,6 +23,7 @@ from dynamical.safety.chain import forward
 from dynamical.safety.config import BoxZone, HalfSpaceZone
 from dynamical.safety.kinematics import PointKinematics
 from dynamical.safety.rules import Rule
+from dynamical.safety.zone_events import ZONE_POINT_STRIDE, zone_and_point, zone_event_index
 
 _CODES = {
     "finite": int(Rule.NON_FINITE),
@@ -38,7 +39,8 @@ _CODES = {
 class Violation:
     rule: Rule
     index: int
-    """Joint index, or the safety point index for zone violations, -1 when not applicable."""
+    """Joint index; for a zone violation ``zone_events.zone_event_index(zone, point)``; -1 when
+    not applicable."""
     value: float
     limit: float
 
@@ -169,10 +171,19 @@ class HardLimitCheck:
         """This check's compiled data, for ``check_command`` run inside a larger compiled step."""
         return self._workspace
 
-    @staticmethod
-    def violation(code: int, index: int, value: float, limit: float) -> Violation | None:
-        """``check_command``'s result as a Violation, None when the command passed."""
-        return None if code == 0 else Violation(Rule(code), index, value, limit)
+    def violation(self, code: int, index: int, value: float, limit: float) -> Violation | None:
+        """``check_command``'s result as a Violation, None when the command passed. A zone
+        violation's index comes as column * stride + point (boxes' columns first, then the
+        capacity's planes): it leaves as the zone's place in the zone list (``zone_events``)."""
+        if code == 0:
+            return None
+        if code == _CODES_ZONE:
+            column, point = zone_and_point(index)
+            boxes = [z for z, zone in enumerate(self.zones) if isinstance(zone, BoxZone)]
+            planes = [z for z, zone in enumerate(self.zones) if not isinstance(zone, BoxZone)]
+            listed = boxes[column] if column < len(boxes) else planes[column - self.capacity]
+            index = zone_event_index(listed, point)
+        return Violation(Rule(code), index, value, limit)
 
 
 @structref.register
@@ -304,13 +315,13 @@ def check_command(ws, q, dq, tau, dq_prev):
             gap = _box_gap(positions, i, box_center, box_half, b, radii[i])
             current[i, b] = gap
             if gap < -tol and gap < previous[i, b] - tol:
-                return _CODES_ZONE, i, gap, 0.0
+                return _CODES_ZONE, b * _STRIDE + i, gap, 0.0
         for h in range(planes):
             z = cap + h
             gap = _plane_gap(positions, i, plane_normal, plane_offset, h, radii[i])
             current[i, z] = gap
             if gap < -tol and gap < previous[i, z] - tol:
-                return _CODES_ZONE, i, gap, 0.0
+                return _CODES_ZONE, z * _STRIDE + i, gap, 0.0
     # Passed: these clearances are the baseline the next command is held to (the active zones'
     # columns only: the rest of the capacity is never read, and copying it costs cache misses).
     for i in range(positions.shape[0]):
@@ -327,3 +338,4 @@ _CODES_VELOCITY = _CODES["velocity"]
 _CODES_ACCELERATION = _CODES["acceleration"]
 _CODES_EFFORT = _CODES["effort"]
 _CODES_ZONE = _CODES["zone"]
+_STRIDE = ZONE_POINT_STRIDE
