@@ -38,6 +38,13 @@ def test_idle_worker_gets_idle_priority_one_thread_and_a_clean_protocol() -> Non
     assert "a library printing to stdout" in worker.stderr_tail()
 
 
+def test_low_worker_is_niced_but_not_idle() -> None:
+    with _worker("report", priority="low") as worker:
+        done = worker.next_message("done")
+    assert worker.applied_priority == f"nice {max(10, os.nice(0))}"
+    assert not done["idle"] and done["nice"] == max(10, os.nice(0)) and done["omp"] == "1"
+
+
 def test_normal_worker_keeps_its_priority() -> None:
     with _worker("report", priority="normal") as worker:
         done = worker.next_message("done")

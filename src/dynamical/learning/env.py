@@ -21,7 +21,11 @@ from typing import Any, Literal
 
 from dynamical.learning import protocol
 
-Priority = Literal["idle", "normal"]
+Priority = Literal["idle", "low", "normal"]
+"""``idle``: SCHED_IDLE (else nice 19), for training: it runs only on time nobody else wants.
+``low``: nice 10, for work that must finish even on a busy machine (writing a recording), yet
+yields to the robot. Both get one thread per math library."""
+LOW_NICE = 10
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_LEARN_PYTHON = REPO_ROOT / ".venv-learn" / "bin" / "python"
 WORKER_PACKAGE = "dynamical.learning.lerobot_side"
@@ -61,7 +65,7 @@ def worker_env(priority: Priority, extra: dict[str, str] | None = None) -> dict[
     env.setdefault("HF_DATASETS_OFFLINE", "1")
     env.setdefault("WANDB_MODE", "disabled")
     env["PYTHONUNBUFFERED"] = "1"
-    if priority == "idle":
+    if priority in ("idle", "low"):
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", protocol.ENV_TORCH_THREADS):
             env[name] = "1"
     env.update(extra or {})
@@ -74,6 +78,11 @@ def _lower_priority() -> None:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, PermissionError, OSError):
         os.nice(19 - os.nice(0))
+
+
+def _nice_low() -> None:
+    """In the child before exec: nice 10 (never less nice than the parent)."""
+    os.nice(max(0, LOW_NICE - os.nice(0)))
 
 
 class Worker:
@@ -112,7 +121,7 @@ class Worker:
             cwd=cwd,
             start_new_session=True,
             # Runs between fork and exec, before the child has threads of its own.
-            preexec_fn=_lower_priority if priority == "idle" else None,
+            preexec_fn={"idle": _lower_priority, "low": _nice_low}.get(priority),
         )
         self.applied_priority = self._applied_priority()
         """What the OS granted: "SCHED_IDLE", "nice 19" (SCHED_IDLE refused) or "normal"."""
@@ -122,8 +131,13 @@ class Worker:
         """The worker's ``done`` message, once it came."""
 
     def _applied_priority(self) -> str:
-        if self.priority != "idle":
+        if self.priority == "normal":
             return "normal"
+        if self.priority == "low":
+            try:
+                return f"nice {os.getpriority(os.PRIO_PROCESS, self.proc.pid)}"
+            except OSError:  # already gone
+                return f"nice {LOW_NICE}"
         try:
             if os.sched_getscheduler(self.proc.pid) == os.SCHED_IDLE:
                 return "SCHED_IDLE"

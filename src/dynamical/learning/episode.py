@@ -99,9 +99,7 @@ class EpisodeBuffer:
             out[protocol.IMAGE_PREFIX + name] = np.asarray(frames, dtype=np.uint8)
         return out
 
-    def write_spool(
-        self, directory: Path, task: str, success: bool, meta: dict[str, Any]
-    ) -> protocol.EpisodeCommand:
+    def write_spool(self, directory: Path, task: str, success: bool, meta: dict[str, Any]) -> protocol.EpisodeCommand:
         """Write the frames to ``directory`` (created) and return the writer's command for them."""
         directory.mkdir(parents=True, exist_ok=False)
         np.savez(directory / protocol.SPOOL_ARRAYS, **self.arrays())

@@ -4,8 +4,9 @@ Ctrl+R (``POST /api/v1/robots/{id}/recording/start|stop``).
 A ``RobotRecorder`` watches the robot's control loop (``SkillRunner.watchers``) and, between a
 start and a stop, keeps frames exactly as ``dynamical record`` does (``EpisodeBuffer``: state,
 environment state, the executive's targets, and camera images where the robot's simulator is in
-this process). A stop hands the episode to a writer in the learning environment at idle priority,
-in the background: the robot never waits for the encoding. Each recording is one dataset of one
+this process). A stop hands the episode to a writer in the learning environment at low priority
+(nice 10: it yields to the robot, yet finishes on a busy machine, where SCHED_IDLE would starve
+it), in the background: the robot never waits for the encoding. Each recording is one dataset of one
 episode, ``<datasets_dir>/<robot>-<UTC time>``, listed by ``dynamical datasets`` and the API.
 
 Runtime side only; the robot agent sees it through the ``agent.link_client.Recorder`` protocol.
@@ -203,7 +204,7 @@ class RobotRecorder:
                     spool / "episode", task, bool(success), {**meta, "truncated": buffer.truncated}
                 )
                 with Worker(
-                    "record_writer", ["--root", str(out), "--spec", str(spec_path)], stdin=True, priority="idle"
+                    "record_writer", ["--root", str(out), "--spec", str(spec_path)], stdin=True, priority="low"
                 ) as worker:
                     worker.send(dict(command))
                     worker.send({"command": "finish"})
