@@ -188,7 +188,7 @@ def info_command(
     as_json: JsonOption = False,
 ) -> None:
     """A dataset's features, episodes, tasks and recording settings."""
-    from dynamical.learning.datasets import info
+    from dynamical.learning.datasets import INDEX_FEATURES, info
 
     result = info(_locate(ctx, dataset, data_dir))
     if as_json:
@@ -206,7 +206,8 @@ def info_command(
     randomized = [k for k, v in result.randomization.items() if v]
     table.add_row("randomization", ", ".join(randomized) or "off")
     for feature in result.features:
-        table.add_row(feature.name, f"{feature.dtype} {tuple(feature.shape)}")
+        if feature.name not in INDEX_FEATURES:  # LeRobot's bookkeeping, in every dataset
+            table.add_row(feature.name, f"{feature.dtype} {tuple(feature.shape)}")
     console.print(table)
 
 
