@@ -77,7 +77,7 @@ class RobotRecorder:
         self._buffer: EpisodeBuffer | None = None
         self._pending_cameras: CameraFactory | None = None
         self._rig: CameraRig | None = None
-        self._close_rig = False
+        self._frame_lock = threading.Lock()
         self._task: str | None = None
         self._started_at: datetime | None = None
         self._name: str | None = None
@@ -95,7 +95,7 @@ class RobotRecorder:
         source = self._source()
         if source is None:
             raise RuntimeError(f"robot {self.robot_id} is not running: nothing to record")
-        with self._lock:
+        with self._frame_lock, self._lock:
             if self._buffer is not None:
                 raise RecordingBusyError(f"robot {self.robot_id} is already recording {self._name}")
             now = datetime.now(UTC)
@@ -121,12 +121,11 @@ class RobotRecorder:
     def stop(self, success: bool | None = None, meta: dict[str, Any] | None = None) -> str | None:
         """Stop; the episode goes to the writer in the background. The dataset's name, or None
         when nothing was recorded (no control tick came). Raises NotRecordingError."""
-        with self._lock:
+        with self._frame_lock, self._lock:
             buffer, name, task = self._buffer, self._name, self._task
             if buffer is None or name is None:
                 raise NotRecordingError(f"robot {self.robot_id} is not recording")
             self._buffer = None
-            self._close_rig = True
             started = self._started_at
         if len(buffer) == 0:
             log.warning("robot %s: recording %s has no frames; nothing written", self.robot_id, name)
@@ -162,23 +161,24 @@ class RobotRecorder:
     # ---- the control thread ----
 
     def _on_tick(self, t: float) -> None:
-        buffer = self._buffer
-        if self._close_rig and self._rig is not None and buffer is None:
-            self._rig.close()
-            self._rig = None
-        if buffer is None:
-            return
-        if self._pending_cameras is not None:
-            factory, self._pending_cameras = self._pending_cameras, None
-            self._close_rig = False
-            try:
-                if self._rig is None:
+        # The frame lock keeps a stop from taking the buffer while a frame is half added.
+        with self._frame_lock:
+            buffer = self._buffer
+            if self._rig is not None and (buffer is None or self._pending_cameras is not None):
+                self._rig.close()  # in this thread, which made its GL context
+                self._rig = None
+            if buffer is None:
+                return
+            if self._pending_cameras is not None:
+                # A new rig for each recording: a simulated world reset since the last one is a new model.
+                factory, self._pending_cameras = self._pending_cameras, None
+                try:
                     self._rig = factory(self.layout.cameras, self.layout.image_width, self.layout.image_height)
-                buffer.cameras = self._rig
-                buffer.images = {name: [] for name in self._rig.names}
-            except Exception as exc:  # no GL here: record state without images rather than nothing
-                log.warning("robot %s: cameras unavailable, recording without images: %s", self.robot_id, exc)
-        buffer(t)
+                    buffer.cameras = self._rig
+                    buffer.images = {name: [] for name in self._rig.names}
+                except Exception as exc:  # no GL here: record state without images rather than nothing
+                    log.warning("robot %s: cameras unavailable, recording without images: %s", self.robot_id, exc)
+            buffer(t)
 
     # ---- the writer ----
 
