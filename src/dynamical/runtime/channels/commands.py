@@ -3,14 +3,12 @@ executive streams trajectory segments through ``trajectory.py``)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
 from dynamical.runtime.channels.segments import (
-    YIELD_EVERY,
     Layout,
     MappedSegment,
     attach_segment,
@@ -18,6 +16,7 @@ from dynamical.runtime.channels.segments import (
     check_size,
     check_vector,
     create_segment,
+    ring_latest,
 )
 
 _HAS_DQ = 1
@@ -134,19 +133,7 @@ class CommandRing(MappedSegment):
         A copy the writer overwrote meanwhile is discarded. If the writer keeps publishing faster
         than we copy, the last consistent (slightly older) copy is returned after ``max_retries``.
         """
-        candidate: CommandSlot | None = None
-        for attempt in range(max_retries):
-            head = int(self._head[0])
-            if head == 0:
-                return None
-            slot = self._copy(head)
-            if slot is not None:
-                if int(self._head[0]) == head:
-                    return slot
-                candidate = slot
-            if attempt % YIELD_EVERY == YIELD_EVERY - 1:
-                os.sched_yield()
-        return candidate
+        return ring_latest(self._head, self._copy, max_retries)
 
     def read_since(self, seq: int) -> list[CommandSlot]:
         """Commands newer than ``seq`` still in the ring, oldest first (overwritten ones are skipped)."""

@@ -4,13 +4,14 @@ channel follows (see the package docstring). Also used by ``timing.py``."""
 from __future__ import annotations
 
 import math
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -23,6 +24,8 @@ lookahead left."""
 HEADER_WORDS = 8
 LINE = 64  # bytes; x86-64 cache line, also keeps every 8-byte word aligned
 YIELD_EVERY = 16  # failed read attempts between sched_yield calls, so a preempted writer can finish
+
+T = TypeVar("T")
 
 _MAGIC_TAGS: dict[str, bytes] = {
     "CommandRing": b"DYNCMDR\x01",
@@ -219,8 +222,10 @@ class MappedSegment:
         if self._closed:
             return
         self._closed = True
-        # Every numpy view exports the buffer; unmapping while one exists raises BufferError.
-        for key in [k for k, v in vars(self).items() if isinstance(v, np.ndarray)]:
+        # Every numpy view exports the buffer; unmapping while one exists raises BufferError. A
+        # seqlock holds a view too: dropped with them, so that use after close is refused rather
+        # than reading unmapped memory.
+        for key in [k for k, v in vars(self).items() if isinstance(v, (np.ndarray, SeqLock))]:
             delattr(self, key)
         if self._shm is not None:
             self._shm.close()
@@ -250,6 +255,64 @@ class MappedSegment:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SeqLock:
+    """One seqlock word (a (1,) int64 view): odd while its single writer writes, 0 before the
+    first write, even and larger after each. Readers copy, then check the word did not move.
+
+    ``write`` leaves the word odd even if a previous writer died mid-write ("| 1"), so a reader
+    never takes a half-written group for a complete one."""
+
+    __slots__ = ("word",)
+
+    def __init__(self, word: np.ndarray) -> None:
+        self.word = word
+
+    def write(self, fill: Callable[[], None]) -> int:
+        """Run ``fill`` (the writer's stores) inside the lock; returns the new (even) word."""
+        word = self.word
+        s = (int(word[0]) + 1) | 1
+        word[0] = s
+        fill()
+        word[0] = s + 1
+        return s + 1
+
+    def read(self, copy: Callable[[int], T], max_retries: int = 1000) -> T | None:
+        """``copy(word)``'s result from a moment no write was under way; None before the first
+        write, or when every one of ``max_retries`` attempts collided with a write."""
+        word = self.word
+        for attempt in range(max_retries):
+            s = int(word[0])
+            if s == 0:
+                return None
+            if not s & 1:
+                value = copy(s)
+                if int(word[0]) == s:
+                    return value
+            if attempt % YIELD_EVERY == YIELD_EVERY - 1:
+                os.sched_yield()  # a preempted writer gets the core to finish
+        return None
+
+
+def ring_latest(head: np.ndarray, copy: Callable[[int], T | None], max_retries: int = 100) -> T | None:
+    """The newest complete slot of a ring whose ``head`` (1,) names it and whose ``copy(seq)``
+    gives None for a slot overwritten (or being written) meanwhile; None when nothing was pushed.
+    If the writer keeps publishing faster than we copy, the last consistent (slightly older)
+    copy is returned after ``max_retries``."""
+    candidate: T | None = None
+    for attempt in range(max_retries):
+        seq = int(head[0])
+        if seq == 0:
+            return None
+        value = copy(seq)
+        if value is not None:
+            if int(head[0]) == seq:
+                return value
+            candidate = value
+        if attempt % YIELD_EVERY == YIELD_EVERY - 1:
+            os.sched_yield()
+    return candidate
 
 
 def check_vector(what: str, value: Any, n: int) -> None:

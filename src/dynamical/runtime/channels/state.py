@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
 from dynamical.runtime.channels.segments import (
-    YIELD_EVERY,
     Layout,
     MappedSegment,
+    SeqLock,
     attach_segment,
     check_shape,
     check_size,
@@ -45,7 +44,7 @@ class StateSnapshot(MappedSegment):
         super().__init__(shm, owner)
         self.n_joints = n_joints
         views = self._layout(n_joints).map(shm)
-        self._seq = views["seq"]  # (1,) int64: odd while a write is in progress, 0 before the first
+        self._lock = SeqLock(views["seq"])
         self._tick = views["tick"]  # (1,) int64
         self._time = views["t"]  # (1,) float64
         self._q = views["q"]  # (n,) float64
@@ -80,32 +79,21 @@ class StateSnapshot(MappedSegment):
         check_vector("q", q, n)
         check_vector("dq", dq, n)
         check_vector("tau", tau, n)
-        seq = self._seq
-        # "| 1" makes the in-progress value odd even if a previous writer died mid-write.
-        s = (int(seq[0]) + 1) | 1
-        seq[0] = s
-        self._tick[0] = tick
-        self._time[0] = t
-        self._q[:] = q
-        self._dq[:] = dq
-        self._tau[:] = tau
-        seq[0] = s + 1
+
+        def fill() -> None:
+            self._tick[0] = tick
+            self._time[0] = t
+            self._q[:] = q
+            self._dq[:] = dq
+            self._tau[:] = tau
+
+        self._lock.write(fill)
 
     def read(self, max_retries: int = 1000) -> StateSample | None:
         """The latest consistent state; None before the first write or if every retry collided."""
-        seq = self._seq
-        for attempt in range(max_retries):
-            s = int(seq[0])
-            if s == 0:
-                return None
-            if not s & 1:
-                tick = int(self._tick[0])
-                t = float(self._time[0])
-                q = self._q.copy()
-                dq = self._dq.copy()
-                tau = self._tau.copy()
-                if int(seq[0]) == s:
-                    return StateSample(t, tick, q, dq, tau)
-            if attempt % YIELD_EVERY == YIELD_EVERY - 1:
-                os.sched_yield()
-        return None
+        return self._lock.read(
+            lambda _: StateSample(
+                float(self._time[0]), int(self._tick[0]), self._q.copy(), self._dq.copy(), self._tau.copy()
+            ),
+            max_retries,
+        )

@@ -13,6 +13,7 @@ from dynamical.runtime.channels.segments import (
     YIELD_EVERY,
     Layout,
     MappedSegment,
+    SeqLock,
     attach_segment,
     check_shape,
     check_size,
@@ -97,12 +98,12 @@ class StatusBlock(MappedSegment):
         super().__init__(shm, owner)
         self.n_joints = n_joints
         views = self._layout().map(shm)
-        self._rt_seq = views["rt_seq"]  # (1,) int64 seqlock
+        self._rt_lock = SeqLock(views["rt_seq"])
         self._rt_ints = views["rt_ints"]  # (len(_RT_INTS),) int64
         self._rt_floats = views["rt_floats"]  # (len(_RT_FLOATS),) float64
         self._ex_ints = views["ex_ints"]  # (5,) int64
         self._ex_estop_t = views["ex_estop_t"]  # (1,) float64
-        self._audit_seq = views["audit_seq"]  # (1,) int64 seqlock of the audit group
+        self._audit_lock = SeqLock(views["audit_seq"])  # the audit group's
         self._audit = views["audit"]  # (6,) int64, LimitAudit's fields in order
 
     @staticmethod
@@ -160,102 +161,60 @@ class StatusBlock(MappedSegment):
         lookahead_s: float = math.nan,
     ) -> None:
         """Publish the status (realtime side only)."""
-        seq = self._rt_seq
-        s = (int(seq[0]) + 1) | 1
-        seq[0] = s
-        self._rt_ints[:] = (
-            tick,
-            mode,
-            estop_category,
-            protective_stop,
-            interventions,
-            last_command_seq,
-            rt_heartbeat,
-            power_on,
-            reason,
-            stop_rule,
-            stop_tick,
-            segment_seq,
-        )
-        self._rt_floats[:] = (
-            t,
-            speed_scale,
-            separation_m,
-            protective_distance_m,
-            estop_latched_t,
-            stop_t,
-            lookahead_s,
-        )
-        seq[0] = s + 1
+        ints = (tick, mode, estop_category, protective_stop, interventions, last_command_seq, rt_heartbeat)
+        more = (power_on, reason, stop_rule, stop_tick, segment_seq)
+        floats = (t, speed_scale, separation_m, protective_distance_m, estop_latched_t, stop_t, lookahead_s)
+
+        def fill() -> None:
+            self._rt_ints[:] = ints + more
+            self._rt_floats[:] = floats
+
+        self._rt_lock.write(fill)
 
     def read_status(self, max_retries: int = 1000) -> StatusSample | None:
         """The latest consistent status; None before the realtime side first wrote one."""
-        seq = self._rt_seq
-        for attempt in range(max_retries):
-            s = int(seq[0])
-            if s == 0:
-                return None
-            if not s & 1:
-                ints = self._rt_ints.tolist()
-                floats = self._rt_floats.tolist()
-                if int(seq[0]) == s:
-                    tick, mode, category, pstop, interventions, last_cmd, beat, power, reason = ints[:9]
-                    stop_rule, stop_tick, segment_seq = ints[9:]
-                    t, scale, separation, protective, latched_t, stop_t, lookahead = floats
-                    return StatusSample(
-                        tick=tick,
-                        t=t,
-                        mode=SafetyMode(mode),
-                        estop_category=category,
-                        protective_stop=bool(pstop),
-                        speed_scale=scale,
-                        separation_m=separation,
-                        protective_distance_m=protective,
-                        interventions=interventions,
-                        last_command_seq=last_cmd,
-                        rt_heartbeat=beat,
-                        power_on=bool(power),
-                        estop_latched_t=latched_t,
-                        reason=reason,
-                        stop_rule=stop_rule,
-                        stop_t=stop_t,
-                        stop_tick=stop_tick,
-                        segment_seq=segment_seq,
-                        lookahead_s=lookahead,
-                    )
-            if attempt % YIELD_EVERY == YIELD_EVERY - 1:
-                os.sched_yield()
-        return None
+        copied = self._rt_lock.read(lambda _: (self._rt_ints.tolist(), self._rt_floats.tolist()), max_retries)
+        if copied is None:
+            return None
+        ints, floats = copied
+        tick, mode, category, pstop, interventions, last_cmd, beat, power, reason = ints[:9]
+        stop_rule, stop_tick, segment_seq = ints[9:]
+        t, scale, separation, protective, latched_t, stop_t, lookahead = floats
+        return StatusSample(
+            tick=tick,
+            t=t,
+            mode=SafetyMode(mode),
+            estop_category=category,
+            protective_stop=bool(pstop),
+            speed_scale=scale,
+            separation_m=separation,
+            protective_distance_m=protective,
+            interventions=interventions,
+            last_command_seq=last_cmd,
+            rt_heartbeat=beat,
+            power_on=bool(power),
+            estop_latched_t=latched_t,
+            reason=reason,
+            stop_rule=stop_rule,
+            stop_t=stop_t,
+            stop_tick=stop_tick,
+            segment_seq=segment_seq,
+            lookahead_s=lookahead,
+        )
 
     def write_audit(self, audit: LimitAudit) -> None:
         """Publish the running audit of the commands the driver received (realtime side only)."""
-        seq = self._audit_seq
-        s = (int(seq[0]) + 1) | 1
-        seq[0] = s
-        self._audit[:] = (
-            audit.commands,
-            audit.non_finite,
-            audit.position,
-            audit.velocity,
-            audit.acceleration,
-            audit.effort,
-        )
-        seq[0] = s + 1
+        values = (audit.commands, audit.non_finite, audit.position, audit.velocity, audit.acceleration, audit.effort)
+
+        def fill() -> None:
+            self._audit[:] = values
+
+        self._audit_lock.write(fill)
 
     def read_audit(self, max_retries: int = 1000) -> LimitAudit | None:
         """The latest consistent driver audit; None before the realtime side published one."""
-        seq = self._audit_seq
-        for attempt in range(max_retries):
-            s = int(seq[0])
-            if s == 0:
-                return None
-            if not s & 1:
-                values = self._audit.tolist()
-                if int(seq[0]) == s:
-                    return LimitAudit(*values)
-            if attempt % YIELD_EVERY == YIELD_EVERY - 1:
-                os.sched_yield()
-        return None
+        values = self._audit_lock.read(lambda _: self._audit.tolist(), max_retries)
+        return None if values is None else LimitAudit(*values)
 
     # -- executive group ----------------------------------------------------------------------- #
 

@@ -10,20 +10,19 @@ sequence number (0 while being written) and the head names the newest complete s
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
 from dynamical.runtime.channels.segments import (
-    YIELD_EVERY,
     Layout,
     MappedSegment,
     attach_segment,
     check_shape,
     check_size,
     create_segment,
+    ring_latest,
 )
 
 SEGMENT_SAMPLES = 32
@@ -141,16 +140,4 @@ class TrajectoryRing(MappedSegment):
 
     def latest(self, max_retries: int = 100) -> TrajectorySegment | None:
         """The newest complete segment, or None when none was pushed (see ``CommandRing.latest``)."""
-        candidate: TrajectorySegment | None = None
-        for attempt in range(max_retries):
-            head = int(self._head[0])
-            if head == 0:
-                return None
-            segment = self._copy(head)
-            if segment is not None:
-                if int(self._head[0]) == head:
-                    return segment
-                candidate = segment
-            if attempt % YIELD_EVERY == YIELD_EVERY - 1:
-                os.sched_yield()
-        return candidate
+        return ring_latest(self._head, self._copy, max_retries)

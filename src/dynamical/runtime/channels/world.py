@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
 from dynamical.runtime.channels.segments import (
-    YIELD_EVERY,
     ChannelError,
     Layout,
     MappedSegment,
+    SeqLock,
     attach_segment,
     check_size,
     create_segment,
@@ -61,7 +60,8 @@ class WorldState(MappedSegment):
         self.n_bodies = n_bodies
         views = self._layout(n_objects, n_bodies).map(shm)
         self._digest = views["digest"]  # (1,) int64, written once at creation
-        self._seq = views["seq"]  # (1,) int64: odd while a write is in progress, 0 before the first
+        self._seq = views["seq"]  # (1,) int64: the seqlock's word; publications = word >> 1
+        self._lock = SeqLock(self._seq)
         self._ints = views["ints"]  # (1,) int64: tick
         self._floats = views["floats"]  # (2,) float64: t, stamp
         self._pos = views["pos"]  # (k, 3) float64
@@ -134,36 +134,33 @@ class WorldState(MappedSegment):
                 f"world arrays have shapes {pos.shape}, {quat.shape}, {speed.shape}, {bottom.shape}, "
                 f"{touching.shape}; expected {(k, 3)}, {(k, 4)}, {(k,)}, {(k,)}, {(k, m)}"
             )
-        seq = self._seq
-        s = (int(seq[0]) + 1) | 1
-        seq[0] = s
-        self._ints[0] = tick
-        self._floats[0] = t
-        self._floats[1] = stamp
-        self._pos[:] = pos
-        self._quat[:] = quat
-        self._speed[:] = speed
-        self._bottom[:] = bottom
-        self._touching[:] = touching
-        seq[0] = s + 1
+
+        def fill() -> None:
+            self._ints[0] = tick
+            self._floats[0] = t
+            self._floats[1] = stamp
+            self._pos[:] = pos
+            self._quat[:] = quat
+            self._speed[:] = speed
+            self._bottom[:] = bottom
+            self._touching[:] = touching
+
+        self._lock.write(fill)
 
     def read(self, max_retries: int = 1000) -> WorldSample | None:
         """The latest consistent publication; None before the first or if every retry collided."""
-        seq = self._seq
-        for attempt in range(max_retries):
-            s = int(seq[0])
-            if s == 0:
-                return None
-            if not s & 1:
-                tick = int(self._ints[0])
-                t, stamp = self._floats.tolist()
-                pos = self._pos.copy()
-                quat = self._quat.copy()
-                speed = self._speed.copy()
-                bottom = self._bottom.copy()
-                touching = self._touching.astype(bool)
-                if int(seq[0]) == s:
-                    return WorldSample(s >> 1, t, tick, stamp, pos, quat, speed, bottom, touching)
-            if attempt % YIELD_EVERY == YIELD_EVERY - 1:
-                os.sched_yield()
-        return None
+        return self._lock.read(self._copy, max_retries)
+
+    def _copy(self, word: int) -> WorldSample:
+        t, stamp = self._floats.tolist()
+        return WorldSample(
+            word >> 1,
+            t,
+            int(self._ints[0]),
+            stamp,
+            self._pos.copy(),
+            self._quat.copy(),
+            self._speed.copy(),
+            self._bottom.copy(),
+            self._touching.astype(bool),
+        )

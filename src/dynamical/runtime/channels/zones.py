@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 from pydantic import TypeAdapter
 
+from dynamical.runtime.channels.mailbox import AnsweredMailbox
 from dynamical.runtime.channels.segments import (
-    YIELD_EVERY,
     ChannelError,
     Layout,
-    MappedSegment,
     attach_segment,
     check_shape,
     check_size,
@@ -64,7 +62,7 @@ class ZoneAnswer:
     """Why it was refused ("ValueError: ..."); empty when applied."""
 
 
-class ZoneMailbox(MappedSegment):
+class ZoneMailbox(AnsweredMailbox):
     """The complete keep-out zone list from the executive, and the realtime side's answer.
 
     The executive writes a list (JSON) under a seqlock whose word also numbers the requests: the
@@ -77,29 +75,18 @@ class ZoneMailbox(MappedSegment):
     """
 
     _KIND = "ZoneMailbox"
+    _REASON_BYTES = ZONE_REASON_BYTES
 
     def __init__(self, shm: SharedMemory, owner: bool, n_joints: int, capacity: int) -> None:
-        super().__init__(shm, owner)
+        super().__init__(shm, owner, self._layout(capacity))
         self.n_joints = n_joints
         self.capacity = capacity
-        views = self._layout(capacity).map(shm)
-        self._req_seq = views["req_seq"]  # (1,) int64: odd while a list is being written; request = seq >> 1
-        self._req_len = views["req_len"]  # (1,) int64, payload bytes
-        self._payload = views["payload"]  # (capacity,) uint8, JSON
-        self._ack_seq = views["ack_seq"]  # (1,) int64 seqlock of the answer
-        self._ack_ints = views["ack_ints"]  # (4,) int64: request, _ACK_APPLIED or _ACK_REFUSED, tick, reason bytes
-        self._ack_reason = views["ack_reason"]  # (ZONE_REASON_BYTES,) uint8, UTF-8
+        self._req_len: np.ndarray  # (1,) int64, payload bytes
+        self._payload: np.ndarray  # (capacity,) uint8, JSON
 
-    @staticmethod
-    def _layout(capacity: int) -> Layout:
-        layout = Layout()
-        layout.add("req_seq", (1,), np.int64)
-        layout.add("req_len", (1,), np.int64)
-        layout.add("payload", (capacity,), np.uint8)
-        layout.add("ack_seq", (1,), np.int64)
-        layout.add("ack_ints", (4,), np.int64)
-        layout.add("ack_reason", (ZONE_REASON_BYTES,), np.uint8)
-        return layout
+    @classmethod
+    def _layout(cls, capacity: int) -> Layout:
+        return cls._mailbox_layout([("req_len", (1,), np.int64), ("payload", (capacity,), np.uint8)])
 
     @classmethod
     def create(cls, name: str | None, n_joints: int, capacity: int = ZONE_PAYLOAD_BYTES) -> ZoneMailbox:
@@ -129,37 +116,19 @@ class ZoneMailbox(MappedSegment):
                 f"the zone list is {n} bytes of JSON; the zone mailbox holds {self.capacity}; "
                 "the zones in force are unchanged"
             )
-        seq = self._req_seq
-        # "| 1" makes the in-progress value odd even if a previous writer died mid-write.
-        s = (int(seq[0]) + 1) | 1
-        seq[0] = s
-        self._req_len[0] = n
-        self._payload[:n] = np.frombuffer(payload, np.uint8)
-        seq[0] = s + 1
-        return (s + 1) >> 1
+
+        def fill() -> None:
+            self._req_len[0] = n
+            self._payload[:n] = np.frombuffer(payload, np.uint8)
+
+        return self._post(fill)
 
     def answer(self, max_retries: int = 1000) -> ZoneAnswer | None:
         """The realtime side's latest answer; None before its first (or if every retry collided)."""
-        seq = self._ack_seq
-        for attempt in range(max_retries):
-            s = int(seq[0])
-            if s == 0:
-                return None
-            if not s & 1:
-                request, status, tick, n = self._ack_ints.tolist()
-                reason = self._ack_reason[: max(0, min(n, ZONE_REASON_BYTES))].tobytes()
-                if int(seq[0]) == s:
-                    return ZoneAnswer(request, status == _ACK_APPLIED, tick, reason.decode("utf-8", "replace"))
-            if attempt % YIELD_EVERY == YIELD_EVERY - 1:
-                os.sched_yield()
-        return None
+        got = self._answer(max_retries)
+        return None if got is None else ZoneAnswer(got.request, got.status == _ACK_APPLIED, got.tick, got.reason)
 
     # -- realtime side ------------------------------------------------------------------------- #
-
-    def request_word(self) -> int:
-        """The request sequence word, for the once-per-tick check: it changes with every post,
-        odd while one is being written. ``word >> 1`` is the request number."""
-        return int(self._req_seq[0])
 
     def read_payload(self, word: int) -> bytes | None:
         """A copy of the payload posted as ``word`` (even); None when a newer post is being or
@@ -167,20 +136,14 @@ class ZoneMailbox(MappedSegment):
         that no writer of this class leaves."""
         n = int(self._req_len[0])
         if not 0 <= n <= self.capacity:
-            if int(self._req_seq[0]) != word:
+            if not self._still(word):
                 return None
             raise ChannelError(f"the zone mailbox records a payload of {n} bytes; it holds {self.capacity}")
         payload = self._payload[:n].tobytes()
-        if int(self._req_seq[0]) != word:
+        if not self._still(word):
             return None
         return payload
 
     def acknowledge(self, request: int, applied: bool, tick: int, reason: str = "") -> None:
         """Answer ``request`` at ``tick``: applied (staged for the next tick) or refused for ``reason``."""
-        data = reason.encode("utf-8", "replace")[:ZONE_REASON_BYTES]  # a cut character decodes as U+FFFD
-        seq = self._ack_seq
-        s = (int(seq[0]) + 1) | 1
-        seq[0] = s
-        self._ack_reason[: len(data)] = np.frombuffer(data, np.uint8)
-        self._ack_ints[:] = (request, _ACK_APPLIED if applied else _ACK_REFUSED, tick, len(data))
-        seq[0] = s + 1
+        self._acknowledge(request, _ACK_APPLIED if applied else _ACK_REFUSED, tick, reason)
