@@ -45,7 +45,8 @@ def _database(ctx: typer.Context, data_dir: Path | None) -> tuple[Any, Any]:
 def train(
     ctx: typer.Context,
     dataset: Annotated[
-        Path | None, typer.Option(help="LeRobot dataset directory (`dynamical record --out`).", file_okay=False)
+        Path | None,
+        typer.Option(help="LeRobot dataset: a directory, or a name under <data dir>/datasets.", file_okay=False),
     ] = None,
     policy: Annotated[str, typer.Option(help="act or diffusion.")] = "act",
     steps: Annotated[
@@ -126,7 +127,9 @@ def train(
                 )
             except ValidationError as exc:
                 raise ValueError(_first_error(exc)) from None
-            job = TrainingJob.create(dataset, config, out, settings.data_dir / "training" / "runs", **kwargs)
+            job = TrainingJob.create(
+                _dataset_dir(dataset, settings.data_dir), config, out, _runs_dir(settings), **kwargs
+            )
         save_run(db, job.record)
         with bar:
             try:
@@ -136,6 +139,17 @@ def train(
     finally:
         db.dispose()
     _report(record, as_json)
+
+
+def _dataset_dir(dataset: Path, data_dir: Path) -> Path:
+    """A directory, or the name of a dataset under <data dir>/datasets (as `dynamical datasets` takes)."""
+    if not dataset.exists() and len(dataset.parts) == 1:
+        return data_dir / "datasets" / dataset
+    return dataset
+
+
+def _runs_dir(settings: Any) -> Path:
+    return settings.data_dir / "training" / "runs"
 
 
 class _ProgressBar:
