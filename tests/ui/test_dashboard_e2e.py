@@ -2,10 +2,14 @@
 ``dynamical up`` (server + agent) serving the built ``ui/``, driven by the e2e suite in
 ``ui/e2e/`` (playwright-core and Debian's Chromium), once with each kind of robot agent.
 Screenshots of every page land in ``artifacts/e2e/<agent mode>/`` (``E2E_ARTIFACTS`` overrides
-the ``artifacts/e2e`` part)."""
+the ``artifacts/e2e`` part), with ``metrics.json``: e-stop request → banner, server killed → stale,
+the 3D view's frame rate. The suite ends by killing the server (SIGKILL) and, with the realtime
+agent, freezes the executive (SIGSTOP) to make a real watchdog protective stop."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -18,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -46,9 +51,37 @@ def agent_mode(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+def _stop_tree(pid: int) -> None:
+    """SIGINT, then SIGKILL what is left of ``pid`` and its descendants (the server may be dead
+    already: the suite kills it; its agent, in a session of its own, is not)."""
+    try:
+        root = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    procs = [root, *root.children(recursive=True)]
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.send_signal(signal.SIGCONT)
+            p.send_signal(signal.SIGINT)
+    _, alive = psutil.wait_procs(procs, timeout=30)
+    for p in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+
+
+def _agent_of(url: str) -> int | None:
+    """The pid of the robot agent ``dynamical up`` started for the server at ``url`` (in a session
+    of its own, so not among the server's children once the server is gone)."""
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "agent" in cmdline and url in cmdline:
+            return proc.pid
+    return None
+
+
 @pytest.fixture
-def platform(tmp_path: Path, agent_mode: str) -> Iterator[tuple[str, str]]:
-    """``dynamical up`` on a free port with a new data directory: (url, admin key)."""
+def platform(tmp_path: Path, agent_mode: str) -> Iterator[tuple[str, str, int, int | None]]:
+    """``dynamical up`` on a free port with a new data directory: (url, admin key, server pid, agent pid)."""
     if not (UI / "dist" / "index.html").is_file() or not (UI / "node_modules").is_dir():
         pytest.fail("the dashboard is not built: `make test` runs npm ci and npm run build in ui/ first")
     port = _free_port()
@@ -58,8 +91,9 @@ def platform(tmp_path: Path, agent_mode: str) -> Iterator[tuple[str, str]]:
     command += ["--agent-mode", agent_mode]
     with open(log, "wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    agent_pid: int | None = None
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300  # a start on a loaded 2-core machine
         while time.monotonic() < deadline:
             assert server.poll() is None, log.read_text()
             try:
@@ -76,23 +110,28 @@ def platform(tmp_path: Path, agent_mode: str) -> Iterator[tuple[str, str]]:
             raise AssertionError("the server or its agent did not come up:\n" + log.read_text())
         key = re.search(r"^(dyn_[0-9a-f]{10}_\S+)$", log.read_text(), re.M)
         assert key is not None, log.read_text()
-        yield url, key.group(1)
+        agent_pid = _agent_of(url)
+        yield url, key.group(1), server.pid, agent_pid
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        if agent_pid is not None:
+            _stop_tree(agent_pid)
+        _stop_tree(server.pid)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(5)
 
 
-def test_dashboard_end_to_end(platform: tuple[str, str], agent_mode: str) -> None:
+def test_dashboard_end_to_end(platform: tuple[str, str, int, int | None], agent_mode: str) -> None:
     chromium = _chromium()
-    url, key = platform
+    url, key, server_pid, agent_pid = platform
     artifacts = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "artifacts" / "e2e")).resolve() / agent_mode
     shutil.rmtree(artifacts, ignore_errors=True)
     artifacts.mkdir(parents=True)
     env = {**os.environ, "DYNAMICAL_URL": url, "DYNAMICAL_API_KEY": key, "E2E_ARTIFACTS": str(artifacts)}
     env["CHROMIUM_PATH"] = chromium
+    env["E2E_AGENT_MODE"] = agent_mode
+    env["DYNAMICAL_SERVER_PID"] = str(server_pid)
+    if agent_pid is not None:
+        env["DYNAMICAL_AGENT_PID"] = str(agent_pid)
     run = subprocess.run(
         ["npm", "run", "--silent", "test:e2e"], cwd=UI, env=env, capture_output=True, text=True, timeout=900
     )
@@ -101,3 +140,6 @@ def test_dashboard_end_to_end(platform: tuple[str, str], agent_mode: str) -> Non
         shot = artifacts / f"{page}.png"
         assert shot.is_file(), f"no screenshot of /{page}"
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000, shot
+    metrics = json.loads((artifacts / "metrics.json").read_text())
+    print(f"dashboard figures ({agent_mode}): {json.dumps(metrics)}")
+    assert {"estop_to_banner_ms", "server_killed_to_stale_ms"} <= metrics.keys(), metrics

@@ -5,11 +5,14 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, zonesNamed } from "./api";
 import { launch, type Browser } from "./browser";
-import { API_KEY, ARTIFACTS, BASE_URL, ROBOT } from "./env";
+import { AGENT_MODE, AGENT_PID, API_KEY, ARTIFACTS, BASE_URL, ROBOT, SERVER_PID } from "./env";
+import { msUntilBanner, record, summary } from "./metrics";
+import { freeze, kill, thaw } from "./procs";
 
 const ZONE = "e2e_keepout";
 const TASK = "pick up the red cube and place it on the shelf";
-const TERMINAL = /^(succeeded|failed|cancelled|interrupted)$/;
+const TERMINAL = /^(succeeded|failed|refused|cancelled|interrupted)$/;
+const BANNER = '[data-testid="robot-banner"]';
 
 let browser: Browser;
 let page: Page;
@@ -46,6 +49,35 @@ async function canvasColours(): Promise<number> {
     for (let i = 0; i < data.length; i += 4) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
     return colours.size;
   });
+}
+
+async function noSidewaysScroll(): Promise<boolean> {
+  return page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
+}
+
+/** Resets the simulated world from the task panel's own control (seed 0). */
+async function resetWorld(): Promise<void> {
+  await goTo("/dashboard");
+  await page.getByTestId("reset-seed").fill("0");
+  await page.getByTestId("reset-world").click();
+  await page.locator('[data-testid="toast"]', { hasText: "World reset" }).first().waitFor({ timeout: 60_000 });
+}
+
+/** Starts the seed task from the task box; resolves once its first step runs. */
+async function startSeedTaskAndWaitForAStep(): Promise<string> {
+  await page.getByTestId("task-input").fill(TASK);
+  await page.getByTestId("task-submit").click();
+  const progress = page.getByTestId("task-progress");
+  await expect.poll(() => progress.getAttribute("data-request-id"), { timeout: 60_000 }).toMatch(/^[0-9a-f-]{36}$/);
+  const requestId = (await progress.getAttribute("data-request-id"))!;
+  await page.locator('[data-testid="task-step"][data-status="running"]').first().waitFor({ timeout: 120_000 });
+  return requestId;
+}
+
+async function taskEnd(): Promise<string> {
+  const status = page.getByTestId("task-status");
+  await expect.poll(async () => (await status.textContent())?.trim(), { timeout: 120_000, interval: 250 }).toMatch(TERMINAL);
+  return (await status.textContent())!.trim();
 }
 
 async function robotState(): Promise<{ safety: { mode: string; estop_category: number | null } | null }> {
@@ -218,20 +250,30 @@ describe("dashboard e2e", () => {
     expect(first.length).toBeGreaterThan(0);
     expect(first.every((w) => Number(w) >= 0 && Number(w) <= 1)).toBe(true);
     await screenshot("skills");
-    // the e-stop works even while typing in a field
+    // the e-stop works even while typing in a field; its result is the banner, not a toast
     await page.getByTestId("route-input").focus();
-    await page.keyboard.press("Control+e");
-    await expect
-      .poll(async () => {
-        const s = (await robotState()).safety;
-        return s !== null && (s.mode === "ESTOP" || s.estop_category !== null);
-      }, { timeout: 30_000 })
-      .toBe(true);
-    await page.locator('[data-testid="toast"]', { hasText: "E-STOP" }).first().waitFor();
+    const ms = await msUntilBanner(page, "estop", () => page.keyboard.press("Control+e"));
+    const banner = page.locator(BANNER);
+    await expect.poll(() => banner.locator(".banner-title").textContent()).toContain("E-STOP (category 1)");
+    await expect.poll(() => banner.getByTestId("banner-cause").textContent()).toMatch(/emergency stop/);
+    expect((await robotState()).safety?.estop_category).toBe(1);
+    expect(await noSidewaysScroll(), "a stop state never makes the page scroll sideways").toBe(true);
 
-    const reset = await api<{ ok: boolean }>("/api/safety/reset", { method: "POST", body: { robot_id: ROBOT } });
-    expect(reset.status).toBe(200);
+    // reset right there, on /skills
+    await banner.getByTestId("banner-reset").click();
+    await banner.waitFor({ state: "detached", timeout: 30_000 });
     await expect.poll(async () => (await robotState()).safety?.mode, { timeout: 30_000 }).toBe("RUNNING");
+
+    // e-stop request → banner, a few more times for the report (p99 over the samples)
+    const samples = [ms];
+    for (let i = 0; i < 7; i++) {
+      samples.push(
+        await msUntilBanner(page, "estop", () => api("/api/safety/estop", { method: "POST", body: { robot_id: ROBOT, category: 1 } })),
+      );
+      expect((await api<{ ok: boolean }>("/api/safety/reset", { method: "POST", body: { robot_id: ROBOT } })).body.ok).toBe(true);
+      await banner.waitFor({ state: "detached", timeout: 30_000 });
+    }
+    record("estop_to_banner_ms", summary(samples));
   });
 
   it("5. the remaining pages render", async () => {
@@ -251,8 +293,6 @@ describe("dashboard e2e", () => {
     await expect.poll(theme).not.toBe(before);
     await page.keyboard.press("Control+d");
     await expect.poll(theme).toBe(before);
-    await page.keyboard.press("Control+r"); // must not reload: the toast shows on the same page
-    await page.locator('[data-testid="toast"]', { hasText: "coming in a later release" }).first().waitFor();
     await page.keyboard.press("Control+Shift+Slash");
     await page.getByTestId("help-dialog").waitFor();
     await screenshot("help");
@@ -263,5 +303,136 @@ describe("dashboard e2e", () => {
     await page.getByTestId("sidebar").waitFor();
 
     expect(consoleErrors.filter((e) => !/404|Failed to load resource/.test(e))).toEqual([]);
+  });
+
+  it("6. a refused task stays in the task panel, stored as refused", async () => {
+    await goTo("/dashboard");
+    await page.getByTestId("task-input").fill("bake a cake");
+    await page.getByTestId("task-submit").click();
+    await expect.poll(async () => (await page.getByTestId("task-status").textContent())?.trim(), { timeout: 60_000 }).toBe("refused");
+    const reason = (await page.getByTestId("task-refusal").textContent()) ?? "";
+    expect(reason.length).toBeGreaterThan(10);
+    // not a toast that goes away: still there after navigating away and back, with the text kept
+    await goTo("/skills");
+    await goTo("/dashboard");
+    expect(await page.getByTestId("task-refusal").textContent()).toBe(reason);
+    expect(await page.getByTestId("task-input").inputValue()).toBe("bake a cake");
+    const refused = await api<{ status: string; task_description: string }[]>(`/api/v1/robot/executions?robot_id=${ROBOT}&status=refused&limit=5`);
+    expect(refused.status).toBe(200);
+    expect(refused.body.some((e) => e.task_description === "bake a cake")).toBe(true);
+  });
+
+  it("7. a step stopped by an e-stop says so, with its events; the banner and its reset on /devices", async () => {
+    await resetWorld();
+    const requestId = await startSeedTaskAndWaitForAStep();
+    expect((await api<{ ok: boolean }>("/api/safety/estop", { method: "POST", body: { robot_id: ROBOT, category: 1 } })).body.ok).toBe(true);
+    expect(await taskEnd()).not.toBe("succeeded");
+    const cause = page.getByTestId("step-cause").first();
+    await expect.poll(() => cause.getByTestId("step-cause-headline").textContent(), { timeout: 30_000 }).toMatch(/emergency stop|e-stop/i);
+    // the step's kernel-side events are attached, with units
+    await expect.poll(() => cause.getByTestId("step-cause-events").textContent(), { timeout: 30_000 }).toContain("category 1");
+    expect(await cause.getByTestId("step-cause-trace").getAttribute("href")).toContain(requestId);
+    await screenshot("dashboard-failed-step");
+
+    await goTo("/devices");
+    const banner = page.locator(BANNER);
+    await expect.poll(() => banner.getAttribute("data-kind"), { timeout: 30_000 }).toBe("estop");
+    await screenshot("devices-estop");
+    await banner.getByTestId("banner-reset").click();
+    await banner.waitFor({ state: "detached", timeout: 30_000 });
+    await expect.poll(async () => (await robotState()).safety?.mode, { timeout: 30_000 }).toBe("RUNNING");
+
+    // the failed step opens into the trace at that step (its phase, where the trace has phases)
+    await goTo("/dashboard");
+    await page.getByTestId("step-cause-trace").first().click();
+    await page.getByTestId("page-observability").waitFor();
+    await expect.poll(() => page.getByTestId("waterfall-row").count(), { timeout: 30_000 }).toBeGreaterThan(0);
+  });
+
+  it.skipIf(AGENT_MODE !== "realtime" || AGENT_PID === null)(
+    "8. a protective stop (the executive frozen past its lookahead): banner with its cause, reset on /devices",
+    async () => {
+      await resetWorld();
+      await startSeedTaskAndWaitForAStep();
+      await goTo("/devices");
+      const ms = await msUntilBanner(page, "protective_stop", async () => {
+        freeze(AGENT_PID!);
+        try {
+          // 0.2 s of lookahead, then 100 missed 1 kHz ticks latch the stop; well past both
+          await new Promise((r) => setTimeout(r, 1_500));
+        } finally {
+          thaw(AGENT_PID!);
+        }
+      });
+      record("freeze_to_protective_stop_banner_ms", ms);
+      const banner = page.locator(BANNER);
+      await expect.poll(() => banner.getByTestId("banner-cause").textContent()).toContain("WATCHDOG_PROTECTIVE_STOP");
+      expect(await taskEnd()).not.toBe("succeeded");
+      await banner.getByTestId("banner-reset").click();
+      await banner.waitFor({ state: "detached", timeout: 30_000 });
+      await expect.poll(async () => (await robotState()).safety?.mode, { timeout: 30_000 }).toBe("RUNNING");
+      // the hazards list follows the kernel: no protective stop once it cleared
+      await goTo("/safety");
+      await expect.poll(() => page.getByTestId("hazards-panel").textContent(), { timeout: 10_000 }).not.toContain("protective stop");
+    },
+  );
+
+  it("9. 3D view: camera limits, reset view, frame rate; at 1024×700 the view is in the first screen", async () => {
+    await page.setViewportSize({ width: 1024, height: 700 });
+    await goTo("/dashboard");
+    const view = page.getByTestId("robot-view");
+    await expect.poll(() => view.getAttribute("data-model"), { timeout: 60_000 }).toBe("loaded");
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const box = (await view.boundingBox())!;
+    expect(box.y + box.height, "the 3D view ends within the first 700 px").toBeLessThanOrEqual(700);
+    expect(await noSidewaysScroll()).toBe(true);
+    await screenshot("dashboard-1024");
+
+    const home = Number(await view.getAttribute("data-camera-distance"));
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    // zoom in far more than the limit allows
+    await page.mouse.move(cx, cy);
+    for (let i = 0; i < 40; i++) await page.mouse.wheel(0, -400);
+    await expect.poll(async () => Number(await view.getAttribute("data-camera-distance"))).toBeLessThan(home);
+    expect(Number(await view.getAttribute("data-camera-distance"))).toBeGreaterThanOrEqual(0.999);
+    expect(await canvasColours(), "never inside geometry: the view still shows a scene").toBeGreaterThan(20);
+    // orbit down as far as the mouse goes: never below the floor
+    await page.mouse.move(cx, cy);
+    await page.mouse.down();
+    for (let i = 1; i <= 20; i++) await page.mouse.move(cx, cy - i * 30);
+    await page.mouse.up();
+    for (let i = 0; i < 40; i++) await page.mouse.wheel(0, 400); // and out, as far as it goes
+    expect(Number(await view.getAttribute("data-camera-z"))).toBeGreaterThan(0.05);
+    expect(Number(await view.getAttribute("data-camera-distance"))).toBeLessThanOrEqual(6.001);
+    await view.getByTestId("reset-view").click();
+    await expect.poll(async () => Number(await view.getAttribute("data-camera-distance"))).toBeCloseTo(home, 2);
+
+    // the frame rate the view reports in its corner (software WebGL here), while the robot moves
+    await expect.poll(() => view.getAttribute("data-fps"), { timeout: 10_000 }).not.toBe("");
+    await page.setViewportSize({ width: 1440, height: 1000 });
+  });
+
+  it("10. the server killed: within 3 s every live value greys out with 'last seen', nothing says connected", async () => {
+    if (SERVER_PID === null) return; // only a runner that started the server may kill it
+    await goTo("/dashboard");
+    const row = page.getByTestId(`robot-row-${ROBOT}`);
+    await expect.poll(() => row.getAttribute("data-live"), { timeout: 30_000 }).toBe("true");
+    // the view's frame rate while live states stream in (the robot is idle: it still redraws per state)
+    const view = page.getByTestId("robot-view");
+    await new Promise((r) => setTimeout(r, 2_500));
+    record("view_fps_idle_stream", Number(await view.getAttribute("data-fps")));
+    const ms = await msUntilBanner(page, "link", async () => kill(SERVER_PID!));
+    record("server_killed_to_stale_ms", ms);
+    expect(ms).toBeLessThan(3_000);
+    await expect.poll(() => row.getAttribute("data-live")).toBe("false");
+    await expect.poll(() => row.getByTestId("robot-last-seen").textContent()).toMatch(/last seen/);
+    expect(await view.getAttribute("data-live")).toBe("false");
+    await view.getByTestId("robot-view-stale").waitFor();
+    expect(await page.getByTestId("connection-state").getAttribute("data-state")).not.toBe("connected");
+    // nothing on the page calls the robot connected
+    const words = await page.locator('[data-testid="robot-connected"]').allTextContents();
+    expect(words.every((w) => !/^connected$/.test(w.trim()))).toBe(true);
+    await screenshot("dashboard-server-killed");
   });
 });

@@ -15,3 +15,7 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 export const ROBOT = process.env.E2E_ROBOT ?? "thor_001";
 
 mkdirSync(ARTIFACTS, { recursive: true });
+/** The platform server's pid (to kill it) and its robot agent's (to freeze it), when the runner knows them. */
+export const SERVER_PID = Number(process.env.DYNAMICAL_SERVER_PID ?? "") || null;
+export const AGENT_PID = Number(process.env.DYNAMICAL_AGENT_PID ?? "") || null;
+export const AGENT_MODE = process.env.E2E_AGENT_MODE ?? "lockstep";

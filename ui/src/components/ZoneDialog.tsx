@@ -1,11 +1,19 @@
 // Create or edit a box keep-out zone (Radix dialog form).
 import * as Dialog from "@radix-ui/react-dialog";
-import { useState, type FormEvent } from "react";
-import { useRobots } from "../api/queries";
+import { lazy, Suspense, useState, type FormEvent } from "react";
+import { useRobotModel, useRobots } from "../api/queries";
 import type { ZoneWrite } from "../api/types";
+import { useSelectedRobot } from "../hooks/useSelectedRobot";
+import { useRobotStore } from "../stores/robot";
+import { bodyBounds, zoneTargets } from "../three/bodyBounds";
 import { validateZoneForm, type ZoneFormErrors, type ZoneFormValues } from "./zoneForm";
 
+// three.js is large: the preview is its own chunk, loaded when the dialog opens
+const ZonePreview = lazy(() => import("../three/ZonePreview"));
+
 interface Props {
+  /** The zone being edited (its saved self is not drawn beside the preview). */
+  editingId?: number | null;
   open: boolean;
   title: string;
   initial: ZoneFormValues;
@@ -45,10 +53,33 @@ function VectorField(props: {
   );
 }
 
-export function ZoneDialog({ open, title, initial, saving, onSave, onOpenChange }: Props) {
+export function ZoneDialog({ open, title, initial, saving, onSave, onOpenChange, editingId = null }: Props) {
   const [values, setValues] = useState<ZoneFormValues>(initial);
   const [errors, setErrors] = useState<ZoneFormErrors>({});
   const { data: robots } = useRobots();
+  const selected = useSelectedRobot();
+  const worldRobot = values.robotId || selected;
+  const model = useRobotModel(worldRobot);
+  const objects = useRobotStore((s) => (worldRobot ? s.states[worldRobot]?.objects : undefined));
+  const [around, setAround] = useState("");
+  const [margin, setMargin] = useState("0.05");
+  const targets = model.data ? zoneTargets(model.data) : [];
+  const draft = validateZoneForm(values).body;
+
+  /** Centre and half size from an object's or surface's box (where it is now), plus the margin. */
+  const placeAround = () => {
+    const m = Number(margin);
+    if (!model.data || !around || !Number.isFinite(m) || m < 0) return;
+    const b = bodyBounds(model.data, around, objects ?? [], m);
+    if (!b) return;
+    const t = (v: number) => String(v);
+    setValues((prev) => ({
+      ...prev,
+      name: prev.name || `${around}_keepout`,
+      center: [t(b.center[0]), t(b.center[1]), t(b.center[2])],
+      halfSize: [t(b.half[0]), t(b.half[1]), t(b.half[2])],
+    }));
+  };
 
   const setVector = (field: "center" | "halfSize", i: number, v: string) =>
     setValues((prev) => {
@@ -95,8 +126,34 @@ export function ZoneDialog({ open, title, initial, saving, onSave, onOpenChange 
                 ))}
               </select>
             </label>
+            <fieldset className="vector" data-testid="zone-around">
+              <legend>Around an object or surface</legend>
+              <label>
+                what
+                <select data-testid="zone-around-target" value={around} onChange={(e) => setAround(e.target.value)} disabled={!targets.length}>
+                  <option value="">{targets.length ? "choose…" : "no robot model"}</option>
+                  {targets.map((t) => (
+                    <option key={t} value={t}>
+                      {t}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label>
+                margin (m)
+                <input type="text" inputMode="decimal" data-testid="zone-around-margin" value={margin} onChange={(e) => setMargin(e.target.value)} />
+              </label>
+              <button type="button" data-testid="zone-around-apply" disabled={!around} onClick={placeAround}>
+                Place around
+              </button>
+            </fieldset>
             <VectorField label="Centre (m)" field="center" values={values.center} error={errors.center} onChange={(i, v) => setVector("center", i, v)} />
             <VectorField label="Half size (m)" field="halfSize" values={values.halfSize} error={errors.halfSize} onChange={(i, v) => setVector("halfSize", i, v)} />
+            {open && worldRobot ? (
+              <Suspense fallback={<p className="muted">Loading the preview…</p>}>
+                <ZonePreview robotId={worldRobot} draft={draft} editingId={editingId} />
+              </Suspense>
+            ) : null}
             <div className="form-actions">
               <Dialog.Close type="button" className="button">
                 Cancel

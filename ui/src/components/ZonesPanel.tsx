@@ -123,6 +123,7 @@ export function ZonesPanel() {
         <ZoneDialog
           key={editing.mode === "edit" ? editing.zone.id : "new"}
           open
+          editingId={editing.mode === "edit" ? editing.zone.id : null}
           title={editing.mode === "edit" ? `Edit zone ${editing.zone.zone.name}` : "New keep-out zone"}
           initial={initial}
           saving={save.isPending}
