@@ -89,7 +89,7 @@ def write_dataset(spec: dict, out: Path, episodes: int, frames: int, seed: int) 
     (out / protocol.DATASET_SIDECAR).write_text(json.dumps(sidecar, indent=2))
 
 
-def write_run(dataset_root: Path, run: Path) -> None:
+def write_run(dataset_root: Path, run: Path, full_size: bool = False) -> None:
     import torch
     from lerobot.configs.types import FeatureType, PolicyFeature
     from lerobot.datasets import LeRobotDataset
@@ -110,19 +110,14 @@ def write_run(dataset_root: Path, run: Path) -> None:
         output_features={
             protocol.ACTION: PolicyFeature(type=FeatureType.ACTION, shape=tuple(features[protocol.ACTION]["shape"]))
         },
-        dim_model=32,
-        dim_feedforward=64,
-        n_heads=2,
-        n_encoder_layers=1,
-        n_decoder_layers=1,
-        n_vae_encoder_layers=1,
-        latent_dim=8,
-        chunk_size=CHUNK,
-        n_action_steps=CHUNK,
         pretrained_backbone_weights=None,
         device="cpu",
         push_to_hub=False,
     )
+    if not full_size:  # ACT's defaults otherwise (dim 512, 4 + 1 layers, chunk 100): for measurements
+        config.dim_model, config.dim_feedforward, config.n_heads = 32, 64, 2
+        config.n_encoder_layers = config.n_decoder_layers = config.n_vae_encoder_layers = 1
+        config.latent_dim, config.chunk_size, config.n_action_steps = 8, CHUNK, CHUNK
     policy = ACTPolicy(config)
     pre, post = make_pre_post_processors(config, dataset_stats=meta.stats)
     model_dir = run / "checkpoints" / "000001" / "pretrained_model"
@@ -144,6 +139,7 @@ if __name__ == "__main__":
     parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--full-size", action="store_true", help="ACT's default sizes (for dynamical bench policy)")
     args = parser.parse_args()
     write_dataset(json.loads(args.spec.read_text()), args.dataset, args.episodes, args.frames, args.seed)
-    write_run(args.dataset, args.run)
+    write_run(args.dataset, args.run, args.full_size)

@@ -199,3 +199,25 @@ def test_cli_package_refuses_a_bad_run_dir(tmp_path: Path) -> None:
     empty = cli.invoke(cli_app, ["skills", "package", str(tmp_path / "run"), "--id", "x_y", "--version", "1.0.0"])
     assert empty.exit_code == 2 and "checkpoints/last/pretrained_model" in empty.output
     assert "Traceback" not in empty.output
+
+
+def test_eval_reports_a_learned_skill_with_its_inference_latency(packaged: dict, server) -> None:
+    _, settings, _ = server
+    cli = CliRunner()
+    args = ["eval", "learned_hold", "--episodes", "2", "--seed", "10000", "--json"]
+    result = cli.invoke(cli_app, [*args, "--artifact", str(packaged["artifact"]), "--data-dir", str(settings.data_dir)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["skill"] == "learned_hold" and [r["seed"] for r in report["results"]] == [10000, 10001]
+    assert report["successes"] == 2 and report["driver_violations"] == 0
+    latency = report["inference_ms"]
+    assert latency["chunks"] >= 4 and 0 < latency["p50"] <= latency["p99"] <= latency["max"]
+
+
+def test_the_router_routes_words_to_the_learned_skill(packaged: dict) -> None:
+    from dynamical.orchestration.embedding import get_embedder
+    from dynamical.orchestration.router import MoESkillRouter
+
+    router = MoESkillRouter(get_embedder(), [*builtin_catalog().values(), packaged["result"].manifest])
+    routed = router.route("stack the cups into a tower")
+    assert routed.matched and routed.skill_id == "learned_hold", routed
