@@ -1,7 +1,9 @@
 """The audit log: one row per mutating request (who, what, when, and how it ended), refused ones too.
 
 Written after the response is decided, in its own transaction: a request that failed and was
-rolled back is still recorded as attempted.
+rolled back is still recorded as attempted. Each row also joins the tamper-evident audit ledger
+once committed (``api/write_hooks.py``): e-stops and resets as kinds of their own, a refused skill
+upload as ``skill.refused``, the rest as ``request``.
 """
 
 from __future__ import annotations

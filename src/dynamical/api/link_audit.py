@@ -6,6 +6,7 @@ They share ``audit_log`` with HTTP requests: ``method`` is ``LINK``, ``actor`` i
 ``/ws/agent <robot_id> <event>: <detail>`` and ``status_code`` says how it ended: 101 connected,
 400 malformed handshake, 401 identity not proven, 403 revoked or not its execution, 409 the robot
 is connected already, 413 message too large, and a WebSocket close code (1000-4999) for a disconnect.
+Each line also joins the tamper-evident audit ledger as kind ``link`` (``api/write_hooks.py``).
 """
 
 from __future__ import annotations
