@@ -32,7 +32,7 @@ $(LEARN_STAMP): constraints-learn.txt
 	@test -n "$(LEARN_PYTHON)" || { echo "Python 3.12 is needed for $(LEARN_VENV): pyenv install 3.12, or python3.12 on PATH, or make LEARN_PYTHON=/path/to/python3.12"; exit 1; }
 	test -x $(LEARN_VENV)/bin/python || $(LEARN_PYTHON) -m venv $(LEARN_VENV)
 	$(LEARN_VENV)/bin/python -m pip install --quiet --upgrade pip==26.0.1
-	$(LEARN_VENV)/bin/python -m pip install --quiet -c constraints-learn.txt 'lerobot[dataset]' onnx onnxruntime onnxscript
+	$(LEARN_VENV)/bin/python -m pip install --quiet -c constraints-learn.txt 'lerobot[dataset,diffusion]' onnx onnxruntime onnxscript
 	$(LEARN_VENV)/bin/python -m pip install --quiet --no-deps -e .
 	rm -f $(LEARN_VENV)/.installed-*
 	touch $(LEARN_STAMP)
