@@ -236,6 +236,10 @@ def skills_package(
         )
     except LearnEnvError as exc:
         raise ValueError(str(exc)) from None
+    from dynamical.api.write_hooks import record_operation  # signed with the platform's keyring: audited
+
+    audit_dir = ApiSettings.from_settings(settings, data_dir).data_dir
+    record_operation(audit_dir, "skill.signed", "cli", result.manifest.ref, {"artifact": str(result.artifact)})
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
