@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -131,14 +132,21 @@ def train(
                 _dataset_dir(dataset, settings.data_dir), config, out, _runs_dir(settings), **kwargs
             )
         save_run(db, job.record)
-        with bar:
-            try:
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # a service stop ends the run as Ctrl+C does
+        try:
+            with bar:
                 record = job.run()
-            except KeyboardInterrupt:
-                record = job.record
+        except KeyboardInterrupt:
+            record = job.record
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     finally:
         db.dispose()
     _report(record, as_json)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _dataset_dir(dataset: Path, data_dir: Path) -> Path:
