@@ -242,7 +242,7 @@ class OnnxChunkSource:
         self.latencies_s: list[float] = []
         """Wall-clock time of each graph run, s."""
         self._pool = None if lockstep else ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnx-policy")
-        self._pending: deque[tuple[float, Future[ActionChunk] | ActionChunk]] = deque()
+        self._pending: deque[tuple[float, Future[np.ndarray] | np.ndarray]] = deque()
 
     def begin(self, hold: np.ndarray) -> None:
         """A new run from ``hold`` (N,) rad: forget earlier predictions."""
@@ -255,33 +255,41 @@ class OnnxChunkSource:
         # world, and the world model is not read from two threads at once.
         features = self.observe(state)
         if self._pool is None:
-            self._pending.append((t, self._produce(t, features)))
+            self._pending.append((t, self._predict(features)))
         else:
-            self._pending.append((t, self._pool.submit(self._produce, t, features)))
+            self._pending.append((t, self._pool.submit(self._predict, features)))
 
     def poll(self) -> ActionChunk | None:
         newest: ActionChunk | None = None
         while self._pending:
-            _, item = self._pending[0]
+            t, item = self._pending[0]
             if isinstance(item, Future):
                 if not item.done():
                     break
                 item = item.result()  # raises what producing it raised: the run fails with it
             self._pending.popleft()
-            newest = item
+            newest = self._chunk(t, item)
         return newest
 
     def waiting_since(self) -> float | None:
         """s (executor clock) of the oldest request not yet answered, or None."""
         return self._pending[0][0] if self._pending else None
 
-    def _produce(self, t: float, features: dict[str, np.ndarray]) -> ActionChunk:
+    def _predict(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """(chunk_size, n): the graph alone on the worker thread. onnxruntime computes without the
+        interpreter lock; the little Python around it is all the control thread may wait for."""
         started = time.perf_counter()
-        raw = self.policy.predict(features)  # (chunk_size, n)
+        raw = self.policy.predict(features)
         self.latencies_s.append(time.perf_counter() - started)
+        return raw
+
+    def _chunk(self, t: float, raw: np.ndarray) -> ActionChunk:
+        """The chunk to play from prediction ``raw`` (chunk_size, n) made for ``t``: ensembled with
+        the earlier ones (in request order), the commanded joints set into the hold."""
         rows = self.ensembler.add(t, raw)[: self.rows]
         assert self.hold is not None, "begin() sets the hold before any request"
-        full = np.stack([self.layout.full_command(row, self.hold) for row in rows])
+        full = np.repeat(self.hold[None, :], len(rows), axis=0)
+        full[:, list(self.layout.joint_indices)] = rows
         return ActionChunk(t0=t, dt=self.policy.spec.dt, q=full)
 
     def close(self) -> None:
