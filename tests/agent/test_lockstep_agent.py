@@ -4,6 +4,7 @@ the robot at a multiple of real time; e-stop, reset, state and events."""
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from dynamical.agent.robot_agent import AgentBusyError, LockstepRobotAgent, RealtimeRobotAgent, make_robot_agent
@@ -101,3 +102,17 @@ def test_reset_world_lays_out_a_new_world_from_the_seed(agent):
         again.stop()
     with pytest.raises(ValueError, match="seed"):
         agent.reset_world(-1)
+
+
+def test_the_state_is_measured_from_the_start_and_right_after_a_world_reset(humanoid, tabletop):
+    """Before: the first state of a new simulation (at start, after ``reset_world``) was NaN until
+    the stepping thread's first tick, and the server refused the link's state message."""
+    robot = LockstepRobotAgent("thor_nan", humanoid, tabletop, seed=2, speed=4.0)
+    robot.start()
+    try:
+        assert np.isfinite(robot.state().q).all()
+        with robot._lock:  # the stepping thread is held: only reset_world's own tick measures
+            robot.reset_world(7)
+            assert np.isfinite(robot.state().q).all()
+    finally:
+        robot.stop()

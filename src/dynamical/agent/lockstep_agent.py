@@ -84,6 +84,8 @@ class LockstepRobotAgent:
     def start(self) -> None:
         if self._thread is not None:
             return
+        with self._lock:  # measured before anyone asks: a state is never one of NaNs
+            self.runtime.run(self.runtime.control_period, self.runner._control)
         self._thread = threading.Thread(target=self._step_forever, name=f"{self.robot_id}-lockstep", daemon=True)
         self._thread.start()
 
@@ -232,6 +234,10 @@ class LockstepRobotAgent:
                 if self._server_zones:
                     runtime.set_zones([*self._config_zones, *self._server_zones])
                 self.runtime, self.runner = runtime, SkillRunner(runtime, self.runner.kinematics)
+                # One control period on the new world: its state is measured before it is asked
+                # for (the link's next state message would otherwise carry NaN, which the server
+                # refuses).
+                runtime.run(runtime.control_period, self.runner._control)
                 self._reported = 0
                 self._epoch += 1
                 old.close()
