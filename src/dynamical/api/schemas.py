@@ -97,6 +97,7 @@ PeripheralKind = Literal[
     "tactile",
     "gripper",
     "hand",
+    "glove",
     "microphone",
     "speaker",
     "display",

@@ -2,6 +2,7 @@ import { useEdgeDevices, usePeripherals } from "../api/queries";
 import { text, time } from "../components/fmt";
 import { Panel } from "../components/Panel";
 import { QueryState } from "../components/QueryState";
+import { RegisterDevice } from "../components/RegisterDevice";
 
 export default function DevicesPage() {
   const devices = useEdgeDevices();
@@ -52,6 +53,7 @@ export default function DevicesPage() {
                   <th>Robot</th>
                   <th>Edge device</th>
                   <th>Interface</th>
+                  <th>Settings</th>
                   <th>Registered</th>
                 </tr>
               </thead>
@@ -64,6 +66,7 @@ export default function DevicesPage() {
                     <td>{text(p.robot_id)}</td>
                     <td>{text(p.edge_device_id)}</td>
                     <td>{text(p.interface)}</td>
+                    <td className="cause">{Object.entries(p.config).map(([k, v]) => `${k}: ${String(v)}`).join(", ") || "—"}</td>
                     <td>{time(p.registered_at)}</td>
                   </tr>
                 ))}
@@ -72,6 +75,7 @@ export default function DevicesPage() {
           )}
         </QueryState>
       </Panel>
+      <RegisterDevice />
     </div>
   );
 }
