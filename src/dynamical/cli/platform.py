@@ -81,6 +81,7 @@ def up(
     from dynamical.api.server import build_server
     from dynamical.api.serving import check_proxies, server_url, tls_files, uvicorn_options
     from dynamical.api.settings import ApiSettings
+    from dynamical.api.write_hooks import attach as attach_ledger
 
     tls = tls_files(certfile, keyfile)
     settings = ApiSettings.from_settings(settings_loader(), data_dir, trusted_proxies=check_proxies(trusted_proxies))
@@ -88,6 +89,7 @@ def up(
     # owner's only, like the data directory that holds it (api/data_dir.py tightens what exists).
     os.umask(0o077)
     db = Database(settings.database_url)
+    attach_ledger(settings.database_url, settings.data_dir)  # the first admin key and credential are audited
     try:
         init_database(settings, db)
         admin = ensure_admin_key(db)
