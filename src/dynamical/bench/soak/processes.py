@@ -9,6 +9,7 @@ while the robot keeps running, which is what a deployed robot sees when its serv
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -29,6 +30,19 @@ from dynamical.config import Settings
 
 STOP_GRACE_S = 20.0
 """How long a process gets to stop on SIGINT/SIGTERM before it is killed (and reported)."""
+
+
+def _stop_with_parent() -> None:
+    """In the child, before it runs: SIGTERM when the soak dies, however it dies (a SIGKILL, a test
+    runner's timeout), so that no server or agent outlives it (Linux; elsewhere nothing)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
@@ -123,7 +137,14 @@ class Platform:
 
     def _spawn(self, command: list[str], role: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         with (self._logs / f"{role}.log").open("ab") as log:
-            return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            return subprocess.Popen(
+                command,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_stop_with_parent,
+            )
 
     def _stop(self, process: subprocess.Popen[bytes], sig: signal.Signals, role: str) -> None:
         self.remember()
