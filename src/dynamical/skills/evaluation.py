@@ -31,12 +31,22 @@ simulated agents): outside every separation distance."""
 
 
 class EpisodeSetup(BaseModel):
-    """How an episode of one skill starts: skills run first, and the skill's parameters."""
+    """How an episode of one skill starts: skills run first, and the skill's parameters. A value
+    ``$name`` in a skill run first stands for the evaluated skill's parameter ``name`` (the
+    grasp before a lift takes the object the lift is evaluated with)."""
 
     model_config = ConfigDict(frozen=True)
 
     before: list[tuple[str, dict[str, Any]]] = []
     params: dict[str, Any] = {}
+
+    def bound_before(self, params: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """``before`` with every ``$name`` replaced by ``params[name]``."""
+
+        def value(v: Any) -> Any:
+            return params[v[1:]] if isinstance(v, str) and v.startswith("$") and v[1:] in params else v
+
+        return [(skill, {k: value(v) for k, v in args.items()}) for skill, args in self.before]
 
 
 # The default episode of each built-in skill in the tabletop world.
@@ -46,10 +56,11 @@ EPISODES: dict[str, EpisodeSetup] = {
     "reach": EpisodeSetup(params={"target": "red_cube"}),
     "open_hand": EpisodeSetup(before=[("grasp", {"obj": "red_cube"})]),
     "grasp": EpisodeSetup(params={"obj": "red_cube"}),
-    "lift": EpisodeSetup(before=[("grasp", {"obj": "red_cube"})], params={"height": 0.1}),
-    "place": EpisodeSetup(before=[("grasp", {"obj": "red_cube"})], params={"obj": "red_cube", "surface": "shelf"}),
+    # "pick up the X": the grasp, then the lift evaluated.
+    "lift": EpisodeSetup(before=[("grasp", {"obj": "$obj"})], params={"obj": "red_cube", "height": 0.1}),
+    "place": EpisodeSetup(before=[("grasp", {"obj": "$obj"})], params={"obj": "red_cube", "surface": "shelf"}),
     "pick_and_place": EpisodeSetup(params={"obj": "red_cube", "surface": "shelf"}),
-    "handover": EpisodeSetup(before=[("grasp", {"obj": "red_cube"})], params={"obj": "red_cube"}),
+    "handover": EpisodeSetup(before=[("grasp", {"obj": "$obj"})], params={"obj": "red_cube"}),
     "wave": EpisodeSetup(),
     "point_at": EpisodeSetup(params={"target": "green_cube"}),
 }
@@ -172,7 +183,7 @@ def _episode(
             totals["hard_limit_holds"] += outcome.hard_limit_holds
             totals["driver_violations"] += outcome.driver_violations
 
-        for before_id, before_params in setup.before:
+        for before_id, before_params in setup.bound_before(params):
             outcome = runner.run(before_id, before_params)
             add(outcome)
             if not outcome.success:

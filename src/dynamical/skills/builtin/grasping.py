@@ -11,6 +11,7 @@ from scipy.spatial.transform import Rotation
 
 from dynamical.robot.kinematics import Pose
 from dynamical.skills.builtin.arm import SLOW, ArmSkill, holding_gate
+from dynamical.skills.builtin.placing import carry_frames
 from dynamical.skills.builtin.scripted import MotionPlan, ScriptedSkill, SkillPlanError
 from dynamical.skills.builtin.sides import choose_side, hand_is_empty, preferred_sides
 from dynamical.skills.grasps import HandGrasp, NoGraspError, Obstacle, grasp_candidates
@@ -79,24 +80,53 @@ own IK (more restarts, ``motion.solve_reach``) settles the rest."""
 CHOICE_ANGLE_RAD = 0.05
 
 
-def _reaches(skill: ScriptedSkill, side: str, lean: bool, points: list[np.ndarray], rot: np.ndarray) -> bool:
+def _reaches(
+    skill: ScriptedSkill,
+    side: str,
+    lean: bool,
+    points: list[np.ndarray],
+    rot: np.ndarray,
+    then: list[np.ndarray] = (),
+    then_rots: list[np.ndarray] = (),
+) -> bool:
     """Whether the ``side`` hand reaches every point (3,) in turn with its grasp frame at ``rot``
-    (3, 3), position and orientation."""
+    (3, 3), position and orientation, then every point of ``then`` with one of ``then_rots``."""
+    q = _reach_all(skill, side, lean, skill.world.joint_positions(), points, rot)
+    if q is None:
+        return False
+    return not then or any(_reach_all(skill, side, lean, q, then, r) is not None for r in then_rots)
+
+
+def _reach_all(
+    skill: ScriptedSkill, side: str, lean: bool, q: np.ndarray, points: list[np.ndarray], rot: np.ndarray
+) -> np.ndarray | None:
+    """The joints (n,) reaching the last of ``points`` (3,) in turn at ``rot`` (3, 3), each IK
+    seeded with the previous solution and, where that ends short, again from the measured
+    joints (an arm crossing the body finds its way from rest more easily); None when one is out
+    of reach."""
     site = skill.world.grasp_site(side)
     groups = [*(["waist"] if lean else []), arm_group(side)]
-    q = skill.world.joint_positions()
+    seeds = [skill.world.joint_positions()]
     for point in points:
-        result = skill.kinematics.solve(q, {site: Pose(np.asarray(point, float), rot)}, groups, restarts=2)
-        if result.position_error[site] > CHOICE_TOLERANCE_M or result.orientation_error[site] > CHOICE_ANGLE_RAD:
-            return False
+        target = {site: Pose(np.asarray(point, float), rot)}
+        for seed in (q, *seeds):
+            result = skill.kinematics.solve(seed, target, groups, restarts=2)
+            if (
+                result.position_error[site] <= CHOICE_TOLERANCE_M
+                and result.orientation_error[site] <= CHOICE_ANGLE_RAD
+            ):
+                break
+        else:
+            return None
         q = result.q
-    return True
+    return q
 
 
 def resolve_grasp_side(skill: ArmSkill, obj: str, then: Callable[[HandGrasp], list[np.ndarray]] | None = None) -> None:
     """Choose the hand (and whether to lean) for grasping ``obj``: the first empty hand, nearest
-    side first, with a grasp whose way in, and the grasp-site points ``then(grasp)`` (3,) after
-    it, it reaches."""
+    side first, with a grasp whose way in it reaches, and then the grasp-site points
+    ``then(grasp)`` (3,) after it in one of the frames the object may be carried in. Every
+    feasible hand goes to ``skill.options``, for ``prepare`` to fall back on."""
     given = skill.params.get("side")
     if given is not None:
         skill._use(given)
@@ -114,8 +144,8 @@ def resolve_grasp_side(skill: ArmSkill, obj: str, then: Callable[[HandGrasp], li
                 reasons.append(str(exc))
                 continue
             for grasp in grasps:
-                points = [grasp.standoff, grasp.site, *(then(grasp) if then else [])]
-                if _reaches(skill, side, lean, points, grasp.rot):
+                after = then(grasp) if then else []
+                if _reaches(skill, side, lean, [grasp.standoff, grasp.site], grasp.rot, after, carry_frames(grasp)):
                     options.append((side, lean))
                     break
     if not options:
@@ -127,20 +157,29 @@ def resolve_grasp_side(skill: ArmSkill, obj: str, then: Callable[[HandGrasp], li
     skill.options = tuple(options)
 
 
-def grasp_phases(skill: ArmSkill, plan: MotionPlan, obj: str) -> HandGrasp:
+def grasp_phases(
+    skill: ArmSkill,
+    plan: MotionPlan,
+    obj: str,
+    then: Callable[[MotionPlan, HandGrasp], None] | None = None,
+) -> HandGrasp:
     """Open, approach, move in, close, lift clear; gated on holding the object. Tries the hand's
-    grasps of the object's shape in order; returns the one planned."""
+    grasps of the object's shape in order, each with ``then(plan, grasp)`` (the phases that
+    follow, e.g. a place) planned after it; returns the first grasp with which both plan."""
     failures: list[str] = []
     grasps = grasps_for(skill, obj, skill.side)
     for grasp in grasps:
         trial = MotionPlan(skill.description, plan.start, list(plan.phases))
         try:
             _grasp_with(skill, trial, obj, grasp)
+            if then is not None:
+                then(trial, grasp)
         except SkillPlanError as exc:
             failures.append(f"{grasp.describe()}: {exc}")
             continue
         plan.phases[:] = trial.phases
-        skill.held_as = (obj, grasp)
+        if then is None:
+            skill.held_as = (obj, grasp)
         return grasp
     kinds = sorted({g.kind for g in grasps})
     raise SkillPlanError(

@@ -140,8 +140,10 @@ class PickAndPlace(ArmSkill):
 
     def plan(self, q_start: np.ndarray) -> MotionPlan:
         plan = MotionPlan(self.description, q_start)
-        grasp = grasp_phases(self, plan, self.params["obj"])
-        place_phases(self, plan, self.params["obj"], self.params["surface"], grasp)
+        obj, surface = self.params["obj"], self.params["surface"]
+        # A grasp counts only if the place plans after it: another grasp of the same object
+        # may be the one that carries it to a far spot.
+        grasp_phases(self, plan, obj, lambda trial, grasp: place_phases(self, trial, obj, surface, grasp))
         return plan
 
 

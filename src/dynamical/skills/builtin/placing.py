@@ -7,7 +7,14 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from dynamical.robot.kinematics import Pose
-from dynamical.skills.builtin.arm import HAND_HEIGHT, LEVEL, SLOW, ArmSkill, held_from_above, holding_gate
+from dynamical.skills.builtin.arm import (
+    HAND_HEIGHT,
+    SLOW,
+    ArmSkill,
+    held_from_above,
+    holding_gate,
+    top_grasp_rotation_yaw,
+)
 from dynamical.skills.builtin.scripted import MotionPlan, SkillPlanError
 from dynamical.skills.grasps import SIDE_SLIP_M, SIDE_STANDOFF_M, HandGrasp
 from dynamical.skills.hands import HAND_OPEN
@@ -98,12 +105,29 @@ SIDE_CARRY_TURNS = np.deg2rad([0.0, 30.0, -30.0, 60.0, -60.0, 90.0, -90.0, 120.0
 """Turns about the vertical a side grasp may make on its way to a spot (the object is round)."""
 
 
-def _carry_rotations(skill: ArmSkill, grasp: HandGrasp, spot: np.ndarray) -> list[np.ndarray]:
-    """Frames (3, 3) to carry the object in: level for a top grasp; for a side grasp, the grasp's
-    frame turned about the vertical so that the hand sits between the spot and the robot's
-    ready point (it backs away the way it came, not past the object), the best three."""
+TOP_CARRY_YAWS = np.deg2rad([0.0, -90.0, 90.0])
+"""Headings (about the vertical, from +x) a top grasp's fingers may carry an object at: forward
+first; across the body when the spot is on the far side for this hand (the left hand to a shelf
+on the right reaches it only with its fingers pointing right)."""
+
+
+def carry_frames(grasp: HandGrasp) -> list[np.ndarray]:
+    """Frames (3, 3) a held object may be carried and set down in, best first: palm down with the
+    fingers at each of ``TOP_CARRY_YAWS`` for a top grasp (a box held from above may land turned;
+    a round one looks the same), the grasp's own frame for a side grasp (then turned about the
+    vertical per spot, ``_carry_rotations``)."""
     if grasp.kind == "top":
-        return [LEVEL]
+        return [top_grasp_rotation_yaw(float(yaw)) for yaw in TOP_CARRY_YAWS]
+    return [grasp.rot]
+
+
+def _carry_rotations(skill: ArmSkill, grasp: HandGrasp, spot: np.ndarray) -> list[np.ndarray]:
+    """Frames (3, 3) to carry the object in: palm down for a top grasp (``carry_frames``); for a
+    side grasp, the grasp's frame turned about the vertical so that the hand sits between the
+    spot and the robot's ready point (it backs away the way it came, not past the object), the
+    best three."""
+    if grasp.kind == "top":
+        return carry_frames(grasp)
     home = skill._ready_point()[:2] - spot[:2]
     home /= max(float(np.linalg.norm(home)), 1e-9)
     turns = [Rotation.from_euler("z", a).as_matrix() @ grasp.rot for a in SIDE_CARRY_TURNS]
