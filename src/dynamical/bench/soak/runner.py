@@ -366,14 +366,16 @@ def _wait_done(client: httpx.Client, request_id: str, wait_s: float = TASK_TIMEO
     return execution
 
 
-def _wait_running(client: httpx.Client, request_id: str, timeout_s: float = 30.0) -> None:
-    """Until a step of the execution runs (and the robot moves), or it ended, or ``timeout_s``."""
+def _wait_running(client: httpx.Client, request_id: str, timeout_s: float = 120.0) -> None:
+    """Until a step of the execution moves the robot (planned and launched: its progress carries the
+    planned motion), or it ended, or ``timeout_s``: an e-stop then stops a moving robot."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         answer = _get(client, f"/api/v1/robot/executions/{request_id}")
         if answer is not None and answer.status_code == 200:
             execution = answer.json()
-            if execution["status"] in TERMINAL or any(p["status"] == "running" for p in execution["progress"]):
+            progress = execution["progress"]
+            if execution["status"] in TERMINAL or any(p["status"] == "running" and p["planned"] for p in progress):
                 time.sleep(0.5)  # into the motion, not at its first tick
                 return
         time.sleep(0.05)
