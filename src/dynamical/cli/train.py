@@ -213,9 +213,12 @@ def _report(record: Any, as_json: bool) -> None:
             highlight=False,
         )
     if record.status == "interrupted":
-        err_console.print(
-            f"{record.error}; continue with: dynamical train --out {record.out_dir} --resume", highlight=False
+        then = (
+            f"continue with: dynamical train --out {record.out_dir} --resume"
+            if record.checkpoint_step is not None
+            else "no checkpoint was saved yet: start it again"
         )
+        err_console.print(f"{record.error}; {then}", highlight=False)
         raise typer.Exit(EXIT_INTERRUPTED)
     if record.status == "failed":
         err_console.print(f"[red]error:[/red] training failed: {record.error}", highlight=False)
