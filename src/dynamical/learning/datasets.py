@@ -141,8 +141,12 @@ def list_datasets(root: Path) -> list[DatasetSummary]:
     that is not a readable dataset is skipped."""
     if not root.is_dir():
         return []
+    base = root.resolve()
     out = []
     for path in sorted(root.iterdir()):
+        # Only what ``resolve`` would open: a link out of the root is not a dataset of it.
+        if path.resolve().parent != base:
+            continue
         if path.is_dir() and NAME_PATTERN.match(path.name) and (path / INFO_FILE).is_file():
             try:
                 out.append(summary(path))
