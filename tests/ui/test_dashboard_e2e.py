@@ -93,7 +93,7 @@ def platform(tmp_path: Path, agent_mode: str) -> Iterator[tuple[str, str, int, i
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     agent_pid: int | None = None
     try:
-        deadline = time.monotonic() + 300  # a start on a loaded 2-core machine
+        deadline = time.monotonic() + 600  # a start on a loaded 2-core machine takes minutes
         while time.monotonic() < deadline:
             assert server.poll() is None, log.read_text()
             try:

@@ -205,7 +205,7 @@ describe("dashboard e2e", () => {
           plannedSeen = Math.max(plannedSeen, Number(await view.getAttribute("data-planned-points")));
           return (await status.textContent())?.trim();
         },
-        { timeout: 240_000, interval: 250 },
+        { timeout: 480_000, interval: 250 }, // lock-step on a loaded 2-core machine: minutes
       )
       .toMatch(TERMINAL);
     const final = (await status.textContent())?.trim();
