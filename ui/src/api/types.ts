@@ -384,17 +384,23 @@ export interface PeripheralOut {
   registered_at: string;
 }
 
-// --- cause analysis (GET /api/v1/robot/executions/{id}/analysis; newer servers) ---
+// --- cause analysis (GET /api/v1/robot/executions/{id}/analysis: observability/rca) ---
 
-/** The fields the dashboard reads; everything optional, the endpoint may not exist yet (404). */
+export interface RankedCause {
+  cause: string;
+  title: string;
+  score: number;
+  explanation: string;
+  remedy: string;
+  evidence: string[];
+}
+
+/** The fields the dashboard reads; a 404 (an older server) leaves the dashboard to explain the
+ * failure from the result and the events itself. */
 export interface ExecutionAnalysis {
-  request_id?: string;
-  summary?: string | null;
-  steps?: {
-    step_id?: string;
-    cause?: string | null;
-    summary?: string | null;
-    phase?: string | null;
-    rule?: string | null;
-  }[];
+  execution_id: string;
+  status: string;
+  failed_step: string | null;
+  failed_phase: string | null;
+  causes: RankedCause[];
 }

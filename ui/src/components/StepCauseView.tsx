@@ -13,6 +13,7 @@ export function StepCauseView({ cause, requestId, jointNames }: { cause: StepCau
         {cause.headline}
       </div>
       {cause.skillReport ? <div className="muted">then the skill reported: {cause.skillReport}</div> : null}
+      {cause.remedy ? <div data-testid="step-cause-remedy">What to do: {cause.remedy}</div> : null}
       {cause.events.length ? (
         <ul data-testid="step-cause-events">
           {dedupe(cause.events).map(({ event, count }) => (

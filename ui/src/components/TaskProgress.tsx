@@ -3,7 +3,8 @@
 import { Link } from "react-router";
 import { useExecution, useExecutionAnalysis, useRobotModel, useSafetyEvents, useTrace } from "../api/queries";
 import { isTerminal } from "../api/status";
-import { explainStep } from "../live/stepCause";
+import type { ExecutionAnalysis } from "../api/types";
+import { explainStep, type StepAnalysis } from "../live/stepCause";
 import { useRobotStore } from "../stores/robot";
 import type { TrackedTask } from "../stores/ui";
 import { ms } from "./fmt";
@@ -84,7 +85,14 @@ function FailedStep({ requestId, robotId, stepId, index }: { requestId: string; 
     spans: trace.data?.spans ?? [],
     stepId,
     jointNames: model.data?.joint_names,
-    analysis: analysis.data?.steps?.find((s) => s.step_id === stepId) ?? null,
+    analysis: stepAnalysis(analysis.data, stepId),
   });
   return <StepCauseView cause={cause} requestId={requestId} jointNames={model.data?.joint_names} />;
+}
+
+/** The server's best cause for this step, when its analysis is about this step. */
+function stepAnalysis(a: ExecutionAnalysis | undefined, stepId: string): StepAnalysis | null {
+  if (!a || a.failed_step !== stepId || !a.causes?.length) return null;
+  const top = a.causes[0]!;
+  return { step_id: stepId, summary: top.explanation || top.title, cause: top.title, phase: a.failed_phase, rule: top.cause, remedy: top.remedy };
 }

@@ -14,6 +14,8 @@ export interface StepCause {
   detail: string | null;
   /** Safety events recorded in the step's time window, oldest first. */
   events: SafetyEventOut[];
+  /** What to do about it (the server's analysis says). */
+  remedy: string | null;
   /** Who decided the headline. */
   source: "server" | "kernel" | "skill" | "unknown";
   /** The trace span of the phase that failed, when the trace has phases. */
@@ -29,6 +31,8 @@ export interface StepAnalysis {
   summary?: string | null;
   phase?: string | null;
   rule?: string | null;
+  /** What the operator can do about it. */
+  remedy?: string | null;
 }
 
 const OPERATOR_ONLY = new Set(["ZONES_CHANGED", "RESET"]);
@@ -101,7 +105,7 @@ export function explainStep({ failure, events, spans, stepId, jointNames, analys
   const windowed = eventsInWindow(events, step);
   const skillWords = humanizeFailure(failure);
   const phaseName = phase ? String(phase.attributes?.phase ?? phase.name) : (analysis?.phase ?? null);
-  const base = { detail: failure ?? null, events: windowed, phaseSpanId: phase?.span_id ?? null, phaseName };
+  const base = { detail: failure ?? null, events: windowed, phaseSpanId: phase?.span_id ?? null, phaseName, remedy: analysis?.remedy ?? null };
   const serverSays = analysis?.summary ?? analysis?.cause ?? null;
   if (serverSays) return { ...base, headline: serverSays, skillReport: skillWords, source: "server" };
   for (const rule of DECISIVE_RULES) {
