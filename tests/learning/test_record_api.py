@@ -72,6 +72,7 @@ def _recording(server: LiveServer) -> dict[str, Any] | None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # two writers start LeRobot at nice 10: minutes on a loaded machine
 def test_invoke_with_record_and_operator_recording_write_datasets(server: LiveServer) -> None:
     require_learn_env()
     with recording_agent(server) as recorder, server.http("operate") as http:
