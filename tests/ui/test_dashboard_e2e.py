@@ -120,6 +120,7 @@ def platform(tmp_path: Path, agent_mode: str) -> Iterator[tuple[str, str, int, i
             server.wait(5)
 
 
+@pytest.mark.timeout(1800)  # a server start, then the whole browser suite (a seed task and a stopped one)
 def test_dashboard_end_to_end(platform: tuple[str, str, int, int | None], agent_mode: str) -> None:
     chromium = _chromium()
     url, key, server_pid, agent_pid = platform
