@@ -21,6 +21,9 @@ READY_ABOVE_TABLE = 0.20
 """m above the table the hand passes on its way from the rest pose, clear of the table's edge."""
 HAND_HEIGHT = 0.10
 """m from the grasp site to the top of a top-grasping hand: the headroom a carry needs."""
+TUCK_X = 0.12
+"""m ahead of the body a hand comes in to before it swings down to rest: its fingers clear of
+the table's edge (0.28 m)."""
 SLOW = 0.5
 """rad/s: the pace of moves with an object or a surface close by."""
 
@@ -136,6 +139,18 @@ class ArmSkill(ScriptedSkill):
         beside the table; leaning, the body straightens first and the hand comes back in
         straight moves, as straightening carries it forward over the table."""
         if not self.lean:
+            # The fingers reach past the grasp site over the table's edge (the index fingertip
+            # caught on it as the arm swung down, a kernel intervention in a nominal task):
+            # the hand comes in toward the body at its height first.
+            pose = self._site_pose(plan.end)
+            if pose.pos[0] > TUCK_X + 0.01:
+                inward = np.array([TUCK_X, pose.pos[1], pose.pos[2]])
+                try:
+                    line = self._line(plan.end, pose.pos, inward, pose.rot, plan.end[self._hand])
+                except UnreachableError:
+                    line = None  # as before: straight down from where it is
+                if line is not None:
+                    plan.go("in from the table's edge", line, speed=SLOW)
             current = plan.end
             arm = self.description.group_indices(arm_group(self.side))
             current[arm] = self.description.home[arm]
