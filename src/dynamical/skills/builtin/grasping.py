@@ -168,14 +168,24 @@ def grasp_phases(
     follow, e.g. a place) planned after it; returns the first grasp with which both plan."""
     failures: list[str] = []
     grasps = grasps_for(skill, obj, skill.side)
+    then_failed: set[str] = set()
     for grasp in grasps:
+        if grasp.kind in then_failed:
+            # The phases after a grasp try every frame the object may be carried in, whatever
+            # the hand's heading at the grasp: another grasp of the same kind fails them again.
+            continue
         trial = MotionPlan(skill.description, plan.start, list(plan.phases))
         try:
             _grasp_with(skill, trial, obj, grasp)
+        except SkillPlanError as exc:
+            failures.append(f"{grasp.describe()}: {exc}")
+            continue
+        try:
             if then is not None:
                 then(trial, grasp)
         except SkillPlanError as exc:
             failures.append(f"{grasp.describe()}: {exc}")
+            then_failed.add(grasp.kind)
             continue
         plan.phases[:] = trial.phases
         if then is None:

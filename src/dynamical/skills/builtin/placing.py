@@ -17,7 +17,7 @@ from dynamical.skills.builtin.arm import (
 )
 from dynamical.skills.builtin.scripted import MotionPlan, SkillPlanError
 from dynamical.skills.grasps import SIDE_SLIP_M, SIDE_STANDOFF_M, HandGrasp
-from dynamical.skills.hands import HAND_OPEN
+from dynamical.skills.hands import HAND_OPEN, arm_group
 from dynamical.skills.world_model import WorldModel
 
 CARRY_CLEARANCE = 0.035
@@ -90,6 +90,10 @@ def place_phases(
     failures: list[str] = []
     for spot in spots[:max_spots]:
         for carry_rot in _carry_rotations(skill, grasp, spot):
+            if not _release_in_reach(skill, plan.end, spot, grasp, carry_rot):
+                where = np.round(spot, 3).tolist()
+                failures.append(f"{skill.name}: the {skill.side} hand cannot set {obj} down at {where}")
+                continue
             trial = MotionPlan(skill.description, plan.start, list(plan.phases))
             try:
                 _carry_and_release(skill, trial, start, fingers, spot, obj, grasp, carry_rot)
@@ -99,6 +103,22 @@ def place_phases(
             plan.phases[:] = trial.phases
             return
     raise SkillPlanError(f"{skill.name}: no reachable free spot on {surface}; first failure: {failures[0]}")
+
+
+RELEASE_CHECK_M = 0.01
+"""m: a release point whose quick IK ends further than this is not planned in full (the full
+plan, waypoint by waypoint, is ten times the work; its own tolerance is tighter)."""
+
+
+def _release_in_reach(skill: ArmSkill, q: np.ndarray, spot: np.ndarray, grasp: HandGrasp, rot: np.ndarray) -> bool:
+    """Whether the hand, from joints ``q`` (n,), puts the held object's origin on ``spot`` (3,)
+    with its grasp frame at ``rot`` (3, 3): one IK, before the carry is planned waypoint by
+    waypoint."""
+    slip = SIDE_SLIP_M if grasp.kind == "side" else 0.0
+    release = spot + np.array([0.0, 0.0, PLACE_DROP + slip]) - rot @ grasp.in_hand
+    groups = [*(["waist"] if skill.lean else []), arm_group(skill.side)]
+    result = skill.kinematics.solve(q, {skill._site: Pose(release, rot)}, groups, restarts=2)
+    return bool(result.position_error[skill._site] <= RELEASE_CHECK_M)
 
 
 SIDE_CARRY_TURNS = np.deg2rad([0.0, 30.0, -30.0, 60.0, -60.0, 90.0, -90.0, 120.0, -120.0, 180.0])
