@@ -45,6 +45,7 @@ def test_the_generator_refuses_unknown_skills(world):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # two server starts and an agent's: minutes on a machine running much else
 def test_a_short_soak_keeps_its_invariants():
     """A real run: server and agent processes, tasks over REST, an e-stop, a server restart."""
     command = [sys.executable, "-m", "dynamical.cli", "bench", "soak", "--tasks", "4", "--estop-every", "3"]

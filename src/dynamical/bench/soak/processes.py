@@ -28,8 +28,9 @@ from dynamical.api.robot_credentials import provision_local
 from dynamical.api.settings import ApiSettings
 from dynamical.config import Settings
 
-STOP_GRACE_S = 20.0
-"""How long a process gets to stop on SIGINT/SIGTERM before it is killed (and reported)."""
+STOP_GRACE_S = 60.0
+"""How long a process gets to stop on SIGINT/SIGTERM before it is killed (and reported): a server
+took over 20 s to shut down cleanly on a machine at load 20, which is slow, not ignoring it."""
 
 
 def _stop_with_parent() -> None:
