@@ -100,7 +100,8 @@ def test_invoke_with_record_and_operator_recording_write_datasets(server: LiveSe
         # 3. Both are datasets the API lists and reads.
         listed = {d["name"]: d for d in http.get("/api/v1/datasets").json()}
         assert set(recorder.written) <= set(listed)
-        invoked, operated = recorder.written
+        # Written concurrently, finished in either order: the name's counter says which came first.
+        invoked, operated = sorted(recorder.written, key=lambda name: int(name.rsplit("-", 1)[1]))
         assert listed[invoked]["tasks"] == ["direct: wave"]
         assert listed[operated]["tasks"] == ["wave at the camera"]
         for name in recorder.written:

@@ -84,7 +84,7 @@ class RobotRecorder:
         self._watched: set[int] = set()
         self._writing: dict[str, threading.Thread] = {}
         self.written: list[str] = []
-        """Datasets written, oldest first."""
+        """Datasets written, in the order their writes finished (recordings write concurrently)."""
         self.last_error: str | None = None
         self._names = itertools.count()
 
