@@ -391,6 +391,14 @@ class Executor:
             times = np.concatenate([[t], ahead[0]])
             points = np.vstack([q[None, :], ahead[1][1:]])
             velocities = ahead[2]
+            # Inside the joint ranges, never moving outward at a range's end: the sample of now,
+            # interpolated between two grid samples, undershoots a motion that starts gently
+            # from a joint's stop (the rest pose's fingers), and the kernel would refuse the push.
+            lo, hi = self.description.q_min, self.description.q_max
+            points = np.clip(points, lo, hi)
+            velocities = np.where(
+                ((points <= lo) & (velocities < 0.0)) | ((points >= hi) & (velocities > 0.0)), 0.0, velocities
+            )
         self.link.send_trajectory(times, points, velocities)
         self.last_command = q.copy()
         self._last_sent_t = t
@@ -592,7 +600,7 @@ class Executor:
         # creep down by the drives' steady-state sag, one tick at a time.
         if self._stop_latched is not None or state is None:
             return self._current_hold(state)
-        target = state.q.copy()
+        target = self._inside(state.q)
         if np.abs(state.dq).max() < STILL_SPEED:
             self._stop_latched = target
         self._hold = target
@@ -638,8 +646,15 @@ class Executor:
 
     def _current_hold(self, state: StateSample | None) -> np.ndarray:
         if self._hold is None:
-            self._hold = state.q.copy() if state is not None else self.description.home.copy()
+            self._hold = self._inside(state.q) if state is not None else self.description.home.copy()
         return self._hold.copy()
+
+    def _inside(self, q: np.ndarray) -> np.ndarray:
+        """(n,) measured positions ``q`` as a target: inside the joint ranges. A joint resting on
+        its stop (the rest pose's fingers) measures a hair past it; the kernel keeps its command
+        inside the range, so holding the measurement would ask it to push outward, a
+        POSITION_LIMIT event on the first tick of the next motion."""
+        return np.clip(q, self.description.q_min, self.description.q_max)
 
     def _latched_stop(self) -> str | None:
         """Why the kernel latched a stop the run cannot ride out (an e-stop, or the watchdog's

@@ -177,7 +177,10 @@ class ScriptedSkill:
         return self._plan
 
     def prepare(self, q_start: np.ndarray) -> MotionPlan:
-        self._plan = self.plan(np.asarray(q_start, dtype=float).copy())
+        # From inside the joint ranges: a joint resting on its stop measures a hair past it, and
+        # a plan starting there would ask the kernel (whose command stays inside) to push outward.
+        d = self.description
+        self._plan = self.plan(np.clip(np.asarray(q_start, dtype=float), d.q_min, d.q_max))
         return self._plan
 
     def start(self, context: SkillContext) -> None:
