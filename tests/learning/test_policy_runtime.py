@@ -204,4 +204,22 @@ def test_conditions_from_text_and_from_the_recorded_skill() -> None:
     pre, post, dropped = recorded_conditions("grasp", {"obj": "red_cube", "side": "right"})
     assert [str(p) for p in post] == ["holding(obj=red_cube, side=right)"] and len(pre) == 2 and not dropped
     pre, post, dropped = recorded_conditions("grasp", {"obj": "red_cube"})  # the hand was the skill's choice
-    assert not post and "holding(obj=$obj, side=$side)" in dropped
+    assert [str(p) for p in post] == ["holding(obj=red_cube, side=either)"] and not dropped
+    # A lift's episode is a grasp, then the lift: the learned pick starts with an empty hand near the cube.
+    pre, post, dropped = recorded_conditions("lift", {"obj": "red_cube", "height": 0.1})
+    assert [str(p) for p in pre] == ["hand_empty(side=either)", "reachable(obj=red_cube, side=either)"]
+    assert [str(p) for p in post] == ["holding(obj=red_cube, side=either)"] and not dropped
+
+
+def test_a_learned_skill_without_a_postcondition_is_refused(humanoid: RobotDescription) -> None:
+    """Nothing could fail such a skill: every run would count as a success."""
+    from dynamical.learning.policy_package import build_manifest
+
+    joints = list(humanoid.joint_names[:2])
+    layout = {"robot": humanoid.name, "joint_names": joints, "image_height": 96, "image_width": 128}
+    spec = PolicySpec.model_validate(_spec(layout=layout))
+    kwargs = dict(skill_id="learned_thing", version="1.0.0", text=None, name=None, pre=None, duration_s=2.0)
+    with pytest.raises(PackageError, match="at least one postcondition"):
+        build_manifest(spec, humanoid, post=None, **kwargs)  # no recorded skill: no conditions to inherit
+    manifest, _ = build_manifest(spec, humanoid, post=[parse_predicate("at_home()")], **kwargs)
+    assert [str(p) for p in manifest.postconditions] == ["at_home()"]

@@ -26,6 +26,10 @@ def test_predicates_at_rest(runtime, humanoid):
     assert not holds("on", obj="red_cube", surface="shelf_lower")
     assert holds("hand_empty", side="right") and holds("hand_empty", side="left")
     assert not holds("holding", obj="red_cube", side="right")
+    assert not holds("holding", obj="red_cube", side="either")
+    assert "right hand" in evaluate("holding", {"obj": "red_cube", "side": "either"}, world).detail
+    assert "left hand" in evaluate("holding", {"obj": "red_cube", "side": "either"}, world).detail
+    assert holds("hand_empty", side="either")
     assert holds("at_home")
     assert holds("reachable", obj="red_cube", side="right")
     assert not holds("near", obj="red_cube", target="green_cube")
@@ -71,6 +75,7 @@ def test_holding_after_a_grasp_through_the_safety_kernel(runtime, humanoid):
     runtime.run(float(ends[-1]) + 0.5, lambda t, link: link.send(target(t - start)))
 
     assert evaluate("holding", {"obj": "red_cube", "side": "right"}, world).holds
+    assert evaluate("holding", {"obj": "red_cube", "side": "either"}, world).holds  # a learned skill's condition
     assert not evaluate("hand_empty", {"side": "right"}, world).holds
     assert not evaluate("on", {"obj": "red_cube", "surface": "table"}, world).holds
     assert world.object("red_cube").bottom > 0.75 + 0.09

@@ -25,9 +25,11 @@ from dynamical.robot.description import RobotDescription
 from dynamical.skills.artifact import build_artifact
 from dynamical.skills.builtin.catalog import builtin_manifests
 from dynamical.skills.errors import SkillParameterError
+from dynamical.skills.evaluation import EPISODES, EpisodeSetup
 from dynamical.skills.keyring import Keyring
 from dynamical.skills.manifest import ActionSpace, Predicate, SkillManifest
 from dynamical.skills.policy_spec import ONNX_PATH, SPEC_PATH, PolicySpec
+from dynamical.skills.predicates import EITHER_SIDE
 
 ARTIFACT_SUFFIX = ".dskill"
 _PREDICATE = re.compile(r"^\s*(not\s+)?([a-z_]+)\s*\(([^()]*)\)\s*$")
@@ -74,23 +76,38 @@ def parse_predicate(text: str) -> Predicate:
 def recorded_conditions(
     skill: str | None, params: dict[str, Any]
 ) -> tuple[list[Predicate], list[Predicate], list[str]]:
-    """The pre- and postconditions of built-in ``skill`` bound to ``params``, and those dropped
-    because they name a parameter the recording left to the skill (e.g. which hand)."""
-    manifest = next((m for m in builtin_manifests() if m.id == skill), None)
+    """The pre- and postconditions of the demonstrations recorded with built-in ``skill``, bound
+    to ``params``, and those dropped because they name a parameter the recording left open.
+
+    A recording starts with the skill's episode setup (a lift's episode is a grasp, then the lift),
+    so the preconditions are those of the episode's first skill and the postconditions the
+    recorded skill's. A hand the recording did not fix becomes ``side=either``: the demonstrations
+    may have used either one.
+    """
+    manifests = {m.id: m for m in builtin_manifests()}
+    manifest = manifests.get(skill) if skill else None
     if manifest is None:
         return [], [], []
+    setup = EPISODES.get(manifest.id, EpisodeSetup())
+    bound_params = {"side": EITHER_SIDE, **params}
+    first = manifest
+    first_params = bound_params
+    if setup.before:
+        before_id, before_params = setup.bound_before({**setup.params, **params})[0]
+        first = manifests[before_id]
+        first_params = {"side": EITHER_SIDE, **before_params}
     dropped: list[str] = []
 
-    def bind(predicates: list[Predicate]) -> list[Predicate]:
+    def bind(predicates: list[Predicate], values: dict[str, Any]) -> list[Predicate]:
         out = []
         for predicate in predicates:
             try:
-                out.append(predicate.bind(params))
+                out.append(predicate.bind(values))
             except SkillParameterError:
                 dropped.append(str(predicate))
         return out
 
-    return bind(manifest.preconditions), bind(manifest.postconditions), dropped
+    return bind(first.preconditions, first_params), bind(manifest.postconditions, bound_params), dropped
 
 
 def check_run_dir(run: Path) -> Path:
@@ -141,6 +158,13 @@ def build_manifest(
     except FeatureLayoutError as exc:
         raise PackageError(f"the policy does not fit robot {description.name!r}: {exc}") from None
     recorded_pre, recorded_post, dropped = recorded_conditions(spec.source.skill, spec.source.params)
+    postconditions = recorded_post if post is None else post
+    if not postconditions:
+        # Without one, every run of the skill would count as a success: nothing could fail it.
+        raise PackageError(
+            "a learned skill needs at least one postcondition to be judged by (the recorded skill gives none): "
+            "pass --post 'holding(obj=red_cube, side=either)' or similar"
+        )
     duration = duration_s if duration_s is not None else spec.source.mean_episode_s
     if duration is None or not duration > 0:
         raise PackageError("the export does not say how long a demonstration lasts: pass --duration SECONDS")
@@ -158,7 +182,7 @@ def build_manifest(
             action_space=ActionSpace(type="joint_positions", groups=list(policy_groups(description, layout))),
             observations=[t.name for t in spec.inputs],
             preconditions=recorded_pre if pre is None else pre,
-            postconditions=recorded_post if post is None else post,
+            postconditions=postconditions,
             nominal_duration_s=duration,
             policy_format="onnx",
         )

@@ -14,6 +14,8 @@
 - ``arm_at_rest(side)``: every joint of that arm within 0.05 rad of the rest pose.
 - ``looking_at(target)``: the head camera's optical axis within 5° of the target.
 - ``pointing_at(target, side)``: the ray along that hand's straight index finger within 8° of the target.
+
+Any predicate with a ``side`` takes ``side=either``: it holds when it holds for at least one hand.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ HAND_OVER_M = 0.03
 LOOK_TOLERANCE_RAD = np.deg2rad(5.0)
 POINT_TOLERANCE_RAD = np.deg2rad(8.0)
 HEAD_CAMERA = "head"
+EITHER_SIDE = "either"
+"""A ``side`` argument that holds when the predicate holds for at least one of the hands."""
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,18 @@ class PredicateError(ValueError):
 def evaluate(
     name: str, args: Mapping[str, str], world: WorldModel, kinematics: Kinematics | None = None
 ) -> PredicateResult:
-    """Evaluate predicate ``name`` with ``args`` on the world now."""
+    """Evaluate predicate ``name`` with ``args`` on the world now.
+
+    ``side=either`` holds when the predicate holds for at least one hand: a learned skill's
+    demonstrations may have used either hand, so its conditions cannot name one.
+    """
     check = _PREDICATES.get(name)
     if check is None:
         raise PredicateError(f"unknown predicate {name!r}; known: {sorted(_PREDICATES)}")
+    if args.get("side") == EITHER_SIDE:
+        results = [evaluate(name, {**args, "side": side}, world, kinematics) for side in SIDES]
+        held = [r for r in results if r.holds]
+        return held[0] if held else PredicateResult(False, "; ".join(r.detail for r in results))
     try:
         return check(args, world, kinematics)
     except KeyError as exc:
