@@ -239,7 +239,7 @@ def skills_package(
     from dynamical.api.write_hooks import record_operation  # signed with the platform's keyring: audited
 
     audit_dir = ApiSettings.from_settings(settings, data_dir).data_dir
-    record_operation(audit_dir, "skill.signed", "cli", result.manifest.ref, {"artifact": str(result.artifact)})
+    record_operation(audit_dir, "skill.signed", "cli", str(result.manifest.ref), {"artifact": str(result.artifact)})
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
