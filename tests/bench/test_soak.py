@@ -156,3 +156,14 @@ def test_estop_latency_percentiles():
     assert (ten.count, ten.p50, ten.p99, ten.max) == (10, 55.0, 100.0, 100.0)
     many = _latency([1.0] * 99 + [50.0] * 2)
     assert (many.p50, many.p99, many.max) == (1.0, 50.0, 50.0)
+
+
+def test_a_stop_that_latched_while_a_step_moved_is_a_failure_not_a_stuck_state():
+    from dynamical.bench.soak.runner import _refused_at_start
+
+    error = "step s1 (grasp): the safety kernel latched a protective stop (the trajectory ran out)"
+    moved = _execution("failed", [{**_step("grasp", error, "safety"), "duration_s": 3.2}], error)
+    refused = _execution("failed", [{**_step("grasp", error, "safety"), "duration_s": 0.0}], error)
+    assert not _refused_at_start(moved)
+    assert _refused_at_start(refused)
+    assert _refused_at_start(_execution("failed", error="the safety kernel is in PROTECTIVE_STOP"))

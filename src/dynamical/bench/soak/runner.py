@@ -39,7 +39,17 @@ separation stop is a person too close, a real cause)."""
 OVERDUE_GRACE_S = 30.0
 """s past its timeout by which an execution must have ended: the server's cancel, the agent's
 answer and the step's own grace fit in it many times over."""
-STUCK_WORDS = ("busy", "already", "running a plan", "reset", "latched", "e-stop", "estop", "protective stop")
+STUCK_WORDS = (
+    "busy",
+    "already",
+    "running a plan",
+    "reset",
+    "latched",
+    "e-stop",
+    "estop",
+    "protective stop",
+    "protective_stop",
+)
 HUNG_WAIT_S = 600.0
 """How much longer the soak waits for an execution that outlived its timeout before going on (the
 next tasks would only be refused while it runs: one stuck state, not a cascade of them)."""
@@ -305,9 +315,16 @@ def _record_stuck(tally: _Tally, task: SoakTask, cause: str, request_id: str | N
 
 
 def _refused_at_start(execution: dict[str, Any]) -> bool:
-    """Failed before any step ran, for a reason that is the robot's state, not the task."""
-    if execution.get("status") == "succeeded" or execution.get("progress"):
+    """Refused before anything moved, for a reason that is the robot's state, not the task: no
+    step ran, or the first one was refused for safety without moving. A stop that latched while a
+    step moved is that step's failure (and a protective stop, counted), not a stuck state."""
+    if execution.get("status") == "succeeded":
         return False
+    steps = ((execution.get("result") or {}).get("outcome") or {}).get("steps") or []
+    if steps:
+        first = steps[0]
+        if first.get("success") or first.get("cause") != "safety" or (first.get("duration_s") or 0.0) > 0.0:
+            return False
     error = str(execution.get("error") or "").lower()
     return any(word in error for word in STUCK_WORDS)
 
