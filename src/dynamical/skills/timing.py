@@ -10,14 +10,7 @@ scripted motion is timed here, before it is sent, to stay inside those limits wi
 - the timing: TOPP-RA (``toppra``) finds the fastest speed along that path under per-joint
   velocity and acceleration limits, at rest at both ends;
 - the check: the result is sampled at the kernel's tick; where the optimizer's grid let a
-  sample exceed a limit (between grid points), time is stretched uniformly until none does;
-- the jerk: TOPP-RA's acceleration is piecewise constant (it jumps where the optimizer switches
-  and at waypoints), so the timed motion is averaged over a moving window of ``JERK_WINDOW_S``
-  (a box filter, the FIR smoothing of industrial motion controllers). An average of positions,
-  speeds and accelerations inside their limits stays inside them, the acceleration becomes
-  continuous and the jerk is bounded by construction: |jerk| <= 2 a_max / window. The motion
-  lasts one window longer, still at rest at both ends; it cuts corners at waypoints it does not
-  stop at by at most a_max window² / 24 (about a milliradian).
+  sample exceed a limit (between grid points), time is stretched uniformly until none does.
 
 Every array is (n,) per joint (or (k, n) for k samples), rad, rad/s, rad/s², s.
 """
@@ -47,11 +40,6 @@ ACCELERATION_FRACTION = 0.3
 positions and velocities, plus a tracking correction. Where TOPP-RA switches from full
 acceleration to full deceleration the interpolant and the correction add up to about twice
 the plan's acceleration on one tick: at 0.3 the worst tick asks for two thirds of the limit."""
-JERK_WINDOW_S = 0.05
-"""s, the moving average's window: bounds jerk to 2 a_max / window (for the arms at the
-acceleration fraction: 180 rad/s³)."""
-INTEGRAL_STEP_S = 0.001
-"""s between the samples of the running integral the moving average of positions is read from."""
 CHECK_PERIOD_S = 0.001
 """s between the samples the limits are checked at: the kernel's tick."""
 GRID_STEP = 0.02
@@ -77,13 +65,6 @@ class MotionLimits:
     q_max: np.ndarray
     v_max: np.ndarray
     a_max: np.ndarray
-    window: float = JERK_WINDOW_S
-    """s, the moving average that bounds jerk (0: TOPP-RA's motion as it is, jerk unbounded)."""
-
-    @property
-    def j_max(self) -> np.ndarray:
-        """(n,) rad/s³, the jerk no timed motion exceeds (inf with no window)."""
-        return 2.0 * self.a_max / self.window if self.window > 0 else np.full_like(self.a_max, np.inf)
 
     @classmethod
     def of(
@@ -93,7 +74,6 @@ class MotionLimits:
         position_margin: float = POSITION_MARGIN_RAD,
         velocity_fraction: float = VELOCITY_FRACTION,
         acceleration_fraction: float = ACCELERATION_FRACTION,
-        window: float = JERK_WINDOW_S,
     ) -> MotionLimits:
         q_min, q_max = description.q_min.astype(float), description.q_max.astype(float)
         margin = np.minimum(position_margin, 0.25 * (q_max - q_min))
@@ -102,7 +82,6 @@ class MotionLimits:
             q_max=q_max - margin,
             v_max=description.v_max.astype(float) * velocity_fraction,
             a_max=description.a_max.astype(float) * acceleration_fraction,
-            window=float(window),
         )
 
     def clip(self, q: np.ndarray) -> np.ndarray:
@@ -160,13 +139,8 @@ class TimeLaw:
 @dataclass(frozen=True)
 class TimedPath:
     """A motion from ``start`` through ``waypoints`` (k, n), at rest at both ends, lasting
-    ``duration`` s. ``target``, ``velocity``, ``acceleration`` and ``jerk`` take t in s from the
-    start; before 0 they give the start, after ``duration`` the end (at rest).
-
-    The moving joints follow ``law`` slowed by ``stretch`` (the "raw" motion, lasting
-    ``duration - window``), averaged over the ``window`` s before t: position, velocity,
-    acceleration and jerk at t are (R(t) - R(t - window)) / window of the raw motion's running
-    integral, position, velocity and acceleration respectively."""
+    ``duration`` s. ``target``, ``velocity`` and ``acceleration`` take t in s from the start;
+    before 0 they give the start, after ``duration`` the end (at rest)."""
 
     start: np.ndarray
     waypoints: np.ndarray
@@ -177,43 +151,33 @@ class TimedPath:
     """The moving joints' motion (None: nothing moves)."""
     stretch: float = 1.0
     """Uniform time scaling (≥ 1) applied to ``law``: slower, within the same limits."""
-    window: float = 0.0
-    """s, the moving average's window (0: the raw motion as it is)."""
-    _integral: _RunningIntegral | None = field(default=None, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.law is not None and self.window > 0:
-            object.__setattr__(self, "_integral", _RunningIntegral.of(self))
 
     @property
     def end(self) -> np.ndarray:
         return self.waypoints[-1].copy()
-
-    @property
-    def raw_duration(self) -> float:
-        """s, the raw (unaveraged) motion's length."""
-        return self.duration - self.window if self.law is not None else self.duration
 
     def target(self, t: float) -> np.ndarray:
         """Joint positions (n,) at ``t``."""
         if t >= self.duration:
             return self.end
         q = self.start.copy()
-        if self.law is not None and t > 0.0:  # exactly the start before it, not an average of it
-            q[self.joints] = self._moving(np.array([t]), 0)[0]
+        if self.law is not None:
+            q[self.joints] = self.law(self._law_time(t))
         return q
 
     def velocity(self, t: float) -> np.ndarray:
         """Joint velocities (n,) at ``t``."""
-        return self._derivative(t, 1)
+        v = np.zeros_like(self.start)
+        if self.law is not None and 0.0 < t < self.duration:
+            v[self.joints] = self.law(self._law_time(t), 1) / self.stretch
+        return v
 
     def acceleration(self, t: float) -> np.ndarray:
         """Joint accelerations (n,) at ``t``."""
-        return self._derivative(t, 2)
-
-    def jerk(self, t: float) -> np.ndarray:
-        """Joint jerks (n,) at ``t`` (rad/s³; with no window, 0 where TOPP-RA's acceleration jumps)."""
-        return self._derivative(t, 3)
+        a = np.zeros_like(self.start)
+        if self.law is not None and 0.0 < t < self.duration:
+            a[self.joints] = self.law(self._law_time(t), 2) / self.stretch**2
+        return a
 
     def sample(self, period: float = CHECK_PERIOD_S) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(t (m,), q (m, n), v (m, n), a (m, n)) every ``period`` s from 0, and at ``duration``."""
@@ -222,9 +186,10 @@ class TimedPath:
         q = np.tile(self.start, (ts.shape[0], 1))
         v, a = np.zeros((ts.shape[0], n)), np.zeros((ts.shape[0], n))
         if self.law is not None:
-            q[:, self.joints] = self._moving(ts, 0)
-            v[:, self.joints] = self._moving(ts, 1)
-            a[:, self.joints] = self._moving(ts, 2)
+            law_ts = np.minimum(ts / self.stretch, self.law.duration)
+            q[:, self.joints] = self.law(law_ts)
+            v[:, self.joints] = self.law(law_ts, 1) / self.stretch
+            a[:, self.joints] = self.law(law_ts, 2) / self.stretch**2
             q[-1], v[-1], a[-1] = self.waypoints[-1], 0.0, 0.0
         return ts, q, v, a
 
@@ -233,80 +198,9 @@ class TimedPath:
         """rad/s, the fastest any joint moves on this path."""
         return 0.0 if self.law is None else float(np.abs(self.sample()[2]).max())
 
-    def _derivative(self, t: float, order: int) -> np.ndarray:
-        out = np.zeros_like(self.start)
-        if self.law is not None and 0.0 < t < self.duration:
-            out[self.joints] = self._moving(np.array([t]), order)[0]
-        return out
-
-    def _moving(self, ts: np.ndarray, order: int) -> np.ndarray:
-        """(k, m) the moving joints' position (order 0) or its derivatives at times ``ts`` (k,)."""
-        if self._integral is None:
-            return self._raw(ts, order)
-        w = self.window
-        if order == 0:
-            return (self._integral(ts) - self._integral(ts - w)) / w
-        return (self._raw(ts, order - 1) - self._raw(ts - w, order - 1)) / w
-
-    def _raw(self, ts: np.ndarray, order: int) -> np.ndarray:
-        """(k, m) the raw motion (TOPP-RA's law, stretched) at ``ts`` (k,): at rest at its start
-        before 0 and at its end after ``raw_duration``."""
-        law = self.law
-        assert law is not None
-        law_ts = np.clip(ts / self.stretch, 0.0, law.duration)
-        out = law(law_ts, order) / self.stretch**order
-        if order:
-            out[(ts <= 0.0) | (ts >= self.raw_duration)] = 0.0
-        else:
-            out[ts >= self.raw_duration] = self.waypoints[-1][self.joints]
-        return out
-
-
-@dataclass(frozen=True)
-class _RunningIntegral:
-    """R(τ) = ∫₀^τ q(u) du of a raw motion's moving joints, from its samples every
-    ``INTEGRAL_STEP_S`` (corrected trapezoids, exact to the sample's cubic); read between samples
-    by cubic Hermite (R' = q), before 0 and after the motion's end by the rest it holds there."""
-
-    times: np.ndarray
-    """(g,) s, from 0 to the raw duration."""
-    values: np.ndarray
-    """(g, m) R at ``times``."""
-    q: np.ndarray
-    """(g, m) the raw positions at ``times`` (R's slope)."""
-    first: np.ndarray
-    last: np.ndarray
-    """(m,) the positions held before and after."""
-
-    @classmethod
-    def of(cls, path: TimedPath) -> _RunningIntegral:
-        end = path.raw_duration
-        count = max(int(np.ceil(end / INTEGRAL_STEP_S)), 1)
-        times = np.linspace(0.0, end, count + 1)
-        q, v = path._raw(times, 0), path._raw(times, 1)
-        h = np.diff(times)[:, None]
-        steps = h * (q[:-1] + q[1:]) / 2.0 + h**2 * (v[:-1] - v[1:]) / 12.0
-        values = np.vstack([np.zeros((1, q.shape[1])), np.cumsum(steps, axis=0)])
-        return cls(times, values, q, q[0].copy(), path.waypoints[-1][path.joints].copy())
-
-    def __call__(self, ts: np.ndarray) -> np.ndarray:
-        """(k, m) R at ``ts`` (k,)."""
-        times, end = self.times, self.times[-1]
-        inside = np.clip(ts, 0.0, end)
-        i = np.clip(np.searchsorted(times, inside, side="right") - 1, 0, len(times) - 2)
-        h = (times[i + 1] - times[i])[:, None]
-        s = ((inside - times[i])[:, None]) / h
-        s2, s3 = s * s, s * s * s
-        out = (
-            (2 * s3 - 3 * s2 + 1) * self.values[i]
-            + (s3 - 2 * s2 + s) * h * self.q[i]
-            + (-2 * s3 + 3 * s2) * self.values[i + 1]
-            + (s3 - s2) * h * self.q[i + 1]
-        )
-        before, after = ts < 0.0, ts > end
-        out[before] = self.first * ts[before][:, None]
-        out[after] = self.values[-1] + self.last * (ts[after] - end)[:, None]
-        return out
+    def _law_time(self, t: float) -> float:
+        assert self.law is not None
+        return min(max(t, 0.0) / self.stretch, self.law.duration)
 
 
 def time_path(
@@ -350,12 +244,11 @@ def time_path(
         stretch *= excess * (1.0 + 1e-6)
     else:
         raise MotionTimingError(f"the timing of a {len(path)}-point path kept exceeding the limits")
-    window = limits.window
     duration = optimal * stretch
-    if duration + window < min_duration:
-        stretch *= (min_duration - window) / duration
-        duration = float(min_duration) - window
-    return TimedPath(start, points, duration + window, joints, law, stretch, window)
+    if duration < min_duration:
+        stretch *= min_duration / duration
+        duration = float(min_duration)
+    return TimedPath(start, points, duration, joints, law, stretch)
 
 
 def _optimal_law(path: np.ndarray, v_lim: np.ndarray, a_lim: np.ndarray) -> TimeLaw:
