@@ -15,7 +15,6 @@ from dynamical.api.errors import NotFoundError
 from dynamical.api.models import Execution, SafetyEvent
 from dynamical.observability.export import ExecutionExport
 from dynamical.observability.rca import (
-    EventEvidence,
     ExecutionEvidence,
     ObjectEvidence,
     PhaseEvidence,
@@ -122,7 +121,7 @@ def gather_evidence(db: Database, data_dir: Path, request_id: str) -> ExecutionE
         status=row.status,
         error=row.error,
         steps=steps,
-        events=[EventEvidence(**e.model_dump()) for e in samples],
+        events=samples,
         objects=objects,
         estop_category=int(estop.value) if estop is not None and estop.value is not None else None,
     )

@@ -36,13 +36,20 @@ class StateSample(BaseModel):
 
 
 class EventSample(BaseModel):
+    """One safety kernel event."""
+
     model_config = ConfigDict(frozen=True)
 
     t: float
+    """s, robot clock."""
     rule: str
+    """``safety.rules.Rule`` name."""
     joint: str | None = None
+    """The joint it acted on (None for zone and stop events)."""
     zone: str | None = None
+    """The keep-out zone's name (KEEP_OUT_ZONE events)."""
     point: str | None = None
+    """The monitored point's name (KEEP_OUT_ZONE events)."""
     value: float | None = None
     limit: float | None = None
 

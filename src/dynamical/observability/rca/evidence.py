@@ -11,24 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dynamical.observability.recording import EventSample
 
-class EventEvidence(BaseModel):
-    """One safety kernel event."""
-
-    model_config = ConfigDict(frozen=True)
-
-    t: float
-    """s, robot clock."""
-    rule: str
-    """``safety.rules.Rule`` name."""
-    joint: str | None = None
-    """The joint it acted on (None for zone and stop events)."""
-    zone: str | None = None
-    """The keep-out zone's name (KEEP_OUT_ZONE events)."""
-    point: str | None = None
-    """The monitored point's name (KEEP_OUT_ZONE events)."""
-    value: float | None = None
-    limit: float | None = None
+# A kernel event is evidence as the execution recording holds it: one model serves both.
+EventEvidence = EventSample
 
 
 class PhaseEvidence(BaseModel):
