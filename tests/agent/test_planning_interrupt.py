@@ -89,3 +89,28 @@ def test_a_cancel_during_planning_ends_the_step_at_the_next_ik_iteration(agent, 
     # The next plan is not cancelled by the last one's cancel.
     again = agent.execute(_plan("reach", {"target": "red_cube", "side": "left"}))
     assert again.success, again.failure
+
+
+def test_an_estop_during_planning_latches_at_once_and_the_step_says_it_was_the_estop(agent, monkeypatch):
+    """The e-stop reaches the kernel while the step's planning holds the agent's lock (before, it
+    queued behind the planning), and the step's failure names the e-stop, as a safety cause."""
+    kinematics = agent.runner.kinematics
+    solve = kinematics.solve
+    requested: list[int] = []
+
+    def solve_then_estop(*args, **kwargs):
+        if not requested:
+            agent.estop(1)
+            # still inside the planning, the agent's lock held: the kernel's request word is set
+            requested.append(agent.runtime.channels.status.pending_estop()[1])
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(kinematics, "solve", solve_then_estop)
+    outcome = agent.execute(_plan("reach", {"target": "red_cube", "side": "left"}))
+    (step,) = outcome.steps
+    assert requested == [1]
+    assert not step.success
+    assert step.failure == "stopped by an emergency stop (category 1) while the step was planned", step
+    assert step.cause == "safety"
+    monkeypatch.setattr(kinematics, "solve", solve)
+    agent.reset()

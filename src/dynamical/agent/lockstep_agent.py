@@ -77,6 +77,8 @@ class LockstepRobotAgent:
         self._thread: threading.Thread | None = None
         self._busy = threading.Lock()
         self._cancelled = False
+        # What stopped the plan, for the step it stopped: a cancel, or an e-stop (a safety stop).
+        self._stop_reason = "cancelled"
         self._reported = 0
 
     # ---- lifecycle ----
@@ -147,7 +149,8 @@ class LockstepRobotAgent:
                 if self._cancelled and not isinstance(started, SkillOutcome):
                     self.runner.executor.cancel()  # cancelled while planned: it stops where it starts
         except IKInterruptedError as exc:
-            return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause="skill")
+            cause = "safety" if self._stop_reason != "cancelled" else "skill"
+            return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause=cause)
         if isinstance(started, SkillOutcome):
             return started
         while not self._stop.is_set():
@@ -162,11 +165,13 @@ class LockstepRobotAgent:
     def _planning_interrupted(self) -> str | None:
         """Why a step being planned must stop now; None while it may go on."""
         if self._cancelled:
-            return "cancelled while the step was planned"
+            return f"{self._stop_reason} while the step was planned"
         return "the agent was stopped while the step was planned" if self._stop.is_set() else None
 
     def cancel(self) -> bool:
         """Stop the running step where it is (the robot holds) and skip the rest of the plan."""
+        if not self._cancelled:
+            self._stop_reason = "cancelled"
         self._cancelled = True
         with self._lock:
             return self.runner.executor.cancel()
@@ -176,9 +181,12 @@ class LockstepRobotAgent:
     def estop(self, category: int) -> None:
         if category not in (0, 1, 2):
             raise ValueError(f"e-stop category must be 0, 1 or 2, got {category}")
+        # The kernel's request word first, without the agent's lock (a step's planning holds it);
+        # the kernel acts on it at its next tick.
+        self.runtime.link.estop(category)
+        self._stop_reason = f"stopped by an emergency stop (category {category})"
         self._cancelled = True
         with self._lock:
-            self.runtime.link.estop(category)
             self.runner.executor.cancel()
 
     def reset(self, posture: bool = False) -> None:

@@ -179,6 +179,8 @@ class RealtimeRobotAgent:
         # the control thread must not wait for; this one only keeps two lists' answers apart.
         self._zones_lock = threading.Lock()
         self._cancelled = False
+        # What stopped the plan, for the step it stopped: a cancel, or an e-stop (a safety stop).
+        self._stop_reason = "cancelled"
         self._reported = 0
         self._dead: str | None = None
         self._last_sample: StateSample | None = None
@@ -358,7 +360,8 @@ class RealtimeRobotAgent:
         try:
             started = runner.start(skill_id, params, lock=self._lock, cancelled=lambda: self._cancelled)
         except IKInterruptedError as exc:
-            return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause="skill")
+            cause = "safety" if self._stop_reason != "cancelled" else "skill"
+            return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause=cause)
         if isinstance(started, SkillOutcome):
             return started
         with self._lock:
@@ -416,7 +419,7 @@ class RealtimeRobotAgent:
     def _planning_interrupted(self) -> str | None:
         """Why a step being planned must stop now; None while it may go on."""
         if self._cancelled:
-            return "cancelled while the step was planned"
+            return f"{self._stop_reason} while the step was planned"
         if self._stop.is_set():
             return "the agent was stopped while the step was planned"
         return self._dead
@@ -425,6 +428,8 @@ class RealtimeRobotAgent:
         """Stop the running step where it is (the robot holds) and skip the rest of the plan;
         True when a step or plan was running (one still being planned stops once launched)."""
         runner, _ = self._started()
+        if not self._cancelled:
+            self._stop_reason = "cancelled"
         self._cancelled = True
         with self._lock:
             return runner.executor.cancel() or self._busy.locked()
@@ -435,9 +440,12 @@ class RealtimeRobotAgent:
         if category not in (0, 1, 2):
             raise ValueError(f"e-stop category must be 0, 1 or 2, got {category}")
         runner, link = self._started()
+        # The kernel first, without waiting for the agent's lock (a control tick or a step's
+        # planning may hold it): the stop must not queue behind the work it stops.
+        link.estop(category)
+        self._stop_reason = f"stopped by an emergency stop (category {category})"
         self._cancelled = True
         with self._lock:
-            link.estop(category)
             runner.executor.cancel()
 
     def reset(self, posture: bool = False) -> None:

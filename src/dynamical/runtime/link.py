@@ -3,6 +3,7 @@ status and events."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -20,6 +21,10 @@ class ExecutiveLink:
         self.now = now
         self._event_seq = 0
         self.events_lost = 0
+        # The stop and reset words are single-writer sequence locks: two callers (an e-stop from
+        # the link beside one from the agent's own loop) must not interleave their writes. This
+        # lock is held for a few stores, never behind planning or a control tick.
+        self._request_lock = threading.Lock()
 
     def send(self, q: np.ndarray, dq: np.ndarray | None = None, tau: np.ndarray | None = None) -> int:
         """Queue joint targets (n,), stamped now; returns the command's sequence number."""
@@ -41,11 +46,13 @@ class ExecutiveLink:
 
     def estop(self, category: int) -> int:
         """Request an emergency stop of ``category`` (0, 1 or 2, IEC 60204-1)."""
-        return self.channels.status.request_estop(category, self.now())
+        with self._request_lock:
+            return self.channels.status.request_estop(category, self.now())
 
     def reset(self) -> int:
         """The explicit reset that clears an e-stop or a latched protective stop once stopped."""
-        return self.channels.status.request_reset()
+        with self._request_lock:
+            return self.channels.status.request_reset()
 
     def events(self) -> list[EventRecord]:
         """Events raised since the last call (oldest first); counts overwritten ones in events_lost."""
