@@ -211,3 +211,32 @@ def test_export_reads_back_with_rerun_and_mcap_readers(
         cli, ["export", CLEAN, "--out", str(tmp_path / "x.rrd"), "--data-dir", str(settings.data_dir)]
     )
     assert unknown.exit_code == 2 and "no execution" in unknown.output
+
+
+def test_stored_zone_events_keep_the_zone_and_point_names(
+    app: FastAPI, client: TestClient, reader: dict[str, str]
+) -> None:
+    """As the agent link stores them (the write-behind queue's record), with no recording to
+    borrow names from: the analysis and the events API name the zone and the monitored point."""
+    from dynamical.agent.messages import SafetyEventWire
+    from dynamical.api.event_queue import apply, events_write
+    from dynamical.api.models import utcnow
+
+    failure = "postcondition holding(obj=red_cube, side=right) does not hold"
+    _store(app, FAILED, "failed", [_outcome(False, failure, "postcondition", False)], [])
+    zone = int(Rule.KEEP_OUT_ZONE)
+    wires = [
+        SafetyEventWire(seq=k, t=1.0 + k * 0.01, tick=1000 + k, rule=zone, joint=-1, value=-0.02, limit=0.0,
+                        request_id=FAILED, zone="shelf_keepout", point="r_palm")
+        for k in range(3)
+    ]  # fmt: skip
+    apply(app.state.db, events_write("r1", wires, utcnow()))
+
+    analysis = client.get(f"/api/v1/robot/executions/{FAILED}/analysis", headers=reader).json()
+    top = analysis["causes"][0]
+    assert top["cause"] == "keep_out_zone"
+    assert "keep-out zone 'shelf_keepout' stopped the r_palm" in top["explanation"]
+    events = client.get("/api/safety/events", params={"request_id": FAILED}, headers=reader).json()
+    assert [(e["rule_name"], e["zone"], e["point"], e["joint"]) for e in events] == [
+        ("KEEP_OUT_ZONE", "shelf_keepout", "r_palm", -1)
+    ] * 3

@@ -84,6 +84,8 @@ def events_write(robot_id: str, events: Sequence[SafetyEventWire], received_at: 
                 tick=e.tick if e.tick >= 0 else e.seq,
                 rule=e.rule,
                 joint=e.joint,
+                zone=e.zone,
+                point=e.point,
                 # The database keeps numbers; a non-finite value the agent reported as None is stored as 0.
                 value=e.value if e.value is not None else 0.0,
                 limit=e.limit if e.limit is not None else 0.0,

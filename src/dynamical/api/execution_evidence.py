@@ -51,17 +51,20 @@ def load_execution(db: Database, data_dir: Path, request_id: str) -> tuple[Execu
 
 def _event_sample(event: SafetyEvent, recording: ExecutionRecording | None) -> EventSample:
     names = recording.joint_names if recording is not None else []
-    # A zone event's index is a monitored point's, not a joint's: its names come from the
-    # recorded telemetry, which carried them.
+    # A zone event's index is a monitored point's, not a joint's: its names are stored with it
+    # (rows stored before they were come from the recorded telemetry, which carried them).
     zone_event = event.rule == int(Rule.KEEP_OUT_ZONE)
     joint = names[event.joint] if not zone_event and 0 <= event.joint < len(names) else None
-    recorded = _recorded_event(recording, event) if zone_event else None
+    zone, point = (event.zone, event.point) if zone_event else (None, None)
+    if zone_event and zone is None:
+        recorded = _recorded_event(recording, event)
+        zone, point = (recorded.zone, recorded.point) if recorded is not None else (None, None)
     return EventSample(
         t=event.t,
         rule=event.rule_name,
         joint=joint,
-        zone=recorded.zone if recorded is not None else None,
-        point=recorded.point if recorded is not None else None,
+        zone=zone,
+        point=point,
         value=event.value,
         limit=event.limit,
     )

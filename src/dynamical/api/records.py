@@ -40,6 +40,8 @@ class SafetyEventRecord(BaseModel):
     tick: int
     rule: int
     joint: int = -1
+    zone: str | None = Field(None, max_length=128, description="KEEP_OUT_ZONE: the zone's name")
+    point: str | None = Field(None, max_length=128, description="KEEP_OUT_ZONE: the monitored point's name")
     value: float = Field(0.0, allow_inf_nan=False)
     limit: float = Field(0.0, allow_inf_nan=False)
     cmd_before: list[float] | None = None
@@ -84,6 +86,8 @@ def record_safety_events(
             rule=e.rule,
             rule_name=rule_name(e.rule),
             joint=e.joint,
+            zone=e.zone,
+            point=e.point,
             value=e.value,
             limit=e.limit,
             cmd_before=_finite(e.cmd_before),

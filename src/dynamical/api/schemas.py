@@ -184,7 +184,9 @@ class SafetyEventOut(BaseModel):
     tick: int
     rule: int = Field(description="safety.rules.Rule code")
     rule_name: str
-    joint: int
+    joint: int = Field(description="joint index, -1 when none (KEEP_OUT_ZONE events name a zone and a point instead)")
+    zone: str | None = Field(None, description="KEEP_OUT_ZONE: the keep-out zone's name")
+    point: str | None = Field(None, description="KEEP_OUT_ZONE: the monitored point's name (a safety point)")
     value: float
     limit: float
     cmd_before: list[float | None] | None = Field(description="null where the robot sent NaN or inf")
