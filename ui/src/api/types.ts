@@ -1,4 +1,5 @@
 // Types of the platform server's REST API (see /openapi.json). Only the fields the UI reads.
+import type { RecordingStatus } from "./learningTypes";
 
 export type Vec3 = [number, number, number];
 export type Quat = [number, number, number, number]; // w, x, y, z
@@ -85,6 +86,8 @@ export interface RobotState {
   mannequin?: PosedObject | null;
   busy: boolean;
   fault: string | null;
+  /** The demonstration recorder (the REC indicator); absent on an agent without one. */
+  recording?: RecordingStatus | null;
 }
 
 export interface RobotStateOut {

@@ -1,6 +1,7 @@
 import { useUiStore } from "../stores/ui";
 import { ConnectionBadge } from "./ConnectionBadge";
 import { EstopButton } from "./EstopButton";
+import { RecIndicator } from "./RecIndicator";
 import { RobotSelector } from "./RobotSelector";
 
 export function Header() {
@@ -15,6 +16,7 @@ export function Header() {
       <h1>Dynamical Edge</h1>
       <ConnectionBadge />
       <div className="spacer" />
+      <RecIndicator />
       <RobotSelector />
       <button type="button" className="icon" onClick={toggleTheme} title="Theme (Ctrl+D)" aria-label="Toggle theme">
         ◐

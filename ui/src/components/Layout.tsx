@@ -3,6 +3,7 @@ import { useEffect } from "react";
 import { Outlet } from "react-router";
 import { useEstop } from "../hooks/useEstop";
 import { useSelectedRobot } from "../hooks/useSelectedRobot";
+import { useRecordingToggle } from "../hooks/useRecording";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { useUiStore } from "../stores/ui";
 import { ApiKeyDialog } from "./ApiKeyDialog";
@@ -18,6 +19,7 @@ export function Layout() {
   const theme = useUiStore((s) => s.theme);
   const robotId = useSelectedRobot();
   const estop = useEstop();
+  const recording = useRecordingToggle(robotId);
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
@@ -31,7 +33,7 @@ export function Layout() {
     sidebar: () => useUiStore.getState().toggleSidebar(),
     theme: () => useUiStore.getState().toggleTheme(),
     help: () => useUiStore.getState().setHelpOpen(!useUiStore.getState().helpOpen),
-    recording: () => useUiStore.getState().pushToast({ title: "Recording", description: "coming in a later release", kind: "info" }),
+    recording: recording.toggle,
     teleop: () => useUiStore.getState().pushToast({ title: "Teleop", description: "coming in a later release", kind: "info" }),
   });
 

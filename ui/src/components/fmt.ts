@@ -43,3 +43,27 @@ export function us(v: number | null | undefined): string {
   const a = Math.abs(v);
   return `${v.toFixed(a < 10 ? 2 : a < 100 ? 1 : 0)} µs`;
 }
+
+/** A size in bytes, binary prefixes (KiB, MiB, GiB). */
+export function bytes(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v) || v < 0) return NONE;
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let x = v;
+  let i = 0;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i += 1;
+  }
+  return i === 0 ? `${x} B` : `${x.toFixed(x < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** A duration in seconds as h:mm:ss / m:ss / s. */
+export function duration(s: number | null | undefined): string {
+  if (s === null || s === undefined || !Number.isFinite(s) || s < 0) return NONE;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const t = Math.round(s);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const ss = String(t % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isTextEntry, shortcutFor } from "./shortcuts";
+import { actsWhileTyping, isTextEntry, shortcutFor, SHORTCUTS } from "./shortcuts";
 
 const key = (k: string, mods: Partial<{ ctrlKey: boolean; shiftKey: boolean; altKey: boolean; code: string }> = {}) => ({
   key: k,
@@ -38,5 +38,18 @@ describe("isTextEntry", () => {
     expect(isTextEntry(box)).toBe(false);
     expect(isTextEntry(document.createElement("button"))).toBe(false);
     expect(isTextEntry(null)).toBe(false);
+  });
+});
+
+describe("shortcuts while typing", () => {
+  it("the e-stop and Ctrl+R act in a text field (Ctrl+R would reload the page), the rest do not", () => {
+    expect(actsWhileTyping("estop")).toBe(true);
+    expect(actsWhileTyping("recording")).toBe(true);
+    expect(actsWhileTyping("sidebar")).toBe(false);
+    expect(actsWhileTyping("theme")).toBe(false);
+  });
+
+  it("recording is a working shortcut, not a coming one", () => {
+    expect(SHORTCUTS.find((s) => s.action === "recording")?.coming).toBeFalsy();
   });
 });

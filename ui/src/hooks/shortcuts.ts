@@ -13,7 +13,7 @@ export const SHORTCUTS: ShortcutInfo[] = [
   { keys: "Ctrl+S", action: "sidebar", label: "Show / hide the sidebar" },
   { keys: "Ctrl+D", action: "theme", label: "Light / dark theme" },
   { keys: "Ctrl+?", action: "help", label: "This help (Ctrl+Shift+/)" },
-  { keys: "Ctrl+R", action: "recording", label: "Recording", coming: true },
+  { keys: "Ctrl+R", action: "recording", label: "Start / stop recording a demonstration on the selected robot (REC in the header); works while typing" },
   { keys: "Ctrl+T", action: "teleop", label: "Teleoperation", coming: true },
 ];
 
@@ -47,7 +47,13 @@ export function shortcutFor(e: KeyLike): ShortcutAction | null {
   }
 }
 
-/** Typing in a text field swallows shortcuts, except the e-stop. */
+/** Shortcuts that act even in a text field: stopping the robot, and Ctrl+R, which the browser
+ * would otherwise take as "reload" and throw the page (and the recording's context) away. */
+export function actsWhileTyping(action: ShortcutAction): boolean {
+  return action === "estop" || action === "recording";
+}
+
+/** Typing in a text field swallows shortcuts, except those that act while typing. */
 export function isTextEntry(target: EventTarget | null): boolean {
   if (!target || !(target instanceof HTMLElement)) return false;
   if (target.isContentEditable) return true;

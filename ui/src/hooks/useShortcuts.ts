@@ -1,6 +1,6 @@
 // Installs the global keyboard shortcuts (every page).
 import { useEffect, useRef } from "react";
-import { isTextEntry, shortcutFor, type ShortcutAction } from "./shortcuts";
+import { actsWhileTyping, isTextEntry, shortcutFor, type ShortcutAction } from "./shortcuts";
 
 export function useShortcuts(handlers: Record<ShortcutAction, () => void>): void {
   const latest = useRef(handlers);
@@ -10,7 +10,7 @@ export function useShortcuts(handlers: Record<ShortcutAction, () => void>): void
     const onKeyDown = (e: KeyboardEvent) => {
       const action = shortcutFor(e);
       if (!action) return;
-      if (action !== "estop" && isTextEntry(e.target)) return;
+      if (!actsWhileTyping(action) && isTextEntry(e.target)) return;
       e.preventDefault();
       e.stopPropagation();
       latest.current[action]();

@@ -71,6 +71,12 @@ function FrameCounter({ onFps }: { onFps: (fps: number) => void }) {
   return null;
 }
 
+/** Where the drawn mannequin's lowest and highest points are (world z, m). */
+export interface MannequinExtent {
+  bottom: number;
+  top: number;
+}
+
 export interface PathCounts {
   actual: number;
   planned: number;
@@ -81,11 +87,13 @@ function RobotBodies({
   robotId,
   onBodies,
   onPaths,
+  onMannequin,
 }: {
   model: RobotModel;
   robotId: string;
   onBodies: (count: number) => void;
   onPaths: (counts: PathCounts) => void;
+  onMannequin: (extent: MannequinExtent | null) => void;
 }) {
   const invalidate = useThree((s) => s.invalidate);
   const graph = useMemo(() => new RobotGraph(model), [model]);
@@ -99,6 +107,7 @@ function RobotBodies({
   useEffect(() => {
     let last = 0;
     let reported: PathCounts = { actual: -1, planned: -1 };
+    let standing = "";
     let pending: ReturnType<typeof setTimeout> | null = null;
     const redraw = () => {
       pending = null;
@@ -109,6 +118,14 @@ function RobotBodies({
       const s = useRobotStore.getState();
       const state = s.states[robotId] ?? null;
       const hands = graph.pose(state);
+      // what the view draws of the person: the e2e test checks the mannequin stands on the floor
+      const box = graph.extentOf("mannequin");
+      const extent = box ? { bottom: box.min.z, top: box.max.z } : null;
+      const key = extent ? `${extent.bottom.toFixed(3)}/${extent.top.toFixed(3)}` : "none";
+      if (key !== standing) {
+        standing = key;
+        onMannequin(extent);
+      }
       if (state) {
         paths.update(state.t, hands, s.plannedHands[robotId]?.hands ?? null);
         const counts = paths.counts();
@@ -129,7 +146,7 @@ function RobotBodies({
       unsubscribe();
       if (pending) clearTimeout(pending);
     };
-  }, [graph, paths, robotId, invalidate, onPaths]);
+  }, [graph, paths, robotId, invalidate, onPaths, onMannequin]);
 
   useEffect(
     () => () => {
@@ -154,12 +171,13 @@ interface SceneProps {
   onZonesDrawn: (count: number) => void;
   onBodies: (count: number) => void;
   onPaths: (counts: PathCounts) => void;
+  onMannequin: (extent: MannequinExtent | null) => void;
   resetSignal: number;
   onCamera: (info: CameraInfo) => void;
   onFps: (fps: number) => void;
 }
 
-export function RobotScene({ model, robotId, zones, onZonesDrawn, onBodies, onPaths, resetSignal, onCamera, onFps }: SceneProps) {
+export function RobotScene({ model, robotId, zones, onZonesDrawn, onBodies, onPaths, onMannequin, resetSignal, onCamera, onFps }: SceneProps) {
   const invalidate = useThree((s) => s.invalidate);
   useEffect(() => invalidate(), [zones, model, invalidate]);
   return (
@@ -169,7 +187,7 @@ export function RobotScene({ model, robotId, zones, onZonesDrawn, onBodies, onPa
       {/* the model brings its own floor; without one, a grid on z = 0 */}
       {model ? null : <gridHelper args={[4, 20, 0x888888, 0x444444]} rotation={[Math.PI / 2, 0, 0]} />}
       <axesHelper args={[0.3]} />
-      {model ? <RobotBodies model={model} robotId={robotId} onBodies={onBodies} onPaths={onPaths} /> : null}
+      {model ? <RobotBodies model={model} robotId={robotId} onBodies={onBodies} onPaths={onPaths} onMannequin={onMannequin} /> : null}
       <ZoneMeshes zones={zones} onDrawn={onZonesDrawn} />
       <Controls resetSignal={resetSignal} onCamera={onCamera} />
       <FrameCounter onFps={onFps} />

@@ -6,7 +6,7 @@ import { errorMessage, isApiError } from "../api/errors";
 import { lastSeenText } from "../live/liveness";
 import { useLiveness } from "../live/useLiveness";
 import { HOME_CAMERA } from "./cameraLimits";
-import { RobotScene, type CameraInfo, type PathCounts } from "./RobotScene";
+import { RobotScene, type CameraInfo, type MannequinExtent, type PathCounts } from "./RobotScene";
 import { zonesFor } from "./zones";
 
 export default function RobotView({ robotId }: { robotId: string }) {
@@ -21,6 +21,7 @@ export default function RobotView({ robotId }: { robotId: string }) {
   const [camera, setCamera] = useState<CameraInfo>({ distance: NaN, z: NaN });
   const [fps, setFps] = useState<number | null>(null);
   const [resetSignal, setResetSignal] = useState(0);
+  const [mannequin, setMannequin] = useState<MannequinExtent | null>(null);
   const onCamera = useCallback((info: CameraInfo) => setCamera(info), []);
   const onFps = useCallback((v: number) => setFps(v), []);
 
@@ -44,6 +45,8 @@ export default function RobotView({ robotId }: { robotId: string }) {
         data-camera-distance={camera.distance.toFixed(3)}
         data-camera-z={camera.z.toFixed(3)}
         data-fps={fps === null ? "" : fps.toFixed(1)}
+        data-mannequin-bottom={mannequin ? mannequin.bottom.toFixed(3) : ""}
+        data-mannequin-top={mannequin ? mannequin.top.toFixed(3) : ""}
       >
         <Canvas
           frameloop="demand"
@@ -58,6 +61,7 @@ export default function RobotView({ robotId }: { robotId: string }) {
             onZonesDrawn={setZonesDrawn}
             onBodies={setBodyCount}
             onPaths={setPaths}
+            onMannequin={setMannequin}
             resetSignal={resetSignal}
             onCamera={onCamera}
             onFps={onFps}

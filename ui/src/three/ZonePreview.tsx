@@ -23,6 +23,7 @@ export default function ZonePreview({ robotId, draft, editingId }: { robotId: st
           onZonesDrawn={noop}
           onBodies={noop}
           onPaths={noop}
+          onMannequin={noop}
           resetSignal={0}
           onCamera={noop}
           onFps={noop}

@@ -37,6 +37,15 @@ export class RobotGraph {
     return handPositions(this.model, poses);
   }
 
+  /** The world-space box (m) around what is drawn of the bodies with `role` (e.g. the mannequin,
+   * whose feet belong on the floor), as posed now; null when none has geometry. */
+  extentOf(role: string): THREE.Box3 | null {
+    const box = new THREE.Box3();
+    this.root.updateMatrixWorld(true);
+    for (const group of this.groups) if (group.userData.role === role) box.expandByObject(group, true);
+    return box.isEmpty() ? null : box;
+  }
+
   dispose(): void {
     disposeTree(this.root);
   }
