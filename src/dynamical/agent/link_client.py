@@ -57,6 +57,7 @@ from dynamical.agent.messages import (
     SimReset,
     StateReport,
     StepProgressReport,
+    Teleop,
     Welcome,
     Zones,
     _Message,
@@ -66,6 +67,7 @@ from dynamical.agent.messages import (
 from dynamical.agent.plan_runner import StepProgress
 from dynamical.agent.reports import RecordingStatus
 from dynamical.agent.robot_agent import RobotAgent
+from dynamical.agent.teleop_link import handle_teleop
 from dynamical.orchestration.plan import SkillExecutionPlan
 from dynamical.safety.config import BoxZone, HalfSpaceZone
 
@@ -380,6 +382,8 @@ class AgentLinkClient:
             await self._sim_reset(message)
         elif isinstance(message, Recording):
             await self._recording(message)
+        elif isinstance(message, Teleop):
+            await handle_teleop(self.agent, message, self._queue)
 
     async def _call(self, command_id: str, what: str, func: Callable[..., object], *args: object) -> None:
         try:

@@ -11,7 +11,7 @@ signed with its robot credential (``agent.credential``); the server answers ``we
 Agent → server: ``hello`` (once per connection, first), ``state`` (30 Hz), ``safety_events``,
 ``step_progress``, ``plan_result``, ``command_result``, ``heartbeat``.
 Server → agent: ``challenge``, ``welcome``, ``error``, ``execute_plan``, ``cancel``, ``estop``,
-``reset``, ``zones``, ``deploy``, ``sim_reset``.
+``reset``, ``zones``, ``deploy``, ``sim_reset``, ``recording``, ``teleop``.
 
 Everything an agent sends is bounded before it is believed: the frame's size, every string, byte
 string, list and map (msgpack refuses longer ones while unpacking), every integer (int64, and
@@ -37,6 +37,8 @@ from dynamical.orchestration.world import WorldSnapshot
 from dynamical.robot.scene_model import SceneModel
 from dynamical.safety.config import Zone
 from dynamical.safety.rules import Rule
+from dynamical.teleop.inputs import TeleopConfig, TeleopInput
+from dynamical.teleop.session import TeleopStatus
 
 PROTOCOL_VERSION = 2
 """2: the handshake proves the robot's identity (challenge, signed hello)."""
@@ -185,6 +187,8 @@ class CommandResult(_Message):
     detail: str = Field("", max_length=4096)
     world: WorldSnapshot | None = None
     """The world after a command that changed it (``sim_reset``): the next plan starts from it."""
+    teleop: TeleopStatus | None = None
+    """The teleop session's status, in the answer to a ``teleop`` command."""
 
 
 class Heartbeat(_Message):
@@ -270,6 +274,19 @@ class Recording(_Message):
     task: Annotated[str, StringConstraints(max_length=1000)] = "teleoperated demonstration"
 
 
+class Teleop(_Message):
+    """Teleoperation (the dashboard's Ctrl+T, a data glove): ``start`` or ``stop`` a session, ask
+    its ``status`` (each answered by a ``command_result`` carrying the status), or stream an
+    operator ``input`` (no answer: inputs come at 30-100 Hz and the newest wins)."""
+
+    type: Literal["teleop"] = "teleop"
+    command_id: Annotated[str, StringConstraints(max_length=64)] = ""
+    action: Literal["start", "stop", "status", "input"]
+    operator: Label | None = None
+    config: TeleopConfig | None = None
+    input: TeleopInput | None = None
+
+
 class Deploy(_Message):
     """A signed, encrypted skill artifact for the robot's local cache."""
 
@@ -287,7 +304,8 @@ AgentMessage = Annotated[
     Field(discriminator="type"),
 ]
 ServerMessage = Annotated[
-    Challenge | Welcome | LinkError | ExecutePlan | Cancel | Estop | Reset | Zones | Deploy | SimReset | Recording,
+    Challenge | Welcome | LinkError | ExecutePlan | Cancel | Estop | Reset | Zones | Deploy | SimReset | Recording
+    | Teleop,
     Field(discriminator="type"),
 ]
 _agent = TypeAdapter(AgentMessage)

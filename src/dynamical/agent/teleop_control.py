@@ -116,7 +116,8 @@ class TeleopController:
                 except Exception:  # the agent stopped under us (its channels are closed)
                     self._end("the robot's agent stopped")
                     return
-                if runner is not None and report is not None and report.skill == TeleopSkill.name and runner.executor.running:
+                ours = report is not None and report.skill == TeleopSkill.name
+                if ours and runner is not None and runner.executor.running:
                     continue
                 why = "the teleop skill ended"
                 if report is not None and report.skill == TeleopSkill.name:

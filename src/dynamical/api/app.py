@@ -43,6 +43,7 @@ from dynamical.api.routers import (
     robots,
     safety,
     skills,
+    teleop,
 )
 from dynamical.api.routers.metrics import install_metrics
 from dynamical.api.routers.training import router as training_router
@@ -129,6 +130,7 @@ def create_app(
         app.include_router(router)
     app.include_router(training_router)
     app.include_router(datasets.router)
+    app.include_router(teleop.router)
     install_metrics(app, db)
     for router in routers:
         app.include_router(router)

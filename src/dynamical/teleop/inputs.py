@@ -16,9 +16,12 @@ class HandTarget(BaseModel):
     """Where the operator wants one palm: the palm site's pose in the world frame."""
 
     model_config = ConfigDict(extra="forbid")
-    pos: Annotated[list[Finite], Field(min_length=3, max_length=3, description="palm position, world frame, m")]
-    quat: Annotated[list[Finite], Field(min_length=4, max_length=4, description="palm orientation, world frame, w x y z")] | None = None
-    """None: position only (the orientation is left to the IK)."""
+    pos: Annotated[list[Finite], Field(min_length=3, max_length=3)] = Field(
+        description="palm position, world frame, m"
+    )
+    quat: Annotated[list[Finite], Field(min_length=4, max_length=4)] | None = Field(
+        None, description="palm orientation, world frame, w x y z; none: keep the palm's orientation"
+    )
 
     @field_validator("pos")
     @classmethod

@@ -146,7 +146,8 @@ class TeleopServo:
                 rot = quat_to_matrix(np.array(target.quat)) if target.quat is not None else None
                 task = self._tasks[side]
                 if rot is None:  # position only: keep the palm's current orientation as its target
-                    rot = self._configuration.get_transform_frame_to_world(task.frame_name, "site").rotation().as_matrix()
+                    frame = self._configuration.get_transform_frame_to_world(task.frame_name, "site")
+                    rot = frame.rotation().as_matrix()
                 task.set_target(
                     mink.SE3.from_rotation_and_translation(mink.SO3.from_matrix(rot), np.array(target.pos, dtype=float))
                 )
