@@ -11,7 +11,8 @@ server's metrics by ``attach_metrics``); writes to a database nothing is attache
 followed.
 
 Operations that are not database writes (signing an artifact, an encryption, a DP spend) call
-``record_operation`` directly.
+``record_operation`` directly, or ``observability.audit_operations.OperationsAudit`` (typed, validated
+details: what ``fleet/`` uses).
 
 The kinds (``KINDS``) and what produces them:
 
@@ -25,7 +26,7 @@ The kinds (``KINDS``) and what produces them:
 | ``skill.refused`` | an upload answered 4xx (tampered, unsigned, malformed), a deployment that failed |
 | ``skill.deploy_requested`` / ``skill.deployed`` | a deployment created / delivered |
 | ``estop`` / ``reset`` | the e-stop and reset routes (who asked); the kernel's ESTOP/RESET events (what it did) |
-| ``encryption`` / ``aggregation`` / ``decryption`` / ``dp.spend`` | ``record_operation`` (federated learning) |
+| ``encryption`` / ``aggregation`` / ``decryption`` / ``dp.spend`` | ``OperationsAudit`` (federated learning) |
 | ``request`` / ``link`` | every other audited request and agent-link event |
 """
 
@@ -40,32 +41,13 @@ from sqlalchemy import event, inspect, make_url
 from sqlalchemy.orm import Session
 
 from dynamical.api.models import ApiKey, AuditEntry, Deployment, Execution, RobotCredential, SafetyEvent, SkillVersion
+from dynamical.observability.audit_operations import KINDS
 from dynamical.observability.ledger import AuditLedger, ledger_at
 from dynamical.observability.metrics import ServerMetrics
 from dynamical.safety.rules import Rule
 
 log = logging.getLogger(__name__)
 
-KINDS = (
-    "key.generated",
-    "key.revoked",
-    "key.rotated",
-    "key.distributed",
-    "skill.signed",
-    "skill.uploaded",
-    "skill.deprecated",
-    "skill.refused",
-    "skill.deploy_requested",
-    "skill.deployed",
-    "estop",
-    "reset",
-    "encryption",
-    "aggregation",
-    "decryption",
-    "dp.spend",
-    "request",
-    "link",
-)
 PENDING = "dynamical.audit_ledger.pending"
 PENDING_METRICS = "dynamical.metrics.pending"
 KERNEL_KINDS = {int(Rule.ESTOP): "estop", int(Rule.ESTOP_POWER_OFF): "estop", int(Rule.RESET): "reset"}
