@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -115,33 +116,76 @@ def bench_rca_command(
     ctx: typer.Context,
     episodes: Annotated[int, typer.Option(min=1, help="Episodes, spread over the injected causes.")] = 200,
     seed: Annotated[int, typer.Option(help="The first seed.")] = 0,
+    injection: Annotated[
+        list[str] | None, typer.Option(help="Only this injection (repeatable); default: every one.")
+    ] = None,
+    log: Annotated[
+        Path | None, typer.Option(help="Append each episode's outcome to this file as a JSON line, as it ends.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Root-cause top-1 agreement on lock-step episodes with a known injected cause (grasp offset,
-    keep-out zone, moved object, starved executive, e-stop)."""
+    keep-out zone, moved object, broken precondition, unreachable object, starved executive, e-stop,
+    separation stop, tight timeout, operator cancel), with the confusion table."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from dynamical.bench.rca import bench_rca
+    from dynamical.bench.rca import EpisodeOutcome, bench_rca
+    from dynamical.bench.rca_injections import INJECTIONS
     from dynamical.launch import load_description, load_world
 
+    unknown = [n for n in injection or [] if n not in INJECTIONS]
+    if unknown:
+        raise ValueError(f"unknown injection {unknown[0]!r}; one of {', '.join(INJECTIONS)}")
     settings = settings_of(ctx)
     world = load_world(settings)
     if world is None:
         raise ValueError("bench rca needs a world with objects; the configured sim.world is 'none'")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, disable=as_json, transient=True) as progress:
+    with (
+        Progress(*columns, console=err_console, disable=as_json, transient=True) as progress,
+        open(log, "a", encoding="utf-8") if log is not None else nullcontext() as log_file,
+    ):
         bar = progress.add_task("bench rca", total=episodes)
-        result = bench_rca(load_description(settings), world, episodes, seed, lambda: progress.update(bar, advance=1))
+
+        def ended(outcome: EpisodeOutcome) -> None:
+            progress.update(bar, advance=1)
+            if log_file is not None:
+                log_file.write(outcome.model_dump_json() + "\n")
+                log_file.flush()
+
+        result = bench_rca(load_description(settings), world, episodes, seed, ended, injection or None)
     if as_json:
         typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
         return
-    table = Table(title=f"bench rca: top-1 agreement {result.agreement:.1%} over {result.failed} failed episodes")
-    for column in ("injected cause", "episodes", "failed", "top-1 agrees", "agreement", "confused with"):
-        table.add_column(column, justify="left" if column in ("injected cause", "confused with") else "right")
+    title = (
+        f"bench rca: top-1 agreement {result.agreement:.1%} over {result.failed} failed episodes "
+        f"({result.episodes} run, {result.wall_s:.0f} s)"
+    )
+    table = Table(title=title)
+    for column in ("injected", "expected cause", "episodes", "failed", "top-1 agrees", "agreement", "confused with"):
+        table.add_column(
+            column, justify="left" if column in ("injected", "expected cause", "confused with") else "right"
+        )
     for row in result.by_cause:
         confused = ", ".join(f"{k} {v}" for k, v in row.confused_with.items()) or "—"
-        table.add_row(row.cause, str(row.episodes), str(row.failed), str(row.agreed), f"{row.agreement:.1%}", confused)
+        table.add_row(
+            row.cause,
+            row.expected,
+            str(row.episodes),
+            str(row.failed),
+            str(row.agreed),
+            f"{row.agreement:.1%}",
+            confused,
+        )
     console.print(table)
+    tops = sorted({top for row in result.confusion.values() for top in row})
+    matrix = Table(title="confusion: failed episodes by injection (rows) and the analyzer's top cause (columns)")
+    matrix.add_column("injected")
+    for top in tops:
+        matrix.add_column(top, justify="right")
+    for injected, row in result.confusion.items():
+        matrix.add_row(injected, *(str(row.get(top, 0)) if row.get(top) else "·" for top in tops))
+    console.print(matrix)
 
 
 @bench_app.command("observability")

@@ -91,7 +91,7 @@ class RootCauseAnalyzer:
                     cause=rule.cause,
                     title=rule.title,
                     score=score,
-                    explanation=_explain(rule.explain, facts, supporting),
+                    explanation=_explain(rule.explain, facts, supporting, step),
                     remedy=rule.remedy,
                     evidence=reasons,
                     facts={k: v for k, v in facts.items() if not isinstance(v, float) or math.isfinite(v)},
@@ -240,7 +240,16 @@ def _object_of(step: StepEvidence) -> str | None:
     return None
 
 
-def _explain(template: str, facts: dict[str, Any], supporting: list[EventEvidence]) -> str:
+def _explain(
+    template: str, facts: dict[str, Any], supporting: list[EventEvidence], step: StepEvidence | None
+) -> str:
+    if supporting:
+        # The rule's own events: when and how often *it* acted, not the step's first event
+        # (a ZONES_CHANGED or another rule's intervention may come before it).
+        facts = {**facts, "t": supporting[0].t, "count": len(supporting), "rule": supporting[0].rule}
+        phase = _phase_at(step, supporting[0].t) if step is not None else None
+        if phase:
+            facts["phase"] = f"phase {phase!r} of {step.skill}"  # type: ignore[union-attr]
     try:
         return template.format(**facts)
     except (KeyError, ValueError, IndexError):
