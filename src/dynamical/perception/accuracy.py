@@ -175,3 +175,23 @@ def measure_accuracy(sim: SimRobot, pipeline: PerceptionPipeline, layouts: int, 
         detect_ms_p99=round(float(np.percentile(detect_ms, 99)), 3),
         capture_ms_median=round(float(np.median(capture_ms)), 3),
     )
+
+
+def true_person_distance(sim: SimRobot, point: np.ndarray) -> float:
+    """m from ``point`` (3,) to the surface of the mannequin's geoms (capsules, spheres); inf
+    when the world has none."""
+    if sim.world is None or sim.world.mannequin is None:
+        return float("inf")
+    model, data = sim.model, sim.data
+    best = float("inf")
+    for g in object_geoms(model, sim.world.mannequin):
+        center, radius = data.geom_xpos[g], float(model.geom_size[g][0])
+        if int(model.geom_type[g]) == int(mujoco.mjtGeom.mjGEOM_CAPSULE):
+            axis = data.geom_xmat[g].reshape(3, 3)[:, 2] * model.geom_size[g][1]
+            a, b = center - axis, center + axis
+            s = np.clip((point - a) @ (b - a) / max(float((b - a) @ (b - a)), 1e-12), 0.0, 1.0)
+            nearest = a + s * (b - a)
+        else:
+            nearest = center
+        best = min(best, max(0.0, float(np.linalg.norm(point - nearest)) - radius))
+    return best
