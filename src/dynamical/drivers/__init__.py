@@ -1,0 +1,1 @@
+"""Drivers of operator input devices (the robot's own hardware is behind ``robot/`` and the kernel)."""
