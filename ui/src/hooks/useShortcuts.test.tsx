@@ -1,11 +1,11 @@
 import { renderHook } from "@testing-library/react";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi, type Mock } from "vitest";
 import type { ShortcutAction } from "./shortcuts";
 import { useShortcuts } from "./useShortcuts";
 
 function handlers() {
   const all = ["sidebar", "estop", "theme", "help", "recording", "teleop"] as const;
-  return Object.fromEntries(all.map((a) => [a, vi.fn()])) as Record<ShortcutAction, ReturnType<typeof vi.fn>>;
+  return Object.fromEntries(all.map((a) => [a, vi.fn<() => void>()])) as Record<ShortcutAction, Mock<() => void>>;
 }
 
 function press(target: EventTarget, key: string): KeyboardEvent {
