@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from dynamical.agent.learned_catalog import DeployedSkills, DeployRefusedError
+from dynamical.agent.link_client import AgentLinkClient, LinkConfig, RobotIdentity
+from dynamical.agent.robot_agent import make_robot_agent
+from dynamical.agent.skill_keys import SkillKeys
 from dynamical.api.auth import Scope, create_api_key
 from dynamical.api.bootstrap import open_registry
 from dynamical.api.server import build_server
@@ -33,11 +39,13 @@ from dynamical.robot.scene import build_model
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.config import SafetyConfig
 from dynamical.skills.artifact import build_artifact, open_artifact
+from dynamical.skills.builtin.catalog import EMBODIMENT
 from dynamical.skills.errors import ArtifactTamperedError
 from dynamical.skills.keyring import Keyring
 from dynamical.skills.manifest import Predicate
 from dynamical.skills.policy_spec import ONNX_PATH, SPEC_PATH, PolicySpec
 from dynamical.skills.runner import SkillRunner, builtin_catalog, lockstep_host
+from tests.link.harness import WAIT_S, LiveServer, hello_fields, live_server, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -95,7 +103,7 @@ def packaged(policy_run: Path, server, tmp_path_factory: pytest.TempPathFactory)
         keyring=Keyring.load(settings.keyring_path),
         description=RobotDescription.load("humanoid"),
         out=artifact,
-        text="Stack the cups into a tower as demonstrated.",
+        text="Stand guard and keep the arms steady as demonstrated.",
         samples=8,
         check_out=check,
     )
@@ -122,11 +130,17 @@ def test_onnx_equals_pytorch_on_dataset_frames(packaged: dict, server) -> None:
     assert np.abs(expected[0] - expected[-1]).max() > 1e-6
 
 
-def test_package_upload_and_run_behind_the_kernel(packaged: dict, server, humanoid, tabletop) -> None:
-    client, settings, admin = server
-    blob = packaged["artifact"].read_bytes()
-    created = client.post("/api/v1/skills", content=blob, headers=admin)
+@pytest.fixture(scope="module")
+def uploaded(packaged: dict, server) -> dict:
+    """The packaged artifact uploaded with ``POST /api/v1/skills``."""
+    client, _, admin = server
+    created = client.post("/api/v1/skills", content=packaged["artifact"].read_bytes(), headers=admin)
     assert created.status_code == 201, created.text
+    return packaged
+
+
+def test_package_upload_and_run_behind_the_kernel(uploaded: dict, server, humanoid, tabletop) -> None:
+    client, settings, admin = server
     listed = {s["id"]: s for s in client.get("/api/v1/skills", headers=admin).json()}
     assert listed["learned_hold"]["kind"] == "policy"
     # Deployment finds the uploaded skill like any other; with no robot connected it says so.
@@ -214,10 +228,89 @@ def test_eval_reports_a_learned_skill_with_its_inference_latency(packaged: dict,
     assert latency["chunks"] >= 4 and 0 < latency["p50"] <= latency["p99"] <= latency["max"]
 
 
-def test_the_router_routes_words_to_the_learned_skill(packaged: dict) -> None:
-    from dynamical.orchestration.embedding import get_embedder
-    from dynamical.orchestration.router import MoESkillRouter
+def test_the_planner_routes_words_to_the_learned_skill(packaged: dict) -> None:
+    from dynamical.api.planning import Planner, PlanSpec
+    from dynamical.orchestration import get_orchestrator
 
-    router = MoESkillRouter(get_embedder(), [*builtin_catalog().values(), packaged["result"].manifest])
-    routed = router.route("stack the cups into a tower")
-    assert routed.matched and routed.skill_id == "learned_hold", routed
+    planner = Planner()
+    planner.use_learned([packaged["result"].manifest])
+    plan = planner.plan(PlanSpec(task_description="stand guard"), None, None, None)
+    assert [s.skill_id for s in plan.steps] == ["learned_hold"]
+    # The built-in skills keep their words, and the process's shared router is left alone.
+    assert [s.skill_id for s in planner.plan(PlanSpec(task_description="wave"), None, None, None).steps] == ["wave"]
+    assert "learned_hold" not in get_orchestrator().router.skill_ids
+    planner.use_learned([])
+    assert planner.base is get_orchestrator()
+
+
+ROBOT = "learner_001"
+
+
+@contextmanager
+def deployed_agent(live: LiveServer, keys: SkillKeys, cache: Path) -> Iterator[DeployedSkills]:
+    """The robot's agent as ``dynamical agent --mode lockstep --cache-dir --skill-keys`` runs it."""
+    skills = DeployedSkills(cache, keys, EMBODIMENT)
+    description = RobotDescription.load("humanoid")
+    world = WorldSpec.load("tabletop")
+    robot = make_robot_agent(ROBOT, description, world, SafetyConfig(), mode="lockstep", speed=4.0, skills=skills)
+    identity = RobotIdentity(**{k: v for k, v in hello_fields(ROBOT).items() if k != "robot_id"})
+    config = LinkConfig(server=live.url, credential=live.credential(ROBOT), backoff_max_s=1.0)
+    client = AgentLinkClient(robot, identity, config, skills=skills)
+    robot.start()
+    thread = threading.Thread(target=client.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: ROBOT in live.connected(), "the agent to connect")
+        yield skills
+    finally:
+        client.stop()
+        thread.join(WAIT_S)
+        robot.cancel()
+        client.wait_idle(WAIT_S)
+        robot.stop()
+
+
+def test_deployed_policy_runs_on_the_robot(uploaded: dict, server, tmp_path: Path) -> None:
+    """Deploy → the agent verifies and registers it → invoked by id and by words, it runs behind
+    the kernel with its postconditions; tampered artifacts are refused at deployment and on load."""
+    _, settings, _ = server
+    keys = SkillKeys.from_keyring(Keyring.load(settings.keyring_path))
+    with live_server(settings) as live, deployed_agent(live, keys, tmp_path / "cache") as skills, live.http() as http:
+        # Before deployment the planner does not know it and the robot cannot run it.
+        before = http.post(
+            "/api/v1/robot/invoke_skill",
+            json={"mode": "direct", "skill_ids": ["learned_hold"], "robot_id": ROBOT},
+        )
+        assert before.status_code == 422 and "learned_hold" in before.text
+        deployed = http.post("/api/v1/skills/deploy", json={"skill_id": "learned_hold", "robot_ids": [ROBOT]})
+        assert deployed.status_code == 200, deployed.text
+        (answer,) = deployed.json()
+        assert answer["status"] == "delivered" and answer["error"] is None, answer
+        assert [m.id for m in skills.learned] == ["learned_hold"]
+
+        body = {"mode": "direct", "skill_ids": ["learned_hold"], "robot_id": ROBOT, "timeout_s": 120}
+        invoked = http.post("/api/v1/robot/invoke_skill", json=body, timeout=180)
+        assert invoked.status_code == 200, invoked.text
+        result = invoked.json()
+        assert result["success"], result
+        assert result["skill_ids_used"] == ["learned_hold"]
+        (action,) = result["actions"]
+        assert action["success"] and action["skill_id"] == "learned_hold"
+
+        # Words route to it: the router learned the description it was packaged with.
+        words = {"task_description": "stand guard", "robot_id": ROBOT, "timeout_s": 120}
+        routed = http.post("/api/v1/robot/invoke_skill", json=words, timeout=180)
+        assert routed.status_code == 200, routed.text
+        assert routed.json()["skill_ids_used"] == ["learned_hold"] and routed.json()["success"], routed.json()
+
+    # A tampered artifact never reaches the cache; one altered in the cache is never run.
+    blob = bytearray(uploaded["artifact"].read_bytes())
+    blob[-200] ^= 0x01
+    with pytest.raises(DeployRefusedError, match="altered"):
+        skills.install("learned_hold", "1.0.1", bytes(blob))
+    cached = tmp_path / "cache" / "skills" / "learned_hold" / "1.0.0.dskill"
+    cached.write_bytes(bytes(blob))
+    with pytest.raises(ArtifactTamperedError):
+        skills.artifact(skills.catalog["learned_hold"])
+    reloaded = DeployedSkills(tmp_path / "cache", keys, EMBODIMENT)
+    assert "learned_hold" not in reloaded.catalog and str(cached) in reloaded.refused

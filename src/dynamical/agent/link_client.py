@@ -36,6 +36,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
 import dynamical
 from dynamical.agent.credential import RobotCredential
+from dynamical.agent.learned_catalog import DeployedSkills, DeployRefusedError
 from dynamical.agent.messages import (
     MAX_MESSAGE_BYTES,
     Cancel,
@@ -150,11 +151,19 @@ class AgentLinkClient:
     """Connects ``agent`` to the server and keeps it connected; ``run()`` blocks until ``stop()``."""
 
     def __init__(
-        self, agent: RobotAgent, identity: RobotIdentity, config: LinkConfig, recorder: Recorder | None = None
+        self,
+        agent: RobotAgent,
+        identity: RobotIdentity,
+        config: LinkConfig,
+        recorder: Recorder | None = None,
+        skills: DeployedSkills | None = None,
     ) -> None:
         """Raises ``CredentialError`` (a ValueError) now when the credential file is unusable.
-        ``recorder``: records executions invoked with ``record`` and on ``recording`` commands."""
+        ``recorder``: records executions invoked with ``record`` and on ``recording`` commands.
+        ``skills``: the agent's skill cache: a deployed artifact is verified, stored there and
+        runnable at once (the agent must have been built with the same ``DeployedSkills``)."""
         self.agent = agent
+        self.skills = skills
         self.recorder = recorder
         self.identity = identity
         self.config = config
@@ -177,6 +186,8 @@ class AgentLinkClient:
         self._outbox_ready: asyncio.Event | None = None
         self._down_since: float | None = time.monotonic()
         self._stopped_for_link_loss = False
+        self._estops: set[asyncio.Task[None]] = set()
+        """E-stops being handled apart from the other commands (a reference keeps each alive)."""
 
     # ---- public ---------------------------------------------------------------------------
 
@@ -280,7 +291,7 @@ class AgentLinkClient:
             running_request_id=self._running,
             agent_version=dynamical.__version__,
             zone_capacity=self.agent.zone_capacity if isinstance(self.agent, ZoneCapacity) else None,
-            **self.identity.model_dump(),
+            **self._identity(),
         )
         await ws.send(encode(hello))
         # Up only once the server took the hello: a refused handshake keeps backing off.
@@ -338,15 +349,36 @@ class AgentLinkClient:
             self._pop_outbox(data)  # only once sent: a send that fails keeps it for the next link
 
     async def _receive_forever(self, ws: ClientConnection) -> None:
-        async for data in ws:
-            if isinstance(data, str):
-                log.warning("ignoring a text frame from the server: the link speaks msgpack")
-                continue
-            try:
-                message = decode_server(data)
-            except ProtocolError as exc:
-                log.error("ignoring a message from the server: %s", exc)
-                continue
+        """Read every frame as it arrives. Commands are handled one after the other, in order, by
+        a worker; an e-stop is handled at once, never queued behind the command being handled (a
+        world reset, a reset to the rest posture: seconds)."""
+        commands: asyncio.Queue[ServerMessage | None] = asyncio.Queue()
+        worker = asyncio.create_task(self._handle_in_order(commands))
+        try:
+            async for data in ws:
+                if worker.done():
+                    await worker  # a handler raised: the link ends, as it did when handled inline
+                if isinstance(data, str):
+                    log.warning("ignoring a text frame from the server: the link speaks msgpack")
+                    continue
+                try:
+                    message = decode_server(data)
+                except ProtocolError as exc:
+                    log.error("ignoring a message from the server: %s", exc)
+                    continue
+                if isinstance(message, Estop):
+                    stop = asyncio.create_task(self._handle(message))
+                    self._estops.add(stop)  # a reference keeps it alive until it answered
+                    stop.add_done_callback(self._estops.discard)
+                else:
+                    commands.put_nowait(message)
+            commands.put_nowait(None)  # the server closed the link: what arrived is still handled
+            await worker
+        finally:
+            worker.cancel()
+
+    async def _handle_in_order(self, commands: asyncio.Queue[ServerMessage | None]) -> None:
+        while (message := await commands.get()) is not None:
             await self._handle(message)
 
     # ---- what the server asks ---------------------------------------------------------------
@@ -443,9 +475,25 @@ class AgentLinkClient:
     def _reply(self, command_id: str, ok: bool, detail: str) -> None:
         self._queue(CommandResult(command_id=command_id, ok=ok, detail=detail))
 
+    def _identity(self) -> dict[str, Any]:
+        """What hello says of the robot: its capabilities include the learned skills it holds."""
+        identity = self.identity.model_dump()
+        if self.skills is not None:
+            learned = [m.id for m in self.skills.learned if m.id not in identity["capabilities"]]
+            identity["capabilities"] = [*identity["capabilities"], *learned]
+        return identity
+
     def _store_artifact(self, message: Deploy) -> tuple[bool, str]:
         if hashlib.sha256(message.artifact).hexdigest() != message.sha256:
             return False, "artifact damaged in transit (sha256 mismatch)"
+        if self.skills is not None:
+            try:
+                detail = self.skills.install(message.skill_id, message.version, message.artifact)
+            except DeployRefusedError as exc:
+                log.warning("deployment refused: %s", exc)
+                return False, str(exc)
+            log.info("%s", detail)
+            return True, detail
         if self.config.cache_dir is None:
             return False, "this agent has no skill cache directory"
         folder = self.config.cache_dir / "skills" / message.skill_id
@@ -454,7 +502,10 @@ class AgentLinkClient:
         partial = target.with_suffix(".partial")
         partial.write_bytes(message.artifact)
         os.replace(partial, target)  # a reader never sees half an artifact
-        return True, f"stored {message.skill_id}@{message.version} ({len(message.artifact)} bytes)"
+        return True, (
+            f"stored {message.skill_id}@{message.version} ({len(message.artifact)} bytes), not loaded: "
+            "this agent holds no skill keys to verify it with (dynamical agent --skill-keys)"
+        )
 
     # ---- plans ------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from dynamical.agent.errors import AgentBusyError
+from dynamical.agent.learned_catalog import DeployedSkills
 from dynamical.agent.plan_runner import PlanOutcome, StepProgress, announcing_plans, run_steps
 from dynamical.agent.reports import (
     ObjectPose,
@@ -53,7 +54,9 @@ class LockstepRobotAgent:
         *,
         seed: int = 0,
         speed: float = 1.0,
+        skills: DeployedSkills | None = None,
     ) -> None:
+        """``skills``: the built-in and deployed learned skills it runs (default: built-in only)."""
         if not speed > 0:
             raise ValueError(f"speed must be > 0 (× real time), got {speed}")
         self.robot_id = robot_id
@@ -70,7 +73,10 @@ class LockstepRobotAgent:
         kinematics = Kinematics(build_model(description), description)
         # A cancel or e-stop stops the planning of a step at its next IK iteration.
         kinematics.interrupt = self._planning_interrupted
-        self.runner = SkillRunner(self.runtime, kinematics)
+        self.skills = skills
+        self.runner = SkillRunner(
+            self.runtime, kinematics, *((skills.catalog, skills.artifact) if skills is not None else ())
+        )
         self._scene = scene_model(build_model(description, world), description, world)
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -229,19 +235,26 @@ class LockstepRobotAgent:
 
     def reset_world(self, seed: int) -> None:
         """Simulation only: a new world drawn from ``seed`` (objects re-laid, the robot at rest, a
-        fresh kernel with the same zones). Refused while a plan runs."""
+        fresh kernel with the same zones). Refused while a plan runs (AgentBusyError) or with an
+        e-stop latched (RuntimeError: a new world, with its fresh kernel, must not be a way around
+        one), as the realtime process refuses it."""
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
         if not self._busy.acquire(blocking=False):
             raise AgentBusyError(f"robot {self.robot_id} is running a plan; cancel it before resetting the world")
         try:
             with self._lock:
+                # One more period first: an e-stop requested a moment ago latches on its tick.
+                self.runtime.run(self.runtime.control_period, self.runner._control)
+                if self.runtime.kernel.estop.active:
+                    raise RuntimeError("an emergency stop is latched: reset it before resetting the world")
                 old = self.runtime
                 runtime = LockstepRuntime(self.description, self.world_spec, self._safety, seed=seed)
                 runtime.set_mannequin_pose(*MANNEQUIN_AWAY)
                 if self._server_zones:
                     runtime.set_zones([*self._config_zones, *self._server_zones])
-                self.runtime, self.runner = runtime, SkillRunner(runtime, self.runner.kinematics)
+                runner = SkillRunner(runtime, self.runner.kinematics, self.runner.catalog, self.runner.artifacts)
+                self.runtime, self.runner = runtime, runner
                 # One control period on the new world: its state is measured before it is asked
                 # for (the link's next state message would otherwise carry NaN, which the server
                 # refuses).

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from dynamical.agent.errors import AgentBusyError, AgentNotStartedError
+from dynamical.agent.learned_catalog import DeployedSkills
 from dynamical.agent.lockstep_agent import RESET_TIMEOUT_S, REST_SKILL
 from dynamical.agent.plan_runner import PlanOutcome, StepProgress, announcing_plans, run_steps
 from dynamical.agent.reports import (
@@ -117,11 +118,13 @@ class RealtimeRobotAgent:
         mannequin: tuple[float, float, float] | None = (*MANNEQUIN_AWAY, 0.0),
         startup_timeout_s: float = 60.0,
         stall_timeout_s: float = 0.5,
+        skills: DeployedSkills | None = None,
     ) -> None:
         """``mannequin``: (x m, y m, yaw rad) where the simulated person stands (away from the
         robot by default, as for the lock-step agent); ``realtime``: ask the OS for SCHED_FIFO in
         the realtime process (it falls back with a warning); ``stall_timeout_s``: a realtime
-        process whose status has not changed for this long is reported as not responding."""
+        process whose status has not changed for this long is reported as not responding;
+        ``skills``: the built-in and deployed learned skills it runs (default: built-in only)."""
         if not control_hz > 0:
             raise ValueError(f"control_hz must be > 0, got {control_hz}")
         self.robot_id = robot_id
@@ -166,7 +169,9 @@ class RealtimeRobotAgent:
         # Planning a step (IK, seconds on a loaded machine) stops at the next iteration once the
         # plan is cancelled or e-stopped, instead of planning on for a robot told to stop.
         self.kinematics.interrupt = self._planning_interrupted
-        self.catalog = builtin_catalog()
+        # The deployed learned skills join the built-in ones in place: runners see a deployment at once.
+        self.catalog = skills.catalog if skills is not None else builtin_catalog()
+        self._artifacts = skills.artifact if skills is not None else None
         self.startup_timeout_s = startup_timeout_s
         self.runner: SkillRunner | None = None
         self._link: ExecutiveLink | None = None
@@ -214,7 +219,7 @@ class RealtimeRobotAgent:
                 world=world,
                 driver_violations=self._driver_violations,
             )
-            self.runner = SkillRunner(host, self.kinematics, self.catalog)
+            self.runner = SkillRunner(host, self.kinematics, self.catalog, self._artifacts)
             self._switch_interval = sys.getswitchinterval()
             sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL_S))
             self._stop.clear()
@@ -498,7 +503,7 @@ class RealtimeRobotAgent:
             world=world,
             driver_violations=self._driver_violations,
         )
-        fresh = SkillRunner(host, self.kinematics, self.catalog)
+        fresh = SkillRunner(host, self.kinematics, self.catalog, self._artifacts)
         fresh.watchers = runner.watchers
         fresh.launch_listeners = runner.launch_listeners
         try:

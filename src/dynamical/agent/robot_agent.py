@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Literal, Protocol
 
 from dynamical.agent.errors import AgentBusyError, AgentNotStartedError
+from dynamical.agent.learned_catalog import DeployedSkills
 from dynamical.agent.lockstep_agent import LockstepRobotAgent
 from dynamical.agent.plan_runner import PlanOutcome, StepProgress
 from dynamical.agent.realtime_agent import RealtimeRobotAgent
@@ -84,13 +85,15 @@ def make_robot_agent(
     mode: AgentMode = "lockstep",
     seed: int = 0,
     speed: float = 1.0,
+    skills: DeployedSkills | None = None,
 ) -> RobotAgent:
     """The robot agent for ``mode``: ``realtime`` (the two processes, in real time) or
-    ``lockstep`` (one process, ``speed`` × real time)."""
+    ``lockstep`` (one process, ``speed`` × real time); ``skills``: the deployed learned skills
+    it runs beside the built-in ones."""
     if mode == "lockstep":
-        return LockstepRobotAgent(robot_id, description, world, safety, seed=seed, speed=speed)
+        return LockstepRobotAgent(robot_id, description, world, safety, seed=seed, speed=speed, skills=skills)
     if mode == "realtime":
         if speed != 1.0:
             raise ValueError(f"the realtime agent runs in real time; speed={speed} applies to mode='lockstep' only")
-        return RealtimeRobotAgent(robot_id, description, world, safety, seed=seed)
+        return RealtimeRobotAgent(robot_id, description, world, safety, seed=seed, skills=skills)
     raise ValueError(f"unknown agent mode {mode!r}; use 'realtime' or 'lockstep'")

@@ -33,11 +33,12 @@ from dynamical.orchestration import (
     get_orchestrator,
 )
 from dynamical.orchestration.assignment import AssignmentStrategy
+from dynamical.orchestration.router import MoESkillRouter
 from dynamical.orchestration.tiering import tier_of
 from dynamical.orchestration.workspace import LocationAdaptiveSkillManager, WorkspaceRecord
 from dynamical.orchestration.zone_check import TargetInZoneError, check_plan_zones
 from dynamical.skills.errors import SkillParameterError
-from dynamical.skills.manifest import SKILL_ID_PATTERN
+from dynamical.skills.manifest import SKILL_ID_PATTERN, SkillManifest
 
 Role = Literal["independent", "leader", "follower", "observer", "assistant"]
 Mode = Literal["autonomous", "direct", "blended", "sequential"]
@@ -94,6 +95,32 @@ class Planner:
         # The router runs torch on one thread; planning one request at a time keeps each one's
         # latency flat on a small machine instead of sharing two cores among many.
         self._lock = threading.Lock()
+
+    def use_learned(self, learned: Sequence[SkillManifest]) -> float:
+        """Route the built-in skills plus ``learned`` (deployed learned skills) from now on; the
+        seconds the router took to train. The process's shared orchestrator is left as it is: this
+        planner gets its own router, over the same embedder, decomposer and world."""
+        shared = get_orchestrator()
+        if not learned:
+            with self._lock:
+                self.base = shared
+            return 0.0
+        builtin = [shared.router.manifest(i) for i in shared.router.skill_ids]
+        ids = {m.id for m in builtin}
+        router = MoESkillRouter(shared.router.embedder, [*builtin, *(m for m in learned if m.id not in ids)])
+        # Planned for no robot in particular, the default robot may use them too.
+        robots = [r.model_copy(update={"skills": r.skills | set(router.skill_ids)}) for r in shared.task_router.robots]
+        orchestrator = Orchestrator(
+            router=router,
+            task_router=TaskRouter(robots, shared.task_router.tracker),
+            workspaces=shared.workspaces,
+            world=shared.world,
+            decomposer=shared.decomposer,
+            oracle=shared.oracle,
+        )
+        with self._lock:  # trained outside it: planning goes on meanwhile with the old vocabulary
+            self.base = orchestrator
+        return router.train_seconds
 
     def warm_up(self) -> None:
         """Load the embedding model and route once, so that the first request is not the slow one."""

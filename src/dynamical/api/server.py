@@ -19,6 +19,7 @@ from dynamical.api.agent_link import AgentLinkHub
 from dynamical.api.app import create_app
 from dynamical.api.db import Database
 from dynamical.api.invoker import Invoker
+from dynamical.api.learned_routing import refresh_routing
 from dynamical.api.plan_zones import stored_zones
 from dynamical.api.planning import Planner
 from dynamical.api.routers import invoke, operations, recording
@@ -59,6 +60,7 @@ def build_server(settings: ApiSettings, *, prepare_database: bool = True, warm_u
             log.warning("%d executions were left running by the last server: marked interrupted", orphans)
         if warm_up:
             await run_in_threadpool(planner.warm_up)
+        await run_in_threadpool(refresh_routing, planner, db)  # learned skills delivered before
         try:
             yield
         finally:

@@ -182,6 +182,25 @@ def skills_list(
     console.print(table)
 
 
+@skills_app.command("keys")
+@user_errors
+def skills_keys(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the robot's skill keys (0600).", dir_okay=False)],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Export the keys a robot opens deployed skills with (verify + decrypt, never a signing key),
+    for `dynamical agent --skill-keys FILE` on that robot; export again after the keyring rotates."""
+    from dynamical.agent.skill_keys import SkillKeys
+    from dynamical.api.bootstrap import open_keyring
+    from dynamical.api.settings import ApiSettings
+
+    keys = SkillKeys.from_keyring(open_keyring(ApiSettings.from_settings(settings_of(ctx), data_dir)))
+    path = keys.save(out)
+    verify, decrypt = keys.key_ids
+    console.print(f"wrote {path}: {len(verify)} verify and {len(decrypt)} decryption keys", highlight=False)
+
+
 @skills_app.command("package")
 @user_errors
 def skills_package(

@@ -60,6 +60,16 @@ def local_credential(settings: Any, db: Any, robot_id: str) -> Path:
     return path
 
 
+def local_skill_keys(settings: Any, robot_id: str) -> Path:
+    """Write the local robot's skill keys (verify and decrypt, no signing key) from the server's
+    keyring beside its skill cache, anew at every start (a rotated key reaches it); their path."""
+    from dynamical.agent.skill_keys import SKILL_KEYS_FILE, SkillKeys
+    from dynamical.api.bootstrap import open_keyring
+
+    keys = SkillKeys.from_keyring(open_keyring(settings))
+    return keys.save(settings.data_dir / "agents" / robot_id / SKILL_KEYS_FILE)
+
+
 def up(
     settings_loader: Any,
     port: int,
@@ -94,6 +104,7 @@ def up(
         init_database(settings, db)
         admin = ensure_admin_key(db)
         credential = local_credential(settings, db, robot_id)
+        skill_keys = local_skill_keys(settings, robot_id)
         if retire_agent_key(settings, db):
             console.print("revoked and removed agent.key: agents sign in with robot credentials now", highlight=False)
     finally:
@@ -122,7 +133,7 @@ def up(
             return
         command = [sys.executable, "-m", "dynamical.cli", "agent", "--robot-id", robot_id, "--server", url]
         command += ["--mode", agent_mode, "--cache-dir", str(settings.data_dir / "agents" / robot_id)]
-        command += ["--credential", str(credential)]
+        command += ["--credential", str(credential), "--skill-keys", str(skill_keys)]
         # Over TLS the agent trusts the server's own certificate (self-signed, most likely).
         env = {**os.environ, "SSL_CERT_FILE": str(tls.certfile)} if tls is not None else None
         agent = subprocess.Popen(command, env=env, start_new_session=True)
@@ -158,6 +169,26 @@ def _stop_process(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> No
         process.wait()
 
 
+def deployed_skills(cache_dir: Path | None, skill_keys: Path | None) -> Any:
+    """The agent's ``DeployedSkills`` (None without a cache directory, or without keys when none
+    were named: deployments are then stored unverified and not run)."""
+    from dynamical.agent.learned_catalog import DeployedSkills
+    from dynamical.agent.skill_keys import SKILL_KEYS_FILE, SkillKeys
+    from dynamical.skills.builtin.catalog import EMBODIMENT
+
+    if cache_dir is None:
+        if skill_keys is not None:
+            raise ValueError("--skill-keys needs --cache-dir: deployed skills are kept there")
+        return None
+    path = skill_keys if skill_keys is not None else cache_dir / SKILL_KEYS_FILE
+    if skill_keys is None and not path.exists():
+        logging.getLogger("dynamical.agent").warning(
+            "no skill keys at %s: deployed skills are stored but not verified or run", path
+        )
+        return None
+    return DeployedSkills(cache_dir, SkillKeys.load(path), EMBODIMENT)
+
+
 EXECUTIVE_NICE = -10
 """Niceness of the realtime agent's threads (the executive): ahead of ordinary load."""
 
@@ -171,8 +202,11 @@ def run_agent(
     speed: float,
     cache_dir: Path | None,
     seed: int | None,
+    skill_keys: Path | None = None,
 ) -> None:
-    """Run the robot agent for ``robot_id`` and keep it linked to ``server`` until SIGINT/SIGTERM."""
+    """Run the robot agent for ``robot_id`` and keep it linked to ``server`` until SIGINT/SIGTERM.
+    With a skill cache and skill keys (default ``<cache_dir>/skill-keys.json``) it verifies, keeps
+    and runs the learned skills deployed to it."""
     from dynamical.agent.credential import RobotCredential, default_path
     from dynamical.agent.link_client import AgentLinkClient, LinkConfig, RobotIdentity, agent_url
     from dynamical.agent.robot_agent import make_robot_agent
@@ -189,6 +223,7 @@ def run_agent(
     world = load_world(settings)
     if world is None:
         raise ValueError(f"robot profile {settings.robot!r} has no simulated world; the agent needs one")
+    skills = deployed_skills(cache_dir, skill_keys)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s agent %(levelname)s %(message)s")
     if mode == "realtime":
         # Before any thread starts, so that all inherit it: a thread holding the GIL while
@@ -202,6 +237,7 @@ def run_agent(
         mode=mode,  # type: ignore[arg-type]
         seed=settings.sim.seed if seed is None else seed,
         speed=speed,
+        skills=skills,
     )
     manifests = [m for m in builtin_manifests() if m.embodiment == EMBODIMENT]
     identity = RobotIdentity(
@@ -215,7 +251,7 @@ def run_agent(
     # where `dynamical datasets` and GET /api/v1/datasets look on this machine.
     recorder = recorder_for(robot, Path(settings.data_dir).expanduser() / "datasets")
     config = LinkConfig(server=server, credential=credential, cache_dir=cache_dir)
-    client = AgentLinkClient(robot, identity, config, recorder=recorder)
+    client = AgentLinkClient(robot, identity, config, recorder=recorder, skills=skills)
 
     def leave(signum: int, _frame: object) -> None:
         err_console.print(f"agent {robot_id}: {signal.Signals(signum).name}, stopping")
@@ -359,10 +395,20 @@ def register(app: typer.Typer, bench_app: typer.Typer, settings_of: Any, user_er
         speed: Annotated[float, typer.Option(help="Simulated time per wall-clock second (lockstep).")] = 1.0,
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where deployed skills go.")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed of the object layout (default: config).")] = None,
+        skill_keys: Annotated[
+            Path | None,
+            typer.Option(
+                "--skill-keys",
+                help="Keys that verify and decrypt deployed skills (default: <cache-dir>/skill-keys.json; "
+                "`dynamical skills keys` exports them, `dynamical up` writes its robot's).",
+                dir_okay=False,
+                show_default=False,
+            ),
+        ] = None,
     ) -> None:
         """Run one robot agent linked to a platform server, signed in with its robot credential; it
         reconnects until stopped."""
-        run_agent(lambda: settings_of(ctx), robot_id, server, credential, mode, speed, cache_dir, seed)
+        run_agent(lambda: settings_of(ctx), robot_id, server, credential, mode, speed, cache_dir, seed, skill_keys)
 
     @app.command("invoke")
     @user_errors

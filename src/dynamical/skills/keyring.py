@@ -201,6 +201,10 @@ class Keyring:
         # Only once the file holds the new keys: never sign with a key that could be lost.
         self._data = data
 
+    def key_ids(self) -> tuple[list[str], list[str]]:
+        """The ids of every signing key and every encryption key held, active or not."""
+        return [r.key_id for r in self._data.signing_keys], [r.key_id for r in self._data.encryption_keys]
+
     def signing_key(self) -> SigningKey:
         record = next(r for r in self._data.signing_keys if r.active)
         return SigningKey(record.key_id, Ed25519PrivateKey.from_private_bytes(record.secret_bytes))

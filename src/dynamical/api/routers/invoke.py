@@ -19,6 +19,7 @@ from dynamical.api.auth import Admin, Operator, Reader
 from dynamical.api.deps import Db, Registry, RobotFilter
 from dynamical.api.errors import ConflictError, NotFoundError, UnprocessableError
 from dynamical.api.invoker import ExecutionOut, InvokeAccepted, Invoker, InvokeRequest, InvokeResponse, InvokerStats
+from dynamical.api.learned_routing import refresh_routing
 from dynamical.api.models import Deployment, Robot, SkillVersion, utcnow
 from dynamical.api.planning import PlanningError, PlanSpec
 from dynamical.api.schemas import Identifier
@@ -223,7 +224,11 @@ async def deploy_skill(body: DeployRequest, _: Admin, request: Request, db: Db, 
             error=error,
         )
 
-    return await asyncio.gather(*(one(i, r) for i, r in rows))
+    answers = await asyncio.gather(*(one(i, r) for i, r in rows))
+    if artifact.manifest.kind != "scripted" and any(a.status == "delivered" for a in answers):
+        # A robot runs it now: the planner routes words to it (api/learned_routing.py).
+        await run_in_threadpool(refresh_routing, _invoker(request).planner, db)
+    return answers
 
 
 def _close_deployment(db, deployment_id: int, ok: bool, error: str | None) -> None:  # type: ignore[no-untyped-def]
