@@ -21,6 +21,7 @@ from dynamical.fleet.config import FleetConfig
 from dynamical.fleet.demonstrations import Demonstrations
 from dynamical.fleet.model import FleetPolicy
 from dynamical.fleet.privacy import PrivacyLedger, Spend
+from dynamical.fleet.threads import single_thread
 
 
 class LocalResult(BaseModel):
@@ -42,7 +43,7 @@ def train_round(
     policy: FleetPolicy, demos: Demonstrations, config: FleetConfig, ledger: PrivacyLedger | None, seed: int
 ) -> tuple[np.ndarray, LocalResult]:
     """Fine-tune ``policy.expert`` in place; returns ((d,) float32 update, result)."""
-    with warnings.catch_warnings():
+    with single_thread(), warnings.catch_warnings():
         # Opacus warns that its RNG is not the secure one (see README's threat model) and that the
         # expert's inputs need no gradient (the base is frozen): both expected here.
         warnings.simplefilter("ignore", UserWarning)

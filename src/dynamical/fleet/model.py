@@ -19,6 +19,7 @@ from torch import nn
 
 from dynamical.fleet.bfv import POLY_DEGREE
 from dynamical.fleet.demonstrations import Demonstrations
+from dynamical.fleet.threads import single_thread
 
 FEATURES = 256
 MAX_EXPERT_PARAMS = 1_000_000
@@ -140,6 +141,19 @@ def fit(
     params: list[nn.Parameter] | None = None,
 ) -> None:
     """Plain (non-private) Adam on the normalized-action MSE: centralized baselines and pretraining."""
+    with single_thread():
+        _fit(policy, demos, epochs, batch, lr, seed, params)
+
+
+def _fit(
+    policy: FleetPolicy,
+    demos: Demonstrations,
+    epochs: int,
+    batch: int,
+    lr: float,
+    seed: int,
+    params: list[nn.Parameter] | None,
+) -> None:
     gen = torch.Generator().manual_seed(seed)
     obs = torch.as_tensor(demos.obs)
     target = (torch.as_tensor(demos.action) - policy.act_mean) / policy.act_std

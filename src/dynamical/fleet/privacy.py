@@ -36,11 +36,21 @@ class LedgerState(BaseModel):
     history: list[Spend] = []
 
 
+def merged(history: list[Spend]) -> list[Spend]:
+    """Spends with the same (z, q) as one entry: RDP composes additively in steps, so this is exact
+    and keeps the accountant's work (a series per entry and order) flat as rounds accumulate."""
+    steps: dict[tuple[float, float], int] = {}
+    for s in history:
+        key = (s.noise_multiplier, s.sample_rate)
+        steps[key] = steps.get(key, 0) + s.steps
+    return [Spend(noise_multiplier=z, sample_rate=q, steps=n) for (z, q), n in steps.items()]
+
+
 def epsilon_of(history: list[Spend], delta: float) -> float:
     if not history:
         return 0.0
     accountant = RDPAccountant()
-    accountant.history = [(s.noise_multiplier, s.sample_rate, s.steps) for s in history]
+    accountant.history = [(s.noise_multiplier, s.sample_rate, s.steps) for s in merged(history)]
     return float(accountant.get_epsilon(delta))
 
 
@@ -84,7 +94,7 @@ class PrivacyLedger:
 
     def record(self, history: list[tuple[float, float, int]]) -> None:
         """Replace the history with the accountant's after a round, and persist it."""
-        self.state.history = [Spend(noise_multiplier=z, sample_rate=q, steps=n) for z, q, n in history]
+        self.state.history = merged([Spend(noise_multiplier=z, sample_rate=q, steps=n) for z, q, n in history])
         self.state.rounds += 1
         self.save()
 
