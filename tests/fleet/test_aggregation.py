@@ -92,7 +92,9 @@ def test_overflow_is_refused_not_wrapped(secret: bfv.BfvSecret, public: bfv.BfvP
     rng = np.random.default_rng(0)
     full = np.full(D, 10.0)  # clipped to +bound: the largest value each robot can send
     for robot in ROBOTS[:2]:
-        collector.submit(robot, 3, secret.key_id, D + 1, secret.encrypt(quantize.encode(full, 10**6, config.quant, rng)))
+        collector.submit(
+            robot, 3, secret.key_id, D + 1, secret.encrypt(quantize.encode(full, 10**6, config.quant, rng))
+        )
     with pytest.raises(UpdateRejectedError, match="headroom"):
         collector.submit("c", 3, secret.key_id, D + 1, secret.encrypt(quantize.encode(full, 5, config.quant, rng)))
     mean, _ = decode_aggregate(collector.close().payload, D + 1, 2, config, secret)
