@@ -74,11 +74,12 @@ class TeleopController:
             self._watcher.start()
             return session.status()
 
-    def submit(self, command: TeleopInput) -> bool:
+    def submit(self, command: TeleopInput, received_at: float | None = None) -> bool:
+        """One operator input; ``received_at`` (time.monotonic s) when it arrived, if earlier."""
         session = self.session
         if session is None:
             raise TeleopNotActiveError(f"robot {self.agent.robot_id} is not teleoperated")
-        return session.submit(command)
+        return session.submit(command, received_at)
 
     def stop(self, why: str = "stopped by the operator") -> TeleopStatus:
         """End the session: the robot brakes to a hold and takes plans again."""

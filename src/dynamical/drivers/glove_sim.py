@@ -13,12 +13,14 @@ import math
 import socket
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Literal
 
 import numpy as np
 
 from dynamical.drivers.dyglove import N_JOINTS, GloveSample, encode_sample
 from dynamical.teleop import human_hand
+from dynamical.teleop.glove_calibration import GloveCalibration
 
 Motion = Literal["calibrate", "grasp", "pinch", "point", "wave"]
 MOTIONS: tuple[Motion, ...] = ("calibrate", "grasp", "pinch", "point", "wave")
@@ -66,6 +68,17 @@ class SimulatedGlove:
         self._rng = rng
         self.seq = 0
         self.battery = 87
+
+    def calibration(self, glove_id: str, user: str) -> GloveCalibration:
+        """The calibration a noiseless capture of the three poses gives (benches, demos)."""
+        poses = {"open": human_hand.OPEN_POSE, "fist": human_hand.FIST_POSE, "pinch": human_hand.PINCH_POSE}
+        return GloveCalibration(
+            glove_id=glove_id,
+            user=user,
+            side=self.side,
+            created_at=datetime.now(UTC),
+            raw={p: (self.gain * pose + self.offset).tolist() for p, pose in poses.items()},  # type: ignore[misc]
+        )
 
     def raw(self, joints: np.ndarray) -> np.ndarray:
         """The raw sensor angles (21,) of human angles (21,)."""

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
-from dynamical.drivers.dyglove import JOINTS, N_JOINTS
+from dynamical.drivers.dyglove import JOINTS
 from dynamical.teleop import human_hand
 
 Pose = Literal["open", "fist", "pinch"]
@@ -45,33 +45,34 @@ class GloveCalibration(BaseModel):
     side: Literal["left", "right"]
     created_at: datetime
     raw: dict[Pose, list[float]] = Field(description="the median raw angle of each joint in each pose, rad")
+    _anchor_cache: tuple[np.ndarray, np.ndarray] | None = PrivateAttr(None)
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
-        """Model angles (21,) rad of raw sensor angles (21,) rad."""
-        out = np.empty(N_JOINTS)
-        for j in range(N_JOINTS):
-            xs = np.array([self.raw[p][j] for p in POSES])
-            ys = np.array([MODEL_POSE[p][j] for p in POSES])
-            order = np.argsort(xs)
-            xs, ys = xs[order], ys[order]
-            if xs[-1] - xs[0] < 1e-6:  # a joint no pose moved (abduction, often): keep its open value
-                out[j] = ys[0]
-                continue
-            # Beyond the captured range, extrapolate along the nearest segment (a fist tighter
-            # than the captured one is still a fist), within the model's plausible angles.
-            keep = np.concatenate([[True], np.diff(xs) > 1e-6])
-            xs, ys = xs[keep], ys[keep]
-            if len(xs) == 1:
-                out[j] = ys[0]
-                continue
-            x = raw[j]
-            if x < xs[0]:
-                out[j] = ys[0] + (x - xs[0]) * (ys[1] - ys[0]) / (xs[1] - xs[0])
-            elif x > xs[-1]:
-                out[j] = ys[-1] + (x - xs[-1]) * (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
-            else:
-                out[j] = np.interp(x, xs, ys)
+        """Model angles (21,) rad of raw sensor angles (21,) rad: per joint, piecewise linear
+        through the three captures, extrapolated along the nearest segment beyond them (a fist
+        tighter than the captured one is still a fist), clipped to plausible angles."""
+        xs, ys = self._anchors()
+        x = np.asarray(raw, dtype=float)
+        dx = np.diff(xs, axis=1)  # (21, 2)
+        flat = dx < 1e-6  # two captures at one reading: that segment has no slope
+        slope = np.where(flat, 0.0, np.diff(ys, axis=1) / np.where(flat, 1.0, dx))
+        low = ys[:, 0] + (x - xs[:, 0]) * np.where(flat[:, 0], slope[:, 1], slope[:, 0])
+        high = ys[:, 1] + (x - xs[:, 1]) * np.where(flat[:, 1], slope[:, 0], slope[:, 1])
+        out = np.where(x < xs[:, 1], low, high)
+        unmoved = xs[:, 2] - xs[:, 0] < 1e-6  # no pose moved this joint (abduction, often)
+        out = np.where(unmoved, MODEL_POSE["open"], out)
         return np.clip(out, -0.5, 2.0)
+
+    def _anchors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per joint, the three captures' raw readings (21, 3), ascending, and their model angles."""
+        cached = self._anchor_cache
+        if cached is None:
+            xs = np.array([self.raw[p] for p in POSES]).T
+            ys = np.array([MODEL_POSE[p] for p in POSES]).T
+            order = np.argsort(xs, axis=1)
+            cached = (np.take_along_axis(xs, order, 1), np.take_along_axis(ys, order, 1))
+            self._anchor_cache = cached
+        return cached
 
 
 class CalibrationStatus(BaseModel):

@@ -104,20 +104,17 @@ class HandRetargeter:
         pinch_human = np.linalg.norm(human[1:] - human[0], axis=1)  # (4,)
         weights = np.where(pinch_human < PINCH_NEAR_M, PINCH_WEIGHT, 0.5)
         q = self.q.copy()
+        eye = DAMPING * np.eye(len(q))
         for _ in range(ITERATIONS):
             tips, jac = self._tips(q)
             assert jac is not None
-            residual = [(tips - human).reshape(-1)]
-            rows = [jac.reshape(15, -1)]
-            diff = tips[1:] - tips[0]
+            diff = tips[1:] - tips[0]  # (4, 3) thumb → finger
             dist = np.linalg.norm(diff, axis=1)
-            for f in range(4):
-                unit = diff[f] / max(dist[f], 1e-9)
-                residual.append(np.array([weights[f] * (dist[f] - pinch_human[f])]))
-                rows.append(weights[f] * (unit @ (jac[f + 1] - jac[0]))[None, :])
-            r, jr = np.concatenate(residual), np.vstack(rows)
-            step = np.linalg.solve(jr.T @ jr + DAMPING * np.eye(len(q)), -jr.T @ r)
-            q = np.clip(q + step, self.q_min, self.q_max)
+            unit = diff / np.maximum(dist, 1e-9)[:, None]
+            pinch_rows = weights[:, None] * np.einsum("fi,fij->fj", unit, jac[1:] - jac[0])  # (4, 6)
+            r = np.concatenate([(tips - human).reshape(-1), weights * (dist - pinch_human)])
+            jr = np.vstack([jac.reshape(15, -1), pinch_rows])
+            q = np.clip(q + np.linalg.solve(jr.T @ jr + eye, -jr.T @ r), self.q_min, self.q_max)
         self.q = q
         return q.copy()
 

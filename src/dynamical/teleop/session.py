@@ -117,9 +117,11 @@ class TeleopSession:
 
     # ---- the operator's side (any thread) ----
 
-    def submit(self, command: TeleopInput) -> bool:
-        """Take one input; False when dropped as older (by ``seq``) than one already taken."""
-        now = self._clock()
+    def submit(self, command: TeleopInput, received_at: float | None = None) -> bool:
+        """Take one input; False when dropped as older (by ``seq``) than one already taken.
+        ``received_at`` (``clock`` s): when the input reached the robot, if before this call (a
+        glove sample before its retargeting)."""
+        now = self._clock() if received_at is None else received_at
         with self._lock:
             if command.seq and command.seq <= self._last_seq:
                 self._stale += 1
@@ -142,6 +144,11 @@ class TeleopSession:
         for listener in self.listeners:
             listener(command, now)
         return True
+
+    def latencies(self) -> list[float]:
+        """The input → command latencies kept (s, oldest first; the last ``LATENCY_WINDOW``)."""
+        with self._lock:
+            return list(self._input_latency)
 
     def status(self) -> TeleopStatus:
         with self._lock:
