@@ -38,6 +38,7 @@ from dynamical.api.routers import (
     datasets,
     edge_devices,
     export,
+    fl,
     health,
     peripherals,
     robots,
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(training_router)
     app.include_router(datasets.router)
     app.include_router(teleop.router)
+    app.include_router(fl.router)
     install_metrics(app, db)
     for router in routers:
         app.include_router(router)
