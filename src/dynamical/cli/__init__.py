@@ -9,7 +9,7 @@ from dynamical.cli.common import app, bench_app, settings_of, user_errors
 from dynamical.cli.platform import register as _register_platform
 
 # Each module registers its commands when imported; this order is the order of `--help`.
-for _module in ("sim", "tasks", "bench", "perception", "admin", "record", "train", "observe", "teleop"):
+for _module in ("sim", "tasks", "bench", "perception", "admin", "record", "train", "observe", "teleop", "fleet"):
     import_module(f"dynamical.cli.{_module}")
 _register_platform(app, bench_app, settings_of, user_errors)
 
