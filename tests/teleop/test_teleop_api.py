@@ -77,3 +77,44 @@ def test_one_operator_drives_the_hand_through_the_api(server: LiveServer) -> Non
         assert op.post(f"{BASE}/stop").status_code == 409  # nothing to stop
         assert admin.post(f"{BASE}/start").status_code == 200  # free for the next operator
         assert admin.post(f"{BASE}/stop").status_code == 200
+
+
+@pytest.mark.slow
+def test_a_glove_is_calibrated_through_the_api_and_then_closes_the_robots_hand(server: LiveServer) -> None:
+    from dynamical.drivers.glove_sim import SimulatedGlove
+
+    with real_agent(server, ROBOT) as client, server.http("operate") as op, server.http("admin") as admin:
+        robot = client.agent
+        config = {"side": "right", "address": "127.0.0.1:0"}
+        body = {"id": "glove_r", "name": "Right glove", "kind": "glove", "config": config}
+        assert admin.post("/api/v1/peripherals", json=body).status_code == 201
+        assert op.get("/api/devices/glove/nope").status_code == 404
+        status = op.get("/api/devices/glove/glove_r")
+        assert status.status_code == 200, status.text
+        port = int(status.json()["listen"].rsplit(":", 1)[1])
+        assert not status.json()["stats"]["connected"]
+
+        assert op.post("/api/devices/glove/glove_r/calibration/start", json={"user": "../x"}).status_code == 422
+        started = op.post("/api/devices/glove/glove_r/calibration/start", json={"user": "alice"})
+        assert started.status_code == 200 and started.json()["pose"] == "open", started.text
+        glove = SimulatedGlove("right", seed=2)
+        glove.stream(("127.0.0.1", port), "calibrate", 8.5, 100.0)  # open, fist, pinch: 3 s each
+        calibration = op.get("/api/devices/glove/glove_r/calibration/status").json()
+        assert calibration["state"] == "done", calibration
+        assert op.get("/api/devices/glove/glove_r").json()["calibrated_users"] == ["alice"]
+
+        # Not holding the robot's teleop session: the glove may not drive it.
+        bind = {"robot_id": ROBOT, "user": "alice"}
+        assert op.post("/api/devices/glove/glove_r/teleop", json=bind).status_code == 409
+        assert op.post(f"{BASE}/start", json={"config": {"deadman_s": 0.5}}).status_code == 200
+        assert op.post("/api/devices/glove/glove_r/teleop", json={**bind, "user": "bob"}).status_code == 409
+        bound = op.post("/api/devices/glove/glove_r/teleop", json=bind)
+        assert bound.status_code == 200 and bound.json()["bound_robot"] == ROBOT, bound.text
+
+        hand = robot.description.group_indices("hand_right")
+        glove.stream(("127.0.0.1", port), "grasp", 2.0, 100.0)  # open → fist over 2 s
+        wait_for(lambda: np.array(robot.state().q)[hand][2:].min() > 0.9, "the robot's fingers to close")
+        status = op.get("/api/devices/glove/glove_r").json()
+        assert status["stats"]["accepted"] > 100 and status["retarget_ms_p50"] is not None
+        assert op.delete("/api/devices/glove/glove_r/teleop").json()["bound_robot"] is None
+        assert op.post(f"{BASE}/stop").status_code == 200

@@ -39,6 +39,7 @@ from dynamical.api.routers import (
     edge_devices,
     export,
     fl,
+    gloves,
     health,
     peripherals,
     robots,
@@ -132,6 +133,7 @@ def create_app(
     app.include_router(training_router)
     app.include_router(datasets.router)
     app.include_router(teleop.router)
+    app.include_router(gloves.router)
     app.include_router(fl.router)
     install_metrics(app, db)
     for router in routers:
