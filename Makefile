@@ -12,11 +12,17 @@ LEARN_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python)
 LEARN_VENV := .venv-learn
 LEARN_STAMP := $(LEARN_VENV)/.installed-$(shell cat constraints-learn.txt | sha1sum | cut -c1-12)
 
+# Fleet learning's Flower apps (issue 14): Flower 1.42 pins protobuf < 7, the runtime's OpenTelemetry
+# needs 7, so Flower + Ray + TenSEAL + Opacus get their own Python 3.11 environment (pins:
+# constraints-fleet.txt, a pip freeze of a working build); the project is installed without dependencies.
+FLEET_VENV := .venv-fleet
+FLEET_STAMP := $(FLEET_VENV)/.installed-$(shell cat constraints-fleet.txt | sha1sum | cut -c1-12)
+
 # The dashboard (ui/): npm ci when the lock file changes, a build when any of its sources do.
 UI_STAMP := ui/node_modules/.installed-$(shell cat ui/package-lock.json | sha1sum | cut -c1-12)
 UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) $(wildcard ui/*.html ui/*.ts ui/*.json)
 
-.PHONY: up test setup learn ui lint clean
+.PHONY: up test setup learn fleet ui lint clean
 
 # The two environments and the dashboard are independent: build them side by side (mostly downloads).
 # A recipe's own lines still run in order.
@@ -43,6 +49,16 @@ $(LEARN_STAMP): constraints-learn.txt
 
 learn: $(LEARN_STAMP)
 
+$(FLEET_STAMP): constraints-fleet.txt
+	test -x $(FLEET_VENV)/bin/python || $(PYTHON) -m venv $(FLEET_VENV)
+	$(FLEET_VENV)/bin/python -m pip install --quiet --upgrade pip==26.0.1
+	$(FLEET_VENV)/bin/python -m pip install --quiet -c constraints-fleet.txt 'flwr[simulation]' tenseal opacus torch numpy pydantic
+	$(FLEET_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	rm -f $(FLEET_VENV)/.installed-*
+	touch $(FLEET_STAMP)
+
+fleet: $(FLEET_STAMP)
+
 $(UI_STAMP): ui/package.json ui/package-lock.json
 	cd ui && npm ci --no-audit --no-fund --loglevel=error
 	touch $(UI_STAMP)
@@ -53,7 +69,7 @@ ui/dist/index.html: $(UI_STAMP) $(UI_SOURCES)
 
 ui: ui/dist/index.html
 
-setup: $(STAMP) $(LEARN_STAMP) ui
+setup: $(STAMP) $(LEARN_STAMP) $(FLEET_STAMP) ui
 
 up: $(STAMP) $(LEARN_STAMP) ui
 	$(BIN)/dynamical up
@@ -67,11 +83,11 @@ lint: $(STAMP)
 # Their screenshots land in artifacts/e2e/<agent mode>/.
 # The tests that bound a rate or a latency (marked timing) run apart, beside two CPU-bound
 # busy processes (scripts/with-load): a user's laptop is never idle, and their bounds must hold there.
-test: $(STAMP) $(LEARN_STAMP) ui
+test: $(STAMP) $(LEARN_STAMP) $(FLEET_STAMP) ui
 	$(BIN)/ruff check src tests
 	cd ui && npm test
 	CHROMIUM_PATH=$$(scripts/ensure-chromium) scripts/with-postgres $(BIN)/pytest -m "not timing"
 	scripts/with-postgres scripts/with-load $(BIN)/pytest -m timing
 
 clean:
-	rm -rf $(VENV) $(LEARN_VENV) ui/node_modules ui/dist
+	rm -rf $(VENV) $(LEARN_VENV) $(FLEET_VENV) ui/node_modules ui/dist

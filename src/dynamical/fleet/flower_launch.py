@@ -1,0 +1,88 @@
+"""Run a fleet job in Flower's simulation engine, from the runtime environment.
+
+Writes the job directory (``job``), seals a fresh fleet key to each robot's own key pair (the
+admin's step), starts ``.venv-fleet/bin/python -m dynamical.fleet.flower_app JOB`` at low
+priority and reads back ``rounds.jsonl``. Flower cannot share the runtime's environment (protobuf
+pins), hence the process boundary.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from dynamical.fleet.bfv import BfvSecret
+from dynamical.fleet.config import FleetConfig
+from dynamical.fleet.demonstrations import Demonstrations
+from dynamical.fleet.errors import FleetError
+from dynamical.fleet.job import FleetJob, RobotSpec, save_demos, save_policy
+from dynamical.fleet.keys import RobotKeyPair, seal_for
+from dynamical.fleet.model import FleetPolicy
+
+FLEET_VENV = ".venv-fleet"
+
+
+def fleet_python() -> Path:
+    """The fleet environment's interpreter (``make fleet`` builds it); FleetError if missing."""
+    override = os.environ.get("DYNAMICAL_FLEET_PYTHON")
+    if override:
+        return Path(override)
+    root = Path(__file__).resolve().parents[3]
+    python = root / FLEET_VENV / "bin" / "python"
+    if not python.exists():
+        raise FleetError(f"the fleet environment is missing ({python}): run `make fleet`")
+    return python
+
+
+def write_job(
+    root: Path, policy: FleetPolicy, sites: list[Demonstrations], config: FleetConfig, rounds: int, seed: int = 0
+) -> FleetJob:
+    root.mkdir(parents=True, exist_ok=True)
+    save_policy(policy, root)
+    admin = BfvSecret()
+    robots = []
+    for i, demos in enumerate(sites):
+        robot_id = f"robot-{i}"
+        home = root / robot_id
+        home.mkdir(exist_ok=True)
+        save_demos(demos, home / "demos.npz")
+        pair = RobotKeyPair.load_or_create(home / "identity.key")
+        sealed = seal_for(robot_id, pair.public_text, admin.secret_key_bytes(), admin.key_id, 1)
+        (home / "sealed_key.json").write_text(sealed.model_dump_json())
+        robots.append(RobotSpec(robot_id=robot_id, dir=str(home)))
+    job = FleetJob(
+        root=root,
+        config=config,
+        rounds=rounds,
+        key_id=admin.key_id,
+        values=policy.expert_size + 1,
+        min_participants=min(2, len(sites)),
+        seed=seed,
+        robots=robots,
+    )
+    job.save()
+    return job
+
+
+def run_simulation(job: FleetJob, timeout_s: float = 3600.0) -> list[dict]:  # type: ignore[type-arg]
+    env = dict(
+        os.environ,
+        FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1",
+        RAY_DEDUP_LOGS="0",
+        OMP_NUM_THREADS="1",
+        FLWR_HOME=str(job.root / "flwr-home"),
+    )
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        ["nice", "-n", "10", str(fleet_python()), "-m", "dynamical.fleet.flower_app", str(job.root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        raise FleetError(f"the Flower simulation failed ({done.returncode}): {' | '.join(tail)}")
+    return job.rounds_done()
