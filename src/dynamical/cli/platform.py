@@ -134,8 +134,11 @@ def up(
         command = [sys.executable, "-m", "dynamical.cli", "agent", "--robot-id", robot_id, "--server", url]
         command += ["--mode", agent_mode, "--cache-dir", str(settings.data_dir / "agents" / robot_id)]
         command += ["--credential", str(credential), "--skill-keys", str(skill_keys)]
-        # Over TLS the agent trusts the server's own certificate (self-signed, most likely).
-        env = {**os.environ, "SSL_CERT_FILE": str(tls.certfile)} if tls is not None else None
+        # The agent's data directory is the server's (`--data-dir` included): its recordings land
+        # where GET /api/v1/datasets lists them. Over TLS it trusts the server's own certificate.
+        env = {**os.environ, "DYNAMICAL_DATA_DIR": str(Path(settings.data_dir).resolve())}
+        if tls is not None:
+            env["SSL_CERT_FILE"] = str(tls.certfile)
         agent = subprocess.Popen(command, env=env, start_new_session=True)
         console.print(f"robot agent {robot_id} started (pid {agent.pid}); Ctrl-C stops everything", highlight=False)
 
