@@ -17,6 +17,8 @@ const BANNER = '[data-testid="robot-banner"]';
 let browser: Browser;
 let page: Page;
 const consoleErrors: string[] = [];
+/** When test 5 stopped its Ctrl+R recording (its dataset is checked later, once written). */
+let recordingStoppedAt = 0;
 
 async function screenshot(name: string): Promise<void> {
   // from the top: the sticky header would otherwise sit mid-page in a full-page shot
@@ -282,9 +284,20 @@ describe("dashboard e2e", () => {
     await expect.poll(() => page.getByText("Loading…").count()).toBe(0);
     await screenshot("devices");
 
+    // Ctrl+R records a demonstration on the selected robot: REC with its time and frames, then stop
     await goTo("/training");
-    await expect.poll(() => page.getByTestId("page-training").textContent()).toContain("coming in a later release");
-    await screenshot("training");
+    await page.getByTestId("record-panel").waitFor();
+    await page.keyboard.press("Control+r");
+    const rec = page.getByTestId("rec-indicator");
+    await expect.poll(() => rec.getAttribute("data-active"), { timeout: 30_000 }).toBe("true");
+    await expect.poll(async () => parseInt((await rec.getByTestId("rec-frames").textContent()) ?? "0", 10), { timeout: 30_000 }).toBeGreaterThan(5);
+    expect(await rec.getByTestId("rec-elapsed").textContent()).toMatch(/^\d+:\d\d$/);
+    await screenshot("training-recording");
+    await page.keyboard.press("Control+r");
+    recordingStoppedAt = Date.now();
+    await expect.poll(async () => (await rec.count()) === 0 || (await rec.getAttribute("data-active")) === "false", { timeout: 30_000 }).toBe(true);
+    const state = await api<{ recording: { active: boolean } | null }>(`/api/v1/robots/${ROBOT}/recording`);
+    expect(state.body.recording?.active).toBe(false);
 
     // shortcuts: theme, "coming" ones, help dialog, sidebar
     const theme = () => page.evaluate(() => document.documentElement.dataset.theme);
@@ -385,6 +398,10 @@ describe("dashboard e2e", () => {
     await goTo("/dashboard");
     const view = page.getByTestId("robot-view");
     await expect.poll(() => view.getAttribute("data-model"), { timeout: 60_000 }).toBe("loaded");
+    // the person stands on the floor as drawn: feet at z = 0 (a capsule's round may touch in), head up high
+    await expect.poll(() => view.getAttribute("data-mannequin-bottom"), { timeout: 30_000 }).not.toBe("");
+    expect(Math.abs(Number(await view.getAttribute("data-mannequin-bottom")))).toBeLessThanOrEqual(0.02);
+    expect(Number(await view.getAttribute("data-mannequin-top"))).toBeGreaterThan(1.6);
     await page.evaluate(() => window.scrollTo(0, 0));
     const box = (await view.boundingBox())!;
     expect(box.y + box.height, "the 3D view ends within the first 700 px").toBeLessThanOrEqual(700);
@@ -417,7 +434,32 @@ describe("dashboard e2e", () => {
     await page.setViewportSize({ width: 1440, height: 1000 });
   });
 
-  it("10. the server killed: within 3 s every live value greys out with 'last seen', nothing says connected", async () => {
+  it("10. the Ctrl+R recording is a dataset on /training: one episode, its joint plot (and video where recorded)", async () => {
+    expect(recordingStoppedAt, "test 5 recorded").toBeGreaterThan(0);
+    const ours = (d: { name: string }) => d.name.startsWith(`${ROBOT}-`);
+    // written in the background by the learning environment: usually done during tests 6–9
+    await expect
+      .poll(async () => (await api<{ name: string }[]>("/api/v1/datasets")).body.filter(ours).length, { timeout: 180_000, interval: 1_000 })
+      .toBeGreaterThan(0);
+    record("recording_stop_to_dataset_ms_upper_bound", Date.now() - recordingStoppedAt);
+    const name = (await api<{ name: string }[]>("/api/v1/datasets")).body.filter(ours).pop()!.name;
+    await goTo("/training");
+    const row = page.locator(`[data-testid="dataset-row"][data-name="${name}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.getByTestId("dataset-episodes").textContent()).toBe("1");
+    expect(Number(await row.getByTestId("dataset-frames").textContent())).toBeGreaterThan(5);
+    await row.click();
+    await page.getByTestId("episode-viewer").waitFor({ timeout: 30_000 });
+    await expect.poll(async () => Number(await page.getByTestId("episode-joint-plot").getAttribute("data-points")), { timeout: 30_000 }).toBeGreaterThan(5);
+    const info = await api<{ cameras: string[] }>(`/api/v1/datasets/${name}`);
+    if (info.body.cameras.length > 0) {
+      // the lock-step agent renders its cameras: the episode's video plays in the page
+      await expect.poll(() => page.getByTestId("episode-video").count(), { timeout: 60_000 }).toBe(info.body.cameras.length);
+    }
+    await screenshot("training");
+  });
+
+  it("11. the server killed: within 3 s every live value greys out with 'last seen', nothing says connected", async () => {
     if (SERVER_PID === null) return; // only a runner that started the server may kill it
     await goTo("/dashboard");
     const row = page.getByTestId(`robot-row-${ROBOT}`);

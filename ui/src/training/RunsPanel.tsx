@@ -24,7 +24,12 @@ export function RunsPanel({ selected, onSelect }: { selected: string | null; onS
   const runs = useTrainingRuns();
   return (
     <Panel title="Training runs" testId="runs-panel">
-      <QueryState query={runs} isEmpty={(r) => r.length === 0} empty="No training runs yet: start one below, or `dynamical train`.">
+      <QueryState query={runs} isEmpty={(r) => r.length === 0} empty={
+          <>
+            No training runs yet: start one with the form on this page, or <code>dynamical train</code>.
+          </>
+        }
+      >
         {(rows) => (
           <div className="scroll">
             <table className="table" data-testid="runs-table">
