@@ -89,7 +89,9 @@ def write_dataset(spec: dict, out: Path, episodes: int, frames: int, seed: int) 
     (out / protocol.DATASET_SIDECAR).write_text(json.dumps(sidecar, indent=2))
 
 
-def write_run(dataset_root: Path, run: Path, full_size: bool = False) -> None:
+def write_run(dataset_root: Path, run: Path, size: str = "tiny") -> None:
+    """``size``: tiny (the tests'), cpu (``dynamical train``'s default ACT) or lerobot (LeRobot's
+    own ACT defaults: dim 512, 4 + 1 layers, chunk 100), the last two for measurements."""
     import torch
     from lerobot.configs.types import FeatureType, PolicyFeature
     from lerobot.datasets import LeRobotDataset
@@ -114,10 +116,16 @@ def write_run(dataset_root: Path, run: Path, full_size: bool = False) -> None:
         device="cpu",
         push_to_hub=False,
     )
-    if not full_size:  # ACT's defaults otherwise (dim 512, 4 + 1 layers, chunk 100): for measurements
+    if size == "tiny":
         config.dim_model, config.dim_feedforward, config.n_heads = 32, 64, 2
         config.n_encoder_layers = config.n_decoder_layers = config.n_vae_encoder_layers = 1
         config.latent_dim, config.chunk_size, config.n_action_steps = 8, CHUNK, CHUNK
+    elif size == "cpu":
+        from dynamical.learning.lerobot_side.train import ACT_CPU_DIM_MODEL, ACT_CPU_LAYERS
+
+        config.dim_model, config.dim_feedforward = ACT_CPU_DIM_MODEL, 4 * ACT_CPU_DIM_MODEL
+        config.n_heads = max(1, min(8, ACT_CPU_DIM_MODEL // 16))
+        config.n_encoder_layers = config.n_vae_encoder_layers = ACT_CPU_LAYERS
     policy = ACTPolicy(config)
     pre, post = make_pre_post_processors(config, dataset_stats=meta.stats)
     model_dir = run / "checkpoints" / "000001" / "pretrained_model"
@@ -139,7 +147,7 @@ if __name__ == "__main__":
     parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--full-size", action="store_true", help="ACT's default sizes (for dynamical bench policy)")
+    parser.add_argument("--size", choices=("tiny", "cpu", "lerobot"), default="tiny", help="the ACT's size")
     args = parser.parse_args()
     write_dataset(json.loads(args.spec.read_text()), args.dataset, args.episodes, args.frames, args.seed)
-    write_run(args.dataset, args.run, args.full_size)
+    write_run(args.dataset, args.run, args.size)

@@ -27,6 +27,7 @@ from dynamical.runtime.timing import TimingRecorder, TimingSnapshot
 from dynamical.skills.artifact import SkillArtifact
 from dynamical.skills.channel_world import ChannelWorldModel, static_surfaces
 from dynamical.skills.executor import Executor, Skill
+from dynamical.skills.policy_spec import ONNX_PATH
 
 ISOLATED_CHUNKS = 200
 """Graph runs back to back for the isolated chunk time."""
@@ -45,6 +46,8 @@ class PhaseResult(BaseModel):
 class PolicyBenchResult(BaseModel):
     skill: str
     seconds: float
+    onnx_mb: float
+    """Size of the policy graph, MB (10⁶ bytes): what an upload of the skill carries."""
     chunk_ms_isolated: dict[str, float]
     """p50, p99, max of one graph run alone (one intra-op thread), ms."""
     chunk_ms_in_loop: dict[str, float]
@@ -98,6 +101,7 @@ def bench_policy(settings: Settings, artifact: SkillArtifact, seconds: float) ->
     return PolicyBenchResult(
         skill=artifact.manifest.id,
         seconds=seconds,
+        onnx_mb=round(len(artifact.files[ONNX_PATH]) / 1e6, 2),
         chunk_ms_isolated=_percentiles(isolated),
         chunk_ms_in_loop=_percentiles(skill.onnx.latencies_s),
         chunks=len(skill.onnx.latencies_s),

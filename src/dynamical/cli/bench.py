@@ -366,7 +366,8 @@ def bench_policy_command(
     console.print(table)
     iso, loop = result.chunk_ms_isolated, result.chunk_ms_in_loop
     console.print(
-        f"ONNX chunk (1 thread): isolated p50 {iso['p50']:.2f} ms, p99 {iso['p99']:.2f} ms; in the loop "
+        f"ONNX graph {result.onnx_mb:.1f} MB; chunk (1 thread): isolated p50 {iso['p50']:.2f} ms, "
+        f"p99 {iso['p99']:.2f} ms; in the loop "
         f"p50 {loop['p50']:.2f} ms, p99 {loop['p99']:.2f} ms over {result.chunks} chunks; "
         f"request → chunk at the executor max {result.max_chunk_latency_ms or float('nan'):.1f} ms"
     )

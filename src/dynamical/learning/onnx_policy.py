@@ -76,6 +76,11 @@ class OnnxPolicy:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Every graph rewrite onnxruntime has (fused attention and GELU, constant folding), once at load.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # A worker that waits for work spins on a core by default: on a robot whose two cores also
+        # run the control tier, it sleeps instead (only matters with threads > 1).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for bad graphs

@@ -42,6 +42,14 @@ class UserError(Exception):
     """Bad input the person can fix; becomes one ``error`` message, no traceback."""
 
 
+ACT_CPU_DIM_MODEL = 256
+ACT_CPU_LAYERS = 2
+"""ACT's size unless told otherwise: a policy the robot's CPU runs at the control rate. LeRobot's
+own (dim_model 512, feed-forward 3200, 4 encoder layers) exports to a 92 MB graph, above the
+server's 64 MiB upload limit, and took 31 ms a chunk (p99) on one loaded core; this one is a
+tenth of its size (see README, "Package, deploy, evaluate"). ``--dim-model``/``--layers`` choose."""
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="dynamical.learning.lerobot_side.train", description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", type=Path, required=True, help="LeRobotDataset v3 directory")
@@ -51,8 +59,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--chunk-size", type=int, default=None, help="ACT chunk / diffusion horizon, frames")
     parser.add_argument("--n-action-steps", type=int, default=None, help="actions executed per chunk")
-    parser.add_argument("--dim-model", type=int, default=None, help="ACT transformer width")
-    parser.add_argument("--layers", type=int, default=None, help="ACT encoder layers (and VAE encoder layers)")
+    parser.add_argument(
+        "--dim-model", type=int, default=None, help=f"ACT transformer width (default {ACT_CPU_DIM_MODEL})"
+    )
+    parser.add_argument(
+        "--layers", type=int, default=None, help=f"ACT encoder layers and VAE encoder layers (default {ACT_CPU_LAYERS})"
+    )
     parser.add_argument("--lr", type=float, default=None, help="overrides the policy preset's learning rate")
     parser.add_argument("--inputs", default=None, help="comma list of state,environment_state,images (default: all)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -296,13 +308,13 @@ def _policy_config(args: argparse.Namespace) -> Any:
             overrides["n_action_steps"] = args.n_action_steps or args.chunk_size
         elif args.n_action_steps is not None:
             overrides["n_action_steps"] = args.n_action_steps
-        if args.dim_model is not None:
-            overrides["dim_model"] = args.dim_model
-            overrides["dim_feedforward"] = 4 * args.dim_model
-            overrides["n_heads"] = max(1, min(8, args.dim_model // 16))
-        if args.layers is not None:
-            overrides["n_encoder_layers"] = args.layers
-            overrides["n_vae_encoder_layers"] = args.layers
+        dim_model = args.dim_model if args.dim_model is not None else ACT_CPU_DIM_MODEL
+        layers = args.layers if args.layers is not None else ACT_CPU_LAYERS
+        overrides["dim_model"] = dim_model
+        overrides["dim_feedforward"] = 4 * dim_model
+        overrides["n_heads"] = max(1, min(8, dim_model // 16))
+        overrides["n_encoder_layers"] = layers
+        overrides["n_vae_encoder_layers"] = layers
         if args.lr is not None:
             overrides["optimizer_lr"] = args.lr
             overrides["optimizer_lr_backbone"] = args.lr
