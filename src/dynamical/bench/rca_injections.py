@@ -193,8 +193,7 @@ def _keep_out_zone(runtime: LockstepRuntime, make: Make, rng: np.random.Generato
     centre = np.asarray(episode.position(OBJECT))
     size = rng.uniform(0.06, 0.09)
     episode.zones = [BoxZone(name="bench_keepout", center=list(centre + [0, 0, 0.1]), half_size=[size, size, 0.12])]
-    # The bench's zone first: with a half-space listed before it, the filter's KEEP_OUT_ZONE
-    # event names the half-space (zone 0) instead (reported to the safety kernel's owner).
+    # The kernel's list, in the order the evidence names it (the bench's zone, then the configured).
     runtime.set_zones([*episode.zones, *SafetyConfig().zones])
     runtime.run(0.01, episode.control)
     episode.run("reach", {"target": OBJECT})
