@@ -58,7 +58,7 @@ def test_a_short_soak_keeps_its_invariants():
     assert result.stuck == 0, result.stuck_tasks
     assert (result.server_restarts, result.executions_lost) == (1, 0), result.lost
     assert result.executions_checked_after_restart >= 3  # two before the restart, the one across it
-    assert result.estops_injected == 1 and result.estops_not_confirmed == 0
+    assert result.estops_injected == 1 and result.estops_not_confirmed == 0, result.estop_misses
     assert result.estop_hold_ms.count == 1 and result.estop_hold_ms.p99 == result.estop_hold_ms.max
     assert result.executions_overdue == 0 and result.software_protective_stops == 0
     assert result.planner_refused == 0  # the generator says only what the planner resolves

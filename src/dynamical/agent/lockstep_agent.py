@@ -40,6 +40,8 @@ REST_SKILL = "go_home"
 """The skill a reset with ``posture`` runs: every joint back to the rest pose, slowly."""
 RESET_TIMEOUT_S = 5.0
 """s a reset with ``posture`` waits for the kernel to clear its stop (the robot must be still)."""
+YIELD_S = 2e-4
+"""s the stepping thread pauses between two control periods when it runs behind its pace."""
 
 
 class LockstepRobotAgent:
@@ -85,6 +87,8 @@ class LockstepRobotAgent:
         self._cancelled = False
         # What stopped the plan, for the step it stopped: a cancel, or an e-stop (a safety stop).
         self._stop_reason = "cancelled"
+        self._estop_cancel = threading.Event()
+        """Set by an e-stop: the stepping thread cancels the running skill before its next period."""
         self._reported = 0
 
     # ---- lifecycle ----
@@ -109,14 +113,19 @@ class LockstepRobotAgent:
         epoch, wall0, sim0 = self._epoch, time.monotonic(), self.runtime.time
         while not self._stop.is_set():
             with self._lock:
+                if self._estop_cancel.is_set():
+                    self._estop_cancel.clear()
+                    self.runner.executor.cancel()
                 if self._epoch != epoch:  # a new simulation, its clock from zero
                     epoch, wall0, sim0 = self._epoch, time.monotonic(), self.runtime.time
                 self.runtime.run(period, self.runner._control)
                 sim = self.runtime.time
             # Pace to the wall clock: simulated time runs ``speed`` times as fast as real time.
             ahead = (sim - sim0) / self.speed - (time.monotonic() - wall0)
-            if ahead > 0:
-                time.sleep(ahead)
+            # Behind the pace (a busy machine) the lock is still let go of for a moment: a thread
+            # waiting for it (the state an e-stop's confirmation reads, a cancel) would otherwise
+            # lose every race to this loop's next period and wait many of them.
+            time.sleep(ahead if ahead > 0 else YIELD_S)
 
     def _wait_sim(self, seconds: float) -> None:
         with self._lock:
@@ -192,8 +201,10 @@ class LockstepRobotAgent:
         self.runtime.link.estop(category)
         self._stop_reason = f"stopped by an emergency stop (category {category})"
         self._cancelled = True
-        with self._lock:
-            self.runner.executor.cancel()
+        # The running skill is cancelled by the stepping thread before its next period, not here:
+        # waiting for the lock (a period of a simulation slowed by a busy machine, or planning)
+        # would only delay the confirmation; the kernel brakes meanwhile anyway.
+        self._estop_cancel.set()
 
     def reset(self, posture: bool = False) -> None:
         """The explicit reset that clears an e-stop or a latched protective stop (once the robot is

@@ -36,6 +36,19 @@ class LatencyMs(BaseModel):
     max: float | None
 
 
+class EstopMiss(BaseModel):
+    """An e-stop the soak could not confirm, and what it saw instead: enough to tell a robot that
+    did not answer from one that answered but kept moving."""
+
+    task: int
+    answer_status: int | None = Field(description="HTTP status of POST /api/safety/estop (None: no answer)")
+    answer_detail: str = Field(description="the answer's words: each robot's detail, or the error")
+    last_mode: str | None = Field(description="the kernel mode last read while waiting for the hold")
+    max_abs_dq: float | None = Field(description="rad/s, the largest joint speed in the last state read")
+    waited_s: float
+    waited_robot_s: float = Field(0.0, description="s of the robot's own clock the soak waited for the hold")
+
+
 class SoakResult(BaseModel):
     tasks: int
     """Tasks run (fewer than asked when a time limit ended the run)."""
@@ -66,6 +79,7 @@ class SoakResult(BaseModel):
     protective_stop_causes: dict[str, int]
     estops_injected: int
     estops_not_confirmed: int
+    estop_misses: list[EstopMiss] = Field([], description="why each unconfirmed e-stop was not confirmed")
     estop_answer_ms: LatencyMs = Field(description="e-stop request → the robot's confirmation, as the server measured")
     estop_hold_ms: LatencyMs = Field(description="e-stop request → the robot reported holding still, at the client")
     executions_overdue: int = Field(
@@ -154,6 +168,15 @@ def print_soak(result: SoakResult, console: Console) -> None:
         ("left running", result.leftover_processes),
         ("left in /dev/shm", result.leftover_shm),
         ("killed", result.kill_needed),
+        (
+            "e-stop not confirmed",
+            [
+                f"task {m.task}: answer {m.answer_status} ({m.answer_detail}); last mode {m.last_mode}, "
+                f"max |dq| {m.max_abs_dq if m.max_abs_dq is None else round(m.max_abs_dq, 4)} rad/s "
+                f"after {m.waited_s:.1f} s ({m.waited_robot_s:.2f} s of the robot's clock)"
+                for m in result.estop_misses
+            ],
+        ),
     ):
         for item in items:
             console.print(f"[red]{label}[/red]: {item}", highlight=False)

@@ -25,7 +25,7 @@ import numpy as np
 
 from dynamical.bench.soak.generator import SoakTask, generate_tasks
 from dynamical.bench.soak.processes import Platform
-from dynamical.bench.soak.report import FailureKind, LatencyMs, SkillTally, SoakResult, TaskFailure
+from dynamical.bench.soak.report import EstopMiss, FailureKind, LatencyMs, SkillTally, SoakResult, TaskFailure
 from dynamical.config import Settings
 
 ROBOT_ID = "soak_robot"
@@ -53,6 +53,13 @@ STUCK_WORDS = (
 HUNG_WAIT_S = 600.0
 """How much longer the soak waits for an execution that outlived its timeout before going on (the
 next tasks would only be refused while it runs: one stuck state, not a cascade of them)."""
+HOLD_DQ_RAD_S = 0.01
+"""Below this every joint is holding still (an e-stop's category-1 hold, as the state reports it)."""
+HOLD_WITHIN_S = 5.0
+"""s of the robot's clock an e-stopped robot has to be holding still (a full-speed joint brakes
+in 0.4 s at the default profile's accelerations)."""
+HOLD_WALL_CAP_S = 120.0
+"""s of wall time after which the wait for a hold ends even if the robot's clock stood still."""
 RSS_EVERY = 10
 """Tasks between two memory samples."""
 
@@ -71,6 +78,7 @@ class _Tally:
     estop_hold_ms: list[float] = field(default_factory=list)
     estops: int = 0
     estops_not_confirmed: int = 0
+    estop_misses: list[EstopMiss] = field(default_factory=list)
     rss: dict[str, list[tuple[int, float, int]]] = field(default_factory=dict)
     """role → (tasks done, MB, pid of the tree's root)."""
     finished: dict[str, str] = field(default_factory=dict)
@@ -226,16 +234,30 @@ def _run_with_estop(client: httpx.Client, task: SoakTask, tally: _Tally) -> None
         return
     _wait_running(client, request_id)
     t0 = time.monotonic()
-    answer = client.post("/api/safety/estop")  # the simplest call there is: every robot, category 1
+    try:
+        answer: httpx.Response | None = client.post("/api/safety/estop")  # the simplest call: every robot, cat. 1
+    except httpx.TransportError:
+        answer = None
     tally.estops += 1
-    acks = answer.json().get("robots", []) if answer.status_code == 200 else []
-    if answer.status_code != 200 or not all(a.get("ok") for a in acks):
-        tally.estops_not_confirmed += 1
+    acks = answer.json().get("robots", []) if answer is not None and answer.status_code == 200 else []
+    answered = answer is not None and answer.status_code == 200 and bool(acks) and all(a.get("ok") for a in acks)
     tally.estop_answer_ms.extend(float(a["answered_in_ms"]) for a in acks if "answered_in_ms" in a)
-    if _wait_holding(client, timeout_s=5.0):
-        tally.estop_hold_ms.append(1e3 * (time.monotonic() - t0))
-    else:
+    hold = _wait_holding(client)
+    if hold.held:
+        tally.estop_hold_ms.append(1e3 * (hold.at - t0))
+    if not (answered and hold.held):
         tally.estops_not_confirmed += 1
+        tally.estop_misses.append(
+            EstopMiss(
+                task=task.index,
+                answer_status=None if answer is None else answer.status_code,
+                answer_detail=_estop_detail(answer, acks),
+                last_mode=hold.mode,
+                max_abs_dq=hold.max_abs_dq,
+                waited_s=round(hold.at - t0, 2),
+                waited_robot_s=round(hold.robot_s, 3),
+            )
+        )
     execution = _wait_done(client, request_id)
     if execution.get("status") not in TERMINAL:
         _record_stuck(tally, task, f"the e-stopped execution did not end: {execution.get('error')}", request_id)
@@ -403,15 +425,53 @@ def _state(client: httpx.Client) -> dict[str, Any] | None:
     return answer.json()["state"] if answer is not None and answer.status_code == 200 else None
 
 
-def _wait_holding(client: httpx.Client, timeout_s: float) -> bool:
-    """Until the robot reports its e-stop latched and no joint moving faster than 0.01 rad/s."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+@dataclass
+class _Hold:
+    held: bool
+    at: float
+    """time.monotonic() of the last state read (the hold's, when held)."""
+    mode: str | None = None
+    max_abs_dq: float | None = None
+    robot_s: float = 0.0
+    """s of the robot's own clock between the first and the last state read."""
+
+
+def _wait_holding(client: httpx.Client, robot_s: float = HOLD_WITHIN_S, wall_s: float = HOLD_WALL_CAP_S) -> _Hold:
+    """Until the robot reports its e-stop latched and no joint moving faster than
+    ``HOLD_DQ_RAD_S``; what it last reported either way.
+
+    The bound is ``robot_s`` of the robot's own clock (its state's ``t``), not of the wall: a
+    lock-step robot on a busy machine runs its simulation slower than real time (a tenth of it
+    in CI), and its braking takes robot time. ``wall_s`` only ends the wait for a robot whose
+    clock stands still."""
+    wall_deadline = time.monotonic() + wall_s
+    hold = _Hold(held=False, at=time.monotonic())
+    t_first: float | None = None
+    while time.monotonic() < wall_deadline:
         state = _state(client)
-        if state is not None and state["safety"]["mode"] == "ESTOP" and np.abs(state["dq"]).max() < 0.01:
-            return True
+        hold.at = time.monotonic()
+        if state is not None:
+            hold.mode = str(state["safety"]["mode"])
+            hold.max_abs_dq = float(np.abs(state["dq"]).max())
+            t_first = float(state["t"]) if t_first is None else t_first
+            hold.robot_s = float(state["t"]) - t_first
+            if hold.mode == "ESTOP" and hold.max_abs_dq < HOLD_DQ_RAD_S:
+                hold.held = True
+                return hold
+            if hold.robot_s > robot_s:
+                return hold
         time.sleep(0.01)
-    return False
+    return hold
+
+
+def _estop_detail(answer: httpx.Response | None, acks: list[dict[str, Any]]) -> str:
+    if answer is None:
+        return "no answer (transport error)"
+    if answer.status_code != 200:
+        return _detail(answer)
+    if not acks:
+        return "no robot answered"
+    return "; ".join(f"{a.get('robot_id')}: ok={a.get('ok')} {a.get('detail')}" for a in acks)[:300]
 
 
 def _wait_mode(client: httpx.Client, mode: str, timeout_s: float) -> bool:
@@ -534,6 +594,7 @@ def _result(
         protective_stop_causes=dict(tally.protective),
         estops_injected=tally.estops,
         estops_not_confirmed=tally.estops_not_confirmed,
+        estop_misses=tally.estop_misses,
         estop_answer_ms=_latency(tally.estop_answer_ms),
         estop_hold_ms=_latency(tally.estop_hold_ms),
         executions_overdue=tally.overdue,
