@@ -18,7 +18,7 @@ def world_sim(humanoid: RobotDescription, tabletop: WorldSpec) -> SimRobot:
 @pytest.fixture(scope="module")
 def pipeline(world_sim: SimRobot) -> PerceptionPipeline:
     """Head and both scene cameras at 320×240."""
-    p = PerceptionPipeline.for_sim(world_sim.model, world_sim.data, world_sim.world, CAMERAS)
+    p = PerceptionPipeline.for_sim(world_sim.model, world_sim.data, tuple(world_sim.world.objects), CAMERAS)
     yield p
     p.close()
 

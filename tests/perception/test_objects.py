@@ -102,7 +102,7 @@ def test_an_object_of_no_catalog_size_is_not_named(world_sim: SimRobot, pipeline
 
 
 def test_catalog_holds_shapes_and_furniture_not_poses(world_sim: SimRobot) -> None:
-    catalog = ObjectCatalog.from_sim(world_sim.model, world_sim.data, world_sim.world)
+    catalog = ObjectCatalog.from_sim(world_sim.model, world_sim.data, world_sim.world.objects)
     assert catalog.names() == tuple(world_sim.world.objects)
     assert catalog.get("red_cup").shape.round and not catalog.get("red_cube").shape.round
     assert any(b.name == "table_top" for b in catalog.furniture)

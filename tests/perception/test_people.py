@@ -22,7 +22,7 @@ def _frames(sim: SimRobot, pipeline: PerceptionPipeline) -> list:
 
 @pytest.fixture(scope="module")
 def detector(world_sim: SimRobot) -> PersonDetector:
-    return PersonDetector(ObjectCatalog.from_sim(world_sim.model, world_sim.data, world_sim.world).furniture)
+    return PersonDetector(ObjectCatalog.from_sim(world_sim.model, world_sim.data, world_sim.world.objects).furniture)
 
 
 def test_nobody_is_seen_when_nobody_is_there(

@@ -25,9 +25,13 @@ from dynamical.robot.sim_robot import SimRobot
 from dynamical.robot.world import WorldSpec
 
 
-def _sim(description: RobotDescription, world: WorldSpec | None) -> SimRobot:
-    if world is None:
+def _need(world: WorldSpec | None) -> WorldSpec:
+    if world is None or not world.objects:
         raise ProfileError("bench perception needs a world with objects (sim.world is none)")
+    return world
+
+
+def _sim(description: RobotDescription, world: WorldSpec) -> SimRobot:
     return SimRobot(description, world, seed=0)
 
 
@@ -40,9 +44,10 @@ def bench_accuracy(
     height: int,
     first_seed: int = 0,
 ) -> AccuracyReport:
+    world = _need(world)
     sim = _sim(description, world)
     sim.set_mannequin_pose(4.0, 4.0)
-    pipeline = PerceptionPipeline.for_sim(sim.model, sim.data, sim.world, cameras, width, height)  # type: ignore[arg-type]
+    pipeline = PerceptionPipeline.for_sim(sim.model, sim.data, tuple(world.objects), cameras, width, height)
     try:
         return measure_accuracy(sim, pipeline, layouts, first_seed)
     finally:
@@ -75,9 +80,10 @@ def bench_people(
     height: int,
     seed: int = 0,
 ) -> PeopleReport:
+    world = _need(world)
     sim = _sim(description, world)
-    pipeline = PerceptionPipeline.for_sim(sim.model, sim.data, sim.world, cameras, width, height)  # type: ignore[arg-type]
-    detector = PersonDetector(ObjectCatalog.from_sim(sim.model, sim.data, sim.world).furniture)  # type: ignore[arg-type]
+    pipeline = PerceptionPipeline.for_sim(sim.model, sim.data, tuple(world.objects), cameras, width, height)
+    detector = PersonDetector(ObjectCatalog.from_sim(sim.model, sim.data, world.objects).furniture)
     sites = [description.grasp_sites[h] for h in ("hand_left", "hand_right") if h in description.grasp_sites]
     rng = np.random.default_rng(seed)
     errors, times = [], []
@@ -115,4 +121,94 @@ def bench_people(
         false_people=false_people,
         detect_ms_median=round(float(np.median(times)), 3) if times else float("nan"),
         detect_ms_p99=round(float(np.percentile(times, 99)), 3) if times else float("nan"),
+    )
+
+
+class TaskRun(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    seed: int
+    success: bool
+    error: str | None = None
+    perception_cycles: int = 0
+
+
+class TaskReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    task: str
+    seeds: list[int]
+    truth_success_rate: float
+    perception_success_rate: float
+    difference_points: float
+    """Percentage points, perception − truth (the target: within ±2)."""
+    truth: list[TaskRun]
+    perception: list[TaskRun]
+
+
+def run_task(
+    description: RobotDescription,
+    world: WorldSpec,
+    task: str,
+    seed: int,
+    source: str,
+    cameras: list[str],
+    rate_hz: float = 5.0,
+) -> TaskRun:
+    """``task`` planned and run lock-step on the world drawn from ``seed``, with the skills and
+    the planner reading the simulator's truth (``source="truth"``) or the perceived world."""
+    from dataclasses import replace
+
+    from dynamical.agent.plan_runner import run_plan
+    from dynamical.orchestration import OrchestrationRequest, get_orchestrator
+    from dynamical.orchestration.world import snapshot_from_world_model
+    from dynamical.perception.sim_source import perceive_simulation
+    from dynamical.robot.kinematics import Kinematics
+    from dynamical.robot.scene import build_model
+    from dynamical.runtime.lockstep import LockstepRuntime
+    from dynamical.safety.config import SafetyConfig
+    from dynamical.skills.runner import SkillRunner, lockstep_host
+
+    kinematics = Kinematics(build_model(description), description)
+    with LockstepRuntime(description, world, SafetyConfig(), seed=seed) as runtime:
+        runtime.set_mannequin_pose(4.0, 4.0)
+        host = lockstep_host(runtime)
+        watcher = None
+        if source == "perception":
+            perceived, watcher = perceive_simulation(runtime.observer(), host.world, cameras, rate_hz=rate_hz)
+            host = replace(host, world=perceived)
+        runner = SkillRunner(host, kinematics)
+        runner.runtime = runtime  # this runner steps the lock-step runtime itself
+        if watcher is not None:
+            runner.watchers.append(watcher)
+        try:
+            snapshot = snapshot_from_world_model(runner.world, world.name)
+            plan = get_orchestrator().orchestrate(OrchestrationRequest(task_description=task, world=snapshot))
+            outcome = run_plan(plan, runner)
+        except Exception as exc:
+            return TaskRun(
+                seed=seed,
+                success=False,
+                error=f"{type(exc).__name__}: {exc}"[:300],
+                perception_cycles=watcher.cycles if watcher else 0,
+            )
+        finally:
+            if watcher is not None:
+                watcher.pipeline.close()
+        return TaskRun(seed=seed, success=outcome.success, perception_cycles=watcher.cycles if watcher else 0)
+
+
+def bench_task(
+    description: RobotDescription, world: WorldSpec | None, task: str, seeds: list[int], cameras: list[str]
+) -> TaskReport:
+    world = _need(world)
+    truth = [run_task(description, world, task, s, "truth", cameras) for s in seeds]
+    perceived = [run_task(description, world, task, s, "perception", cameras) for s in seeds]
+    rate = lambda runs: round(100.0 * sum(r.success for r in runs) / max(len(runs), 1), 2)  # noqa: E731
+    return TaskReport(
+        task=task,
+        seeds=seeds,
+        truth_success_rate=rate(truth),
+        perception_success_rate=rate(perceived),
+        difference_points=round(rate(perceived) - rate(truth), 2),
+        truth=truth,
+        perception=perceived,
     )

@@ -9,13 +9,13 @@ catalog holds — never the objects' poses.
 from __future__ import annotations
 
 import colorsys
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import mujoco
 import numpy as np
 
 from dynamical.robot.shapes import ObjectShape, object_shape
-from dynamical.robot.world import WorldSpec
 
 
 @dataclass(frozen=True)
@@ -81,18 +81,17 @@ class ObjectCatalog:
         return max(tops, default=0.0)
 
     @classmethod
-    def from_sim(cls, model: mujoco.MjModel, data: mujoco.MjData, world: WorldSpec) -> ObjectCatalog:
-        """The catalog of a compiled world: its free objects and its static (world-body) boxes."""
-        objects = []
-        for name in world.objects:
+    def from_sim(cls, model: mujoco.MjModel, data: mujoco.MjData, objects: Iterable[str]) -> ObjectCatalog:
+        """The catalog of a compiled world: the free ``objects`` (body names) and its static
+        (world-body) boxes."""
+        known = []
+        for name in objects:
             bid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name)
             geoms = np.flatnonzero(model.geom_bodyid == bid)
             # The colour of the geom with the largest area stands for the object.
             sizes = [float(np.prod(model.geom_size[g][:2])) for g in geoms]
             rgba = model.geom_rgba[geoms[int(np.argmax(sizes))]]
-            objects.append(
-                KnownObject(name=name, rgb=tuple(float(c) for c in rgba[:3]), shape=object_shape(model, name))
-            )
+            known.append(KnownObject(name=name, rgb=tuple(float(c) for c in rgba[:3]), shape=object_shape(model, name)))
         furniture = []
         # A subtree with a joint (the robot, an object) or a mocap body (the mannequin) moves.
         moving_roots = {int(model.body_rootid[model.jnt_bodyid[j]]) for j in range(model.njnt)}
@@ -109,4 +108,4 @@ class ObjectCatalog:
             furniture.append(
                 StaticBox(name=model.geom(g).name or f"geom{g}", center=data.geom_xpos[g].copy(), half=half)
             )
-        return cls(objects=tuple(objects), furniture=tuple(furniture))
+        return cls(objects=tuple(known), furniture=tuple(furniture))

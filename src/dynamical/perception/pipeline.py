@@ -17,7 +17,6 @@ from dynamical.perception.catalog import ObjectCatalog
 from dynamical.perception.detector import Detection, ObjectDetector
 from dynamical.perception.fusion import fuse
 from dynamical.perception.tracker import ObjectTracker
-from dynamical.robot.world import WorldSpec
 
 
 class PerceivedObjectOut(BaseModel):
@@ -73,12 +72,12 @@ class PerceptionPipeline:
         cls,
         model: mujoco.MjModel,
         data: mujoco.MjData,
-        world: WorldSpec,
+        objects: Sequence[str],
         cameras: Sequence[str],
         width: int = 320,
         height: int = 240,
     ) -> PerceptionPipeline:
-        catalog = ObjectCatalog.from_sim(model, data, world)
+        catalog = ObjectCatalog.from_sim(model, data, objects)
         return cls(SimRgbdCamera(model, data, cameras, width, height), ObjectDetector(catalog))
 
     def update(self, truth: bool = False) -> list[Detection]:

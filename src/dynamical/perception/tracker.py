@@ -66,6 +66,15 @@ class ObjectTracker:
                 elif np.any(track.velocity):
                     self._tracks[name] = replace(track, velocity=np.zeros(3))  # unseen: no motion known
 
+    def place(self, name: str, pos: np.ndarray, now: float) -> None:
+        """Set a known object's position without a sighting (where a hand put it down unseen):
+        it keeps its last confidence, aged from ``now``."""
+        track = self._tracks.get(name)
+        if track is not None:
+            self._tracks[name] = replace(
+                track, pos=np.asarray(pos, dtype=float).copy(), velocity=np.zeros(3), seen_t=now
+            )
+
     def confidence(self, track: Track, now: float) -> float:
         return track.seen_confidence * math.exp(-track.age(now) / self.decay_s)
 

@@ -520,3 +520,8 @@ class SimObserver:
     def joint_positions(self) -> np.ndarray:
         """The robot's measured joint positions (n,)."""
         return self._robot.read_state().q
+
+    def scene(self) -> tuple[mujoco.MjModel, mujoco.MjData]:
+        """The compiled world and its state, for offscreen rendering (perception's simulated
+        cameras) and reading static geometry: callers only read them, never write."""
+        return self._robot.model, self._robot.data
