@@ -13,11 +13,13 @@ and ``_busy``, and the realtime agent has ``runner`` only once started.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from typing import Any
 
 from dynamical.agent.errors import AgentBusyError, AgentNotStartedError
 from dynamical.agent.reports import refusal
+from dynamical.skills.executor import ExecutionReport
 from dynamical.teleop.inputs import TeleopConfig, TeleopInput
 from dynamical.teleop.session import TeleopSession, TeleopSkill, TeleopStatus
 
@@ -142,3 +144,28 @@ def teleop_of(agent: Any) -> TeleopController:
         if controller is None:
             controller = _controllers[agent] = TeleopController(agent)
         return controller
+
+
+def play_motion(agent: Any, skill: Any, timeout_s: float) -> ExecutionReport:
+    """Play ``skill`` (a retargeted motion) on ``agent`` through its executor and kernel, holding
+    the plan slot while it plays; the executor's report of the run (status, interventions)."""
+    if not agent._busy.acquire(blocking=False):
+        raise AgentBusyError(f"robot {agent.robot_id} is running a plan or a teleop session")
+    try:
+        with agent._lock:
+            agent.runner.executor.run(skill, timeout_s)
+        deadline = time.monotonic() + 10.0 * timeout_s + 30.0  # simulated time may run slower
+        while True:
+            with agent._lock:
+                if not agent.runner.executor.running:
+                    report = agent.runner.executor.report
+                    break
+            if time.monotonic() > deadline:
+                with agent._lock:
+                    agent.runner.executor.cancel()
+                raise TimeoutError(f"the motion did not end within {timeout_s:g} s of robot time")
+            time.sleep(0.02)
+    finally:
+        agent._busy.release()
+    assert report is not None
+    return report

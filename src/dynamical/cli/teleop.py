@@ -1,12 +1,14 @@
-"""`dynamical glove …` (the DYGlove without hardware) and `dynamical bench teleop`."""
+"""`dynamical glove …` (the DYGlove without hardware), `dynamical retarget` (BVH → robot motion) and
+`dynamical bench teleop`."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from dynamical.cli.common import app, bench_app, console, print_result, settings_of, user_errors
+from dynamical.cli.common import app, bench_app, console, err_console, print_result, settings_of, user_errors
 
 glove_app = typer.Typer(help="DYGlove data gloves: a simulated glove over the real UDP protocol.", no_args_is_help=True)
 app.add_typer(glove_app, name="glove")
@@ -61,3 +63,47 @@ def bench_teleop_command(
         raise ValueError("bench teleop needs a world to simulate (this robot's profile brings its own scene)")
     result = bench_teleop(load_description(settings, robot), world, seconds, steps)
     print_result(result, as_json, "bench teleop")
+
+
+@app.command("retarget")
+@user_errors
+def retarget_command(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="A BVH capture.", exists=True, dir_okay=False)],
+    out: Annotated[Path, typer.Option(help="Where to write the joint trajectory (.npz: t, q, joint_names).")],
+    scale: Annotated[float, typer.Option(min=1e-6, help="Metres per BVH unit (0.01: centimetres).")] = 0.01,
+    up: Annotated[str, typer.Option(help="The file's up axis: y (BVH's usual, facing +z) or z (facing +x).")] = "y",
+    play: Annotated[bool, typer.Option("--play", help="Then play it on the simulated robot (kernel).")] = False,
+    robot: Annotated[str | None, typer.Option(help="Robot profile (default: from config).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Whole-body retargeting: a human skeleton (BVH) → the robot's arms, waist and head."""
+    from dynamical.launch import load_description, load_world
+    from dynamical.teleop.bvh import BvhError
+    from dynamical.teleop.retarget_file import retarget_bvh, save_motion
+
+    settings = settings_of(ctx)
+    description = load_description(settings, robot)
+    try:
+        times, q, result = retarget_bvh(description, source, scale, up)
+    except (BvhError, KeyError) as exc:
+        raise ValueError(f"{source}: {exc}") from None
+    save_motion(out, description, times, q)
+    result.out = str(out)
+    print_result(result, as_json, "retarget")
+    if play:
+        from dynamical.agent.lockstep_agent import LockstepRobotAgent
+        from dynamical.agent.teleop_control import play_motion
+        from dynamical.teleop.motion_skill import MotionSkill
+
+        world = load_world(settings, robot)
+        if world is None:
+            raise ValueError("--play needs a world to simulate")
+        agent = LockstepRobotAgent(description.name, description, world, settings.safety, seed=settings.sim.seed)
+        agent.start()
+        try:
+            skill = MotionSkill(times, q)
+            report = play_motion(agent, skill, skill.duration_s + 5.0)
+        finally:
+            agent.stop()
+        err_console.print(f"played: {report.status}, {report.interventions} kernel interventions, {report.steps} ticks")
