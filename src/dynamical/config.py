@@ -20,6 +20,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from dynamical.perception.config import PerceptionConfig
 from dynamical.safety.config import SafetyConfig
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
@@ -72,6 +73,7 @@ class Settings(BaseSettings):
     rates: RatesConfig = RatesConfig()
     limits: LimitsConfig = LimitsConfig()
     safety: SafetyConfig = SafetyConfig()
+    perception: PerceptionConfig = PerceptionConfig()
     data_dir: Path = Field(Path("data"), description="Where recordings, models and the database live")
     database_url: str | None = Field(
         None,

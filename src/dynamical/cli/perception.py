@@ -16,6 +16,10 @@ def bench_perception_command(
     ctx: typer.Context,
     accuracy: Annotated[bool, typer.Option("--accuracy", help="Objects against ground truth (the default).")] = False,
     people: Annotated[bool, typer.Option("--people", help="Person distance against the true mannequin.")] = False,
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="Run this task on --layouts seeds, on the true and on the perceived world."),
+    ] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="Time a foundation model instead: dinov3, sam3 or vjepa2.")
     ] = None,
@@ -33,10 +37,10 @@ def bench_perception_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """How well and how fast the robot sees: objects (position, yaw, mask IoU against MuJoCo's
-    truth over random layouts), people (distance to the true mannequin), or a foundation model's
-    FLOPs and latency per frame."""
-    if sum([accuracy, people, model is not None]) > 1:
-        raise ValueError("choose one of --accuracy, --people and --model")
+    truth over random layouts), people (distance to the true mannequin), a task's success on the
+    perceived world against the true one, or a foundation model's FLOPs and latency per frame."""
+    if sum([accuracy, people, model is not None, task is not None]) > 1:
+        raise ValueError("choose one of --accuracy, --people, --task and --model")
     if model is not None:
         from dynamical.perception.budget import bench_model
         from dynamical.perception.model_sizes import check_size
@@ -47,7 +51,7 @@ def bench_perception_command(
         result = bench_model(model, size, device, dtype, iterations, compile)
         print_result(result, as_json, f"bench perception --model {model} --size {size}")
         return
-    from dynamical.bench.perception import bench_accuracy, bench_people
+    from dynamical.bench.perception import bench_accuracy, bench_people, bench_task
     from dynamical.launch import load_description, load_world
 
     settings = settings_of(ctx)
@@ -55,6 +59,21 @@ def bench_perception_command(
     if not names:
         raise ValueError("--cameras names no camera")
     description, world = load_description(settings), load_world(settings)
+    if task is not None:
+        seeds = list(range(settings.sim.seed, settings.sim.seed + layouts))
+        report = bench_task(description, world, task, seeds, names)
+        if as_json:
+            typer.echo(report.model_dump_json(indent=2))
+            return
+        print_result(
+            report.model_copy(update={"truth": [], "perception": []}),
+            False,
+            f"bench perception --task ({layouts} seeds)",
+        )
+        for run in report.perception:
+            if not run.success:
+                typer.echo(f"perception seed {run.seed}: failed{': ' + run.error if run.error else ''}")
+        return
     if people:
         report = bench_people(description, world, layouts, names, width, height, settings.sim.seed)
         print_result(report, as_json, f"bench perception --people ({layouts} placements)")

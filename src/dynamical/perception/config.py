@@ -34,6 +34,9 @@ class ModelsConfig(BaseModel):
 
 class PerceptionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    world_source: Literal["truth", "perception"] = Field(
+        "truth", description="What skills and planning read objects from: the simulator's truth or the cameras"
+    )
     cameras: list[str] = Field(["head", "front", "side"], description="Cameras the cheap tier reads")
     width: int = Field(320, gt=0, le=1280)
     height: int = Field(240, gt=0, le=960)
