@@ -68,3 +68,41 @@ def test_a_bad_detail_is_refused_and_writes_nothing(tmp_path: Path) -> None:
     with open(ledger.path, "ab") as handle:
         handle.write(b"not json\n" + json.dumps({"kind": "dp.spend", "subject": "robot:x"}).encode() + b"\n")
     assert spent_by_robot(ledger.path) == {}
+
+
+def test_metrics_count_the_ledgers_fleet_entries_incrementally(tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from dynamical.observability.metrics import ServerMetrics
+
+    ledger = AuditLedger(tmp_path, sign_every=1000, sign_interval_s=3600)
+    audit = OperationsAudit(ledger)
+    metrics = ServerMetrics(lambda: [], lambda: {}, ledger.path)
+
+    def scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        families = text_string_to_metric_families(metrics.render().decode())
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families for s in f.samples}
+
+    assert scrape()[("dynamical_fl_rounds_total", ())] == 0.0
+    audit.encryption(actor="robot:r1", round_id="round-1", key_id="k", scheme="bfv", ciphertexts=2, bytes=1000)
+    audit.aggregation(actor="server", round_id="round-1", scheme="bfv", contributors=["robot:r1"],
+                      bytes_in=1000, bytes_out=500)  # fmt: skip
+    audit.dp_spend(robot_id="r1", round_id="round-1", epsilon=0.5, delta=1e-5, epsilon_total=0.5,
+                   noise_multiplier=1.0, sample_rate=0.1, steps=4)  # fmt: skip
+    first = scrape()
+    assert first[("dynamical_fl_rounds_total", ())] == 1.0
+    assert first[("dynamical_fl_aggregation_bytes_total", (("direction", "in"),))] == 1000.0
+    assert first[("dynamical_fl_encrypted_bytes_total", (("actor", "robot:r1"),))] == 1000.0
+    assert first[("dynamical_fl_dp_epsilon", (("robot", "r1"),))] == 0.5
+    assert first[("dynamical_fl_key_operations_total", (("operation", "generated"),))] == 1.0  # the ledger's own key
+
+    audit.aggregation(actor="server", round_id="round-2", scheme="bfv", contributors=["robot:r1"],
+                      bytes_in=10, bytes_out=5)  # fmt: skip
+    audit.dp_spend(robot_id="r1", round_id="round-2", epsilon=0.3, delta=1e-5, epsilon_total=0.7,
+                   noise_multiplier=1.0, sample_rate=0.1, steps=4)  # fmt: skip
+    with open(ledger.path, "ab") as handle:  # a line still being written counts at the next scrape
+        handle.write(b'{"kind":"aggregation","detail":{"bytes_in":7')
+    second = scrape()
+    assert second[("dynamical_fl_rounds_total", ())] == 2.0
+    assert second[("dynamical_fl_aggregation_bytes_total", (("direction", "out"),))] == 505.0
+    assert second[("dynamical_fl_dp_epsilon", (("robot", "r1"),))] == 0.7

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from pydantic import BaseModel
+
+from dynamical.observability.fl_metrics import FederatedLedgerCollector
 
 SAFETY_MODES = ("RUNNING", "HOLD", "BRAKING", "PROTECTIVE_STOP", "ESTOP")
 PLANNING_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -43,7 +46,13 @@ class RobotSample(BaseModel):
 class ServerMetrics:
     """The registry of one server, with the instruments its hooks feed."""
 
-    def __init__(self, robots: Callable[[], Sequence[RobotSample]], executions: Callable[[], dict[str, int]]) -> None:
+    def __init__(
+        self,
+        robots: Callable[[], Sequence[RobotSample]],
+        executions: Callable[[], dict[str, int]],
+        ledger: Path | None = None,
+    ) -> None:
+        """``ledger``: the audit ledger whose federated-learning entries are counted (None: none)."""
         self.registry = CollectorRegistry(auto_describe=True)
         self.safety_events = Counter(
             "dynamical_safety_events",
@@ -73,6 +82,8 @@ class ServerMetrics:
             "dynamical_audit_entries", "Entries appended to the audit ledger, by kind", ["kind"], registry=self.registry
         )
         self.registry.register(_FleetCollector(robots, executions))
+        if ledger is not None:
+            self.registry.register(FederatedLedgerCollector(ledger))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

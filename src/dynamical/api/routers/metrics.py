@@ -17,6 +17,7 @@ from dynamical.api.auth import Reader
 from dynamical.api.db import Database
 from dynamical.api.models import Execution, Robot
 from dynamical.api.write_hooks import attach_metrics
+from dynamical.observability.ledger import ledger_paths
 from dynamical.observability.metrics import CONTENT_TYPE, RobotSample, ServerMetrics
 
 router = APIRouter(tags=["observability"])
@@ -29,7 +30,8 @@ router = APIRouter(tags=["observability"])
 )
 async def metrics(_: Reader, request: Request) -> Response:
     """Tier rates, late ticks and work time per tier, safety events by rule, executions by status
-    and skill, planning latency, agent link state: Prometheus text format."""
+    and skill, planning latency, agent link state, federated rounds, bytes and DP ε (from the audit
+    ledger): Prometheus text format."""
     server: ServerMetrics = request.app.state.metrics
     body = await run_in_threadpool(server.render)
     return Response(body, media_type=CONTENT_TYPE)
@@ -68,7 +70,7 @@ def install_metrics(app: FastAPI, db: Database) -> ServerMetrics:
             rows = session.execute(select(Execution.status, func.count()).group_by(Execution.status)).all()
         return {str(status): int(count) for status, count in rows}
 
-    server = ServerMetrics(robots, executions)
+    server = ServerMetrics(robots, executions, ledger_paths(app.state.settings.data_dir)[0])
     app.state.metrics = server
     attach_metrics(app.state.settings.database_url, server)
     if hub is not None and hasattr(hub, "progress_listeners"):

@@ -240,9 +240,7 @@ def _object_of(step: StepEvidence) -> str | None:
     return None
 
 
-def _explain(
-    template: str, facts: dict[str, Any], supporting: list[EventEvidence], step: StepEvidence | None
-) -> str:
+def _explain(template: str, facts: dict[str, Any], supporting: list[EventEvidence], step: StepEvidence | None) -> str:
     if supporting:
         # The rule's own events: when and how often *it* acted, not the step's first event
         # (a ZONES_CHANGED or another rule's intervention may come before it).
