@@ -102,7 +102,7 @@ class BfvPublic:
         ct = seal.Ciphertext()
         try:
             ct.load(self._context, str(path))
-        except (RuntimeError, ValueError) as exc:
+        except Exception as exc:  # untrusted bytes: SEAL's C++ errors map to several Python types
             raise UpdateRejectedError(f"a ciphertext does not load under the fleet's parameters: {exc}") from exc
         if ct.size() != 2:
             raise UpdateRejectedError(f"a fresh ciphertext has 2 polynomials, this one has {ct.size()}")

@@ -34,7 +34,11 @@ class QuantSpec(BaseModel):
     max_clients: int = Field(16, ge=1, le=10_000)
     weight_cap: int = Field(4096, ge=1, le=1_000_000)
     """Example count at which a robot's weight stops growing (bounds the count slot too)."""
-    plain_modulus: int = BFV_PLAIN_MODULUS
+
+    @property
+    def plain_modulus(self) -> int:
+        """BFV's plaintext modulus t, fixed with the fleet's encryption parameters."""
+        return BFV_PLAIN_MODULUS
 
     @property
     def half_range(self) -> int:

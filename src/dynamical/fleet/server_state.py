@@ -200,7 +200,10 @@ class FleetServer:
         )
         if entry is None:
             raise FleetError(f"no closed round {round_}")
-        return entry, (self.root / f"round-{entry.round}.bin").read_bytes()
+        try:
+            return entry, (self.root / f"round-{entry.round}.bin").read_bytes()
+        except OSError as exc:
+            raise FleetError(f"round {entry.round}'s sum is missing from the data directory: {exc}") from exc
 
     def pending(self) -> list[str]:
         return self._collector.received if self._collector is not None else []
