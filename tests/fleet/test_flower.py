@@ -26,7 +26,7 @@ def test_two_rounds_in_flowers_simulation_engine(tmp_path: Path) -> None:
     policy = pretrain(site(100, 4, 0.0), epochs=2)
     config = FleetConfig(batch_size=40)
     job = write_job(tmp_path / "job", policy, [site(i, 4, 0.15 * (i + 1)) for i in range(2)], config, rounds=2)
-    rounds = run_simulation(job, timeout_s=1500)
+    rounds = run_simulation(job, timeout_s=900)
     assert [r["round"] for r in rounds] == [1, 2]
     assert all(r["participants"] == ["robot-0", "robot-1"] for r in rounds)
     assert 0 < rounds[0]["epsilon"]["robot-0"] < rounds[1]["epsilon"]["robot-0"] <= 8

@@ -69,9 +69,13 @@ def run_simulation(job: FleetJob, timeout_s: float = 3600.0) -> list[dict]:  # t
     env = dict(
         os.environ,
         FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1",
-        RAY_DEDUP_LOGS="0",
         OMP_NUM_THREADS="1",
         FLWR_HOME=str(job.root / "flwr-home"),
+        RAY_USAGE_STATS_ENABLED="0",
+        # On a loaded 2-core machine Ray's agents took longer to start than the raylet waits by default,
+        # and the raylet aborted ("Timed out waiting for file …metrics_agent_port"), leaving Flower waiting.
+        RAY_agent_register_timeout_ms="600000",
+        RAY_raylet_start_wait_time_s="600",
     )
     env.pop("PYTHONPATH", None)
     done = subprocess.run(
