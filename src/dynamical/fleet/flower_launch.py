@@ -8,7 +8,9 @@ pins), hence the process boundary.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -78,15 +80,24 @@ def run_simulation(job: FleetJob, timeout_s: float = 3600.0) -> list[dict]:  # t
         RAY_raylet_start_wait_time_s="600",
     )
     env.pop("PYTHONPATH", None)
-    done = subprocess.run(
+    # Its own session, so that Ray's daemons (GCS, raylet, agents) go with it on timeout or failure.
+    process = subprocess.Popen(
         ["nice", "-n", "10", str(fleet_python()), "-m", "dynamical.fleet.flower_app", str(job.root)],
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout_s,
-        check=False,
+        start_new_session=True,
     )
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-        raise FleetError(f"the Flower simulation failed ({done.returncode}): {' | '.join(tail)}")
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        stdout, stderr = "", f"no result within {timeout_s:.0f} s"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    if process.returncode != 0:
+        tail = (stderr or stdout).strip().splitlines()[-5:]
+        raise FleetError(f"the Flower simulation failed ({process.returncode}): {' | '.join(tail)}")
     return job.rounds_done()
