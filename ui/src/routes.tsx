@@ -18,6 +18,7 @@ export const routes: RouteObject[] = [
       { path: "observability", lazy: page(() => import("./pages/ObservabilityPage")) },
       { path: "devices", lazy: page(() => import("./pages/DevicesPage")) },
       { path: "training", lazy: page(() => import("./pages/TrainingPage")) },
+      { path: "teleop", lazy: page(() => import("./pages/TeleopPage")) },
       { path: "*", element: <Navigate to="/dashboard" replace /> },
     ],
   },

@@ -107,6 +107,11 @@ class TeleopServo:
         self._velocity = np.zeros(self.description.n_joints) if velocity is None else np.array(velocity, dtype=float)
 
     @property
+    def arm_sides(self) -> tuple[Side, ...]:
+        """The sides whose palm the servo can place (the robot has that arm's end effector)."""
+        return tuple(side for side in SIDES if self._sites[side] is not None)
+
+    @property
     def velocity(self) -> np.ndarray:
         """(n,) rad/s of the last step."""
         return self._velocity.copy()

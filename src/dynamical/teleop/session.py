@@ -58,6 +58,9 @@ class TeleopStatus(BaseModel):
         description="the operator's sent_at → first command from it (same host clocks only)"
     )
     ended: str | None = Field(None, description="why the session ended, once it has")
+    palm_start: dict[str, list[float]] = Field(
+        default_factory=dict, description="each palm's world position when the session started, m (targets start here)"
+    )
 
 
 def _stats(values: deque[float]) -> LatencyStats:
@@ -111,6 +114,7 @@ class TeleopSession:
         self._started_at = clock()
         self._hold_reason: HoldReason | None = "no input yet"
         self.ended: str | None = None
+        self.palm_start: dict[str, list[float]] = {}
         self.listeners: list[Callable[[TeleopInput, float], None]] = []
         """Called with every accepted input and its receipt time (monotonic s): the recorder
         stores the operator's raw input beside the robot's actions."""
@@ -164,6 +168,7 @@ class TeleopSession:
                 input_to_command=_stats(self._input_latency),
                 sent_to_command=_stats(self._sent_latency),
                 ended=self.ended,
+                palm_start=dict(self.palm_start),
             )
 
     # ---- the control tick's side ----
@@ -217,8 +222,9 @@ class TeleopSkill:
     def start(self, context: SkillContext) -> None:
         self._t_start = context.t_start
         self._q = context.q_start.copy()
-        moving = context.state.dq if context.state is not None else None
-        self.servo.reset(self._q, moving)
+        self.servo.reset(self._q)  # from rest: no plan runs beside a session
+        for side in self.servo.arm_sides:
+            self.session.palm_start[side] = self.servo.palm_pose(self._q, side)[0].tolist()
 
     def step(self, t: float, state: StateSample) -> SkillStep:
         if t - self._t_start >= self.session.config.max_duration_s:

@@ -1,6 +1,6 @@
 // The frame of every page: header, sidebar, dialogs, toasts, shortcuts, telemetry.
 import { useEffect } from "react";
-import { Outlet } from "react-router";
+import { Outlet, useLocation, useNavigate } from "react-router";
 import { useEstop } from "../hooks/useEstop";
 import { useSelectedRobot } from "../hooks/useSelectedRobot";
 import { useRecordingToggle } from "../hooks/useRecording";
@@ -13,11 +13,14 @@ import { HelpDialog } from "./HelpDialog";
 import { Sidebar } from "./Sidebar";
 import { TelemetryBridge } from "./TelemetryBridge";
 import { Toaster } from "./Toaster";
+import { toggleTeleop } from "../pages/teleopToggle";
 
 export function Layout() {
   const sidebarOpen = useUiStore((s) => s.sidebarOpen);
   const theme = useUiStore((s) => s.theme);
   const robotId = useSelectedRobot();
+  const navigate = useNavigate();
+  const location = useLocation();
   const estop = useEstop();
   const recording = useRecordingToggle(robotId);
 
@@ -34,7 +37,7 @@ export function Layout() {
     theme: () => useUiStore.getState().toggleTheme(),
     help: () => useUiStore.getState().setHelpOpen(!useUiStore.getState().helpOpen),
     recording: recording.toggle,
-    teleop: () => useUiStore.getState().pushToast({ title: "Teleop", description: "coming in a later release", kind: "info" }),
+    teleop: () => toggleTeleop(navigate, location.pathname),
   });
 
   return (

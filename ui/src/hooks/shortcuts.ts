@@ -14,7 +14,7 @@ export const SHORTCUTS: ShortcutInfo[] = [
   { keys: "Ctrl+D", action: "theme", label: "Light / dark theme" },
   { keys: "Ctrl+?", action: "help", label: "This help (Ctrl+Shift+/)" },
   { keys: "Ctrl+R", action: "recording", label: "Start / stop recording a demonstration on the selected robot (REC in the header); works while typing" },
-  { keys: "Ctrl+T", action: "teleop", label: "Teleoperation", coming: true },
+  { keys: "Ctrl+T", action: "teleop", label: "Teleoperation: opens the teleop page; there, starts / stops the selected robot's session" },
 ];
 
 export interface KeyLike {
