@@ -35,6 +35,7 @@ from dynamical.api.migrate import require_current
 from dynamical.api.routers import (
     analysis,
     audit,
+    compute,
     datasets,
     edge_devices,
     export,
@@ -135,6 +136,7 @@ def create_app(
     app.include_router(teleop.router)
     app.include_router(gloves.router)
     app.include_router(fl.router)
+    app.include_router(compute.router)
     install_metrics(app, db)
     for router in routers:
         app.include_router(router)

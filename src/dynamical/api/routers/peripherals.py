@@ -11,6 +11,7 @@ from dynamical.api.auth import Operator, Reader
 from dynamical.api.deps import Db, ResourceId, RobotFilter, require_row
 from dynamical.api.errors import ConflictError, NotFoundError
 from dynamical.api.models import EdgeDevice, Peripheral, Robot, utcnow
+from dynamical.api.routers.compute import check_camera_budget
 from dynamical.api.schemas import ID_PATTERN, PeripheralCreate, PeripheralOut
 
 router = APIRouter(prefix="/api/v1/peripherals", tags=["peripherals"])
@@ -40,7 +41,10 @@ def list_peripherals(
     "",
     response_model=PeripheralOut,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "id taken"}, 422: {"description": "invalid body, unknown robot or device"}},
+    responses={
+        409: {"description": "id taken, or a camera past its machine's perception budget (with the numbers)"},
+        422: {"description": "invalid body, unknown robot or device, invalid camera config"},
+    },
 )
 def create_peripheral(body: PeripheralCreate, _: Operator, db: Db) -> PeripheralOut:
     with db.session() as session:
@@ -48,6 +52,7 @@ def create_peripheral(body: PeripheralCreate, _: Operator, db: Db) -> Peripheral
             raise ConflictError(f"peripheral {body.id!r} already exists")
         require_row(session, Robot, body.robot_id, "robot")
         require_row(session, EdgeDevice, body.edge_device_id, "edge device")
+        check_camera_budget(session, body)
         row = Peripheral(**body.model_dump(), registered_at=utcnow())
         session.add(row)
         session.flush()
