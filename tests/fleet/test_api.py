@@ -129,6 +129,13 @@ def test_a_round_through_the_api(server) -> None:  # type: ignore[no-untyped-def
         and privacy["r2"]["declined"] == "battery low"
     )
 
+    # The audit ledger holds the key's distribution, each encryption and the aggregation (no key material).
+    audit = client.get("/api/v1/audit", params={"limit": 1000}, headers=admin)
+    assert audit.status_code == 200, audit.text
+    kinds = [e["kind"] for e in audit.json()["entries"]]
+    assert {"key.distributed", "encryption", "aggregation"} <= set(kinds), kinds
+    assert kinds.count("encryption") == 2  # the two accepted updates, not the refused ones
+
     # No key material on the server: neither the HE secret key nor a robot's private key, anywhere.
     secret_bytes = fleet_key.secret_key_bytes()
     needles = [secret_bytes[i : i + 48] for i in range(64, len(secret_bytes) - 48, 4096)]

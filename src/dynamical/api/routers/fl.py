@@ -18,9 +18,12 @@ from starlette.concurrency import run_in_threadpool
 
 from dynamical.api.auth import Admin, Operator, Reader
 from dynamical.api.deps import Settings
+from dynamical.api.settings import ApiSettings
+from dynamical.fleet.bfv import ciphertexts_for
 from dynamical.fleet.errors import FleetError, FleetKeyError, UpdateRejectedError
 from dynamical.fleet.keys import SealedKey
 from dynamical.fleet.server_state import ROBOT_ID_PATTERN, FleetServer, FleetSetup, RoundEntry
+from dynamical.observability.audit_operations import OperationsAudit
 
 router = APIRouter(prefix="/api/v1/fl", tags=["fleet learning"])
 RobotId = Annotated[str, Query(pattern=ROBOT_ID_PATTERN, description="the robot's id")]
@@ -37,6 +40,10 @@ def _server(request: Request, settings: Settings) -> FleetServer:
             server = FleetServer(settings.data_dir / "fleet")
             request.app.state.fleet_server = server
         return server
+
+
+def _audit(settings: ApiSettings) -> OperationsAudit:
+    return OperationsAudit.at(settings.data_dir)
 
 
 async def _call(func, *args):  # type: ignore[no-untyped-def]
@@ -106,9 +113,20 @@ class RobotPrivacy(BaseModel):
 
 
 @router.put("/setup", status_code=204, responses={409: {"description": "key bundles for another key"}})
-async def setup(body: FleetSetup, _: Admin, request: Request, settings: Settings) -> None:
+async def setup(body: FleetSetup, principal: Admin, request: Request, settings: Settings) -> None:
     """Publish the fleet's config, the expert's size and the HE key sealed to each robot (rotation too)."""
-    await _call(_server(request, settings).configure, body)
+    server = _server(request, settings)
+    rotated = server.state.setup is not None and server.state.setup.key_id != body.key_id
+    await _call(server.configure, body)
+    # The audit ledger names the key by its id (a hash) and who holds it; never key material.
+    _audit(settings).key(
+        "rotated" if rotated else "distributed",
+        actor=f"api-key:{principal.prefix}",
+        key_id=body.key_id,
+        purpose="fleet aggregation",
+        scheme=body.config.aggregation,
+        holders=[f"robot:{s.robot_id}" for s in body.sealed_keys],
+    )
 
 
 @router.post("/register", response_model=RegisterResponse, responses={409: {"description": "another public key"}})
@@ -146,6 +164,16 @@ async def update(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is the encrypted update; it is empty")
     server = _server(request, settings)
     received = await _call(server.submit, robot_id, round, key_id, payload, epsilon)
+    setup_ = server.state.setup
+    if setup_ is not None and setup_.config.aggregation == "bfv":
+        _audit(settings).encryption(
+            actor=f"robot:{robot_id}",
+            round_id=str(round),
+            key_id=key_id,
+            scheme="bfv",
+            ciphertexts=ciphertexts_for(setup_.values),
+            bytes=len(payload),
+        )
     return UpdateAccepted(robot_id=robot_id, round=round, received=received)
 
 
@@ -158,7 +186,18 @@ async def decline(body: DeclineRequest, _: Operator, request: Request, settings:
 @router.post("/round/close", response_model=RoundEntry, responses={409: {"description": "too few updates"}})
 async def close_round(_: Admin, request: Request, settings: Settings) -> RoundEntry:
     """Sum the open round's ciphertexts (the server never decrypts) and open the next round."""
-    return await _call(_server(request, settings).close_round)
+    server = _server(request, settings)
+    entry = await _call(server.close_round)
+    scheme = server.state.setup.config.aggregation if server.state.setup else "bfv"
+    _audit(settings).aggregation(
+        actor="server",
+        round_id=str(entry.round),
+        scheme=scheme,
+        contributors=[f"robot:{r}" for r in entry.contributors],
+        bytes_in=entry.bytes_up,
+        bytes_out=entry.bytes_down,
+    )
+    return entry
 
 
 @router.get("/model", response_model=ModelResponse, responses={409: {"description": "no round closed yet"}})
