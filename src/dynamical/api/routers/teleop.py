@@ -70,7 +70,13 @@ def _holders(request: Request) -> dict[str, _Holder]:
 
 
 def _operator_name(principal: Principal) -> str:
-    return principal.name.strip() or principal.prefix
+    """The key's name as people read it, else its prefix (a name the link's label refuses, too)."""
+    name = principal.name.strip()
+    try:
+        Teleop(action="status", operator=name)
+    except ValueError:
+        return principal.prefix
+    return name or principal.prefix
 
 
 async def _ask(hub: AgentLinkHub, robot_id: str, action: str, **fields: object) -> TeleopOut:
@@ -94,6 +100,7 @@ async def start_teleop(
     robot_id: ResourceId, principal: Operator, request: Request, db: Db, body: TeleopStart | None = None
 ) -> TeleopOut:
     """Take the robot for this key's operator (409 while a plan runs or someone else holds it)."""
+    _hub(request)  # 409 before anything else on a server without an agent link
     (target,) = await run_in_threadpool(_targets, request, db, robot_id)
     holders = _holders(request)
     holder = holders.get(target)
@@ -115,6 +122,7 @@ async def start_teleop(
 @router.post("/{robot_id}/teleop/stop", response_model=TeleopOut, responses=RESPONSES)
 async def stop_teleop(robot_id: ResourceId, principal: Operator, request: Request, db: Db) -> TeleopOut:
     """End the session: the robot brakes to a hold and takes plans again (its holder or an admin)."""
+    _hub(request)
     (target,) = await run_in_threadpool(_targets, request, db, robot_id)
     _check_holder(request, target, principal, admin_may=True)
     out = await _ask(_hub(request), target, "stop")
@@ -143,6 +151,7 @@ async def teleop_input(robot_id: ResourceId, body: TeleopInput, principal: Opera
 @router.get("/{robot_id}/teleop", response_model=TeleopOut, responses=RESPONSES)
 async def teleop_status(robot_id: ResourceId, _: Reader, request: Request, db: Db) -> TeleopOut:
     """The robot's teleop session as the robot reports it: deadman, latency, inputs."""
+    _hub(request)
     (target,) = await run_in_threadpool(_targets, request, db, robot_id)
     out = await _ask(_hub(request), target, "status")
     holders = _holders(request)
