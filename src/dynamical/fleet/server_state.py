@@ -80,7 +80,11 @@ class FleetServer:
         path = self.root / "state.json"
         if not path.exists():
             return FleetState()
-        return FleetState.model_validate_json(path.read_text())
+        try:
+            return FleetState.model_validate_json(path.read_text())
+        except ValueError as exc:
+            # Refuse to start over silently: the rounds, registrations and sealed keys would be lost.
+            raise FleetError(f"the fleet state {path} is unreadable ({exc}); restore it from a backup") from exc
 
     def _save(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,10 @@ def _server(request: Request, settings: Settings) -> FleetServer:
     with _create_lock:
         server = getattr(request.app.state, "fleet_server", None)
         if server is None:
-            server = FleetServer(settings.data_dir / "fleet")
+            try:
+                server = FleetServer(settings.data_dir / "fleet")
+            except FleetError as exc:
+                raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
             request.app.state.fleet_server = server
         return server
 
