@@ -1,5 +1,5 @@
 """Teleop on a lock-step robot agent: palm targets reach the kernel through the executor, the
-deadman holds, plans and teleop exclude each other, and zones and e-stops still act."""
+deadman holds, plans and teleop exclude each other, and zones, separation and e-stops still act."""
 
 import threading
 import time
@@ -147,3 +147,20 @@ def test_an_estop_ends_the_session_and_frees_the_robot(agent):
     with pytest.raises(RuntimeError, match="teleop refused"):
         controller.start("gina")
     agent.reset()
+
+
+def test_a_person_walking_up_slows_or_stops_the_teleoperated_arm(agent):
+    controller = teleop_of(agent)
+    controller.start("hana", TeleopConfig(deadman_s=2.0))
+    agent.drain_events()
+    target = (palm(agent) + np.array([0.15, 0.0, 0.1])).tolist()
+    with Operator(controller, deadman=True, hands={"right": HandTarget(pos=target)}):
+        wait_sim(agent, 0.3)
+        with agent._lock:  # the stepping thread holds it while it steps the simulation
+            agent.runtime.set_mannequin_pose(0.9, -0.3, yaw=np.pi)  # a person steps up to the robot
+        wait_sim(agent, 0.5)
+    rules = {e.rule for e in agent.drain_events()}
+    assert rules & {"SEPARATION_SPEED", "SEPARATION_STOP"}, rules
+    assert agent.state().safety.speed_scale < 1.0
+    if controller.session is not None:
+        controller.stop()
