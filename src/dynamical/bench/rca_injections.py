@@ -13,7 +13,7 @@ failing step started and when it ended.
 | ``moved_object`` | the cube carried out of reach after the plan's snapshot | ``moved_object`` |
 | ``precondition_broken`` | the cube taken out of the hand between the grasp and the lift | ``moved_object`` |
 | ``unreachable`` | the cube out of reach before anything was planned | ``unreachable`` |
-| ``starved_executive`` | no control ticks for 0.6 s in the middle of a reach | ``starved_executive`` |
+| ``starved_executive`` | no control ticks for the lookahead + 0.4 s in the middle of a reach | ``starved_executive`` |
 | ``estop`` | a category-1 e-stop 0.6-1.2 s into a reach | ``estop`` |
 | ``separation_stop`` | a person steps up to the robot during a reach and stays | ``person_too_close`` |
 | ``tight_timeout`` | a reach given a third of its planned time | ``timeout`` |
@@ -49,11 +49,13 @@ from dynamical.robot.world import WorldSpec
 from dynamical.runtime.lockstep import LockstepRuntime
 from dynamical.safety.config import BoxZone, SafetyConfig
 from dynamical.skills.evaluation import MANNEQUIN_AWAY
+from dynamical.skills.executor import LOOKAHEAD_S
 from dynamical.skills.runner import SETTLE_AFTER_S, SkillOutcome, SkillRunner
 
 OBJECT = "red_cube"
-STARVED_S = 0.6
-"""s without control ticks: past the watchdog's hold and deceleration, into its protective stop."""
+STARVED_S = LOOKAHEAD_S + 0.4
+"""s without control ticks: the last segment's lookahead, then past the watchdog's hold and
+deceleration (0.1 s at 1 kHz), into its protective stop."""
 PERSON_AT = (0.75, -0.15)
 """m, where the person stands in the separation episode: inside the static protective distance of
 the arm reaching over the table (ISO/TS 15066 S_p ≈ 0.73 m with the default configuration)."""

@@ -35,9 +35,14 @@ RunStatus = Literal["running", "succeeded", "failed", "cancelled", "timed_out"]
 
 STILL_SPEED = 0.01
 """rad/s: below this on every joint the robot counts as stopped and a stop's hold is latched."""
-LOOKAHEAD_S = 0.2
+LOOKAHEAD_S = 0.5
 """s of plan each trajectory segment reaches past now: how long the control thread may starve
-before the robot notices (the realtime side keeps interpolating the plan meanwhile)."""
+before the robot notices (the realtime side keeps interpolating the plan meanwhile). On a busy
+2-core machine (load 20) the executive's Python thread went 0.2-0.3 s without the CPU or the GIL
+(planning in the same process) and the watchdog stopped the robot; 0.5 s, with the watchdog's
+0.1 s after it, rides that out, fits the trajectory ring (27 of its 32 samples at 20 ms) and
+stays under the kernel's ``max_lookahead`` (1 s). A new segment still replaces the one followed
+at once: a cancel or a new skill is not delayed by it."""
 SAMPLE_PERIOD_S = 0.02
 """s between two samples of a segment (cubic Hermite between them on the realtime side)."""
 VELOCITY_STEP_S = 0.005
