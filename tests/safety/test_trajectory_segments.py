@@ -169,6 +169,14 @@ def test_the_executor_streams_its_plan_ahead(runtime, humanoid):
     # Starved for 80 ms mid-motion: no watchdog event, and the arm went on along the path.
     runtime.link.events()
     runtime.run(0.08)
+    runtime.run(0.1, executor.controller)
+    assert not set(rules(runtime.link.events())) & WATCHDOG
+    # Starved for 0.4 s, as a loaded 2-core machine starved the executive (a 200 ms lookahead and
+    # the watchdog's 100 ms after it stopped the robot): still nothing, still along the path.
+    t_stall = runtime.clock.now()
+    runtime.run(0.4)
+    assert not set(rules(runtime.link.events())) & WATCHDOG
+    np.testing.assert_allclose(runtime.outputs[-1].command.q, path.target(t_stall + 0.4 - move.t0), atol=2e-3)
     runtime.run(1.2, executor.controller)
     assert executor.history[-1].status == "succeeded"
     assert not set(rules(runtime.link.events())) & WATCHDOG
