@@ -167,3 +167,20 @@ def test_a_stop_that_latched_while_a_step_moved_is_a_failure_not_a_stuck_state()
     assert not _refused_at_start(moved)
     assert _refused_at_start(refused)
     assert _refused_at_start(_execution("failed", error="the safety kernel is in PROTECTIVE_STOP"))
+
+
+def test_a_soak_that_cannot_go_on_says_so_in_one_line(monkeypatch):
+    from typer.testing import CliRunner
+
+    from dynamical.bench.soak.processes import Platform
+    from dynamical.cli import app
+
+    def no_server(self):
+        raise RuntimeError("the server did not answer within 300 s")
+
+    monkeypatch.setattr(Platform, "start_server", no_server)
+    done = CliRunner().invoke(app, ["bench", "soak", "--tasks", "1", "--json"])
+    assert done.exit_code == 2, done.output
+    (line,) = [line for line in done.output.splitlines() if line.strip()]
+    assert "the soak stopped early: the server did not answer within 300 s" in line
+    assert "Traceback" not in done.output

@@ -297,25 +297,30 @@ def bench_soak_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from dynamical.bench.soak import print_soak, run_soak
+    from dynamical.bench.soak.runner import SoakStoppedError
 
     if agent_mode not in ("realtime", "lockstep"):
         raise ValueError(f"--agent-mode must be realtime or lockstep, got {agent_mode!r}")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, disable=as_json, transient=True) as progress:
         bar = progress.add_task("bench soak", total=tasks)
-        result = run_soak(
-            settings_of(ctx),
-            tasks,
-            seed=seed,
-            agent_mode=agent_mode,
-            agent_speed=agent_speed,
-            estop_every=estop_every,
-            restart=restart,
-            skills=skill,
-            config=ctx.find_root().obj,
-            minutes=minutes,
-            progress=lambda done, name: progress.update(bar, completed=done, description=f"bench soak: {name}"),
-        )
+        try:
+            result = run_soak(
+                settings_of(ctx),
+                tasks,
+                seed=seed,
+                agent_mode=agent_mode,
+                agent_speed=agent_speed,
+                estop_every=estop_every,
+                restart=restart,
+                skills=skill,
+                config=ctx.find_root().obj,
+                minutes=minutes,
+                progress=lambda done, name: progress.update(bar, completed=done, description=f"bench soak: {name}"),
+            )
+        except SoakStoppedError as exc:  # one line, not a traceback: the logs it names tell the rest
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:

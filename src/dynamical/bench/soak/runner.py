@@ -64,6 +64,10 @@ RSS_EVERY = 10
 """Tasks between two memory samples."""
 
 
+class SoakStoppedError(RuntimeError):
+    """The soak could not go on (the server or the agent did not start or answer); its logs are kept."""
+
+
 @dataclass
 class _Tally:
     by_skill: dict[str, SkillTally] = field(default_factory=dict)
@@ -152,7 +156,8 @@ def run_soak(
             _count_stops_between_tasks(client, tally)
     except Exception as exc:
         platform.stop()
-        raise RuntimeError(f"the soak stopped early: {exc} (the processes' logs are in {data_dir / 'logs'})") from exc
+        logs = data_dir / "logs"
+        raise SoakStoppedError(f"the soak stopped early: {exc} (the processes' logs are in {logs})") from exc
     except BaseException:
         platform.stop()
         raise
