@@ -1,6 +1,6 @@
 // /training and the REC indicator rendered against a fake server (fetch answered from fixtures
 // shaped like the API's responses): what the operator sees and what the page sends.
-import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { act, configure, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createMemoryRouter, RouterProvider } from "react-router";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -13,6 +13,8 @@ import { useRobotStore } from "../stores/robot";
 import { useSystemStore } from "../stores/system";
 
 const ROBOT = "thor_001";
+// A page renders in about a second here; a 2-core machine with other work beside it may take many.
+configure({ asyncUtilTimeout: 15_000 });
 
 const dataset: DatasetSummary = {
   name: "pick_3",
@@ -149,7 +151,7 @@ function robotState(recording: RecordingStatus | null): RobotState {
 
 const idle: RecordingStatus = { active: false, dataset: null, task: null, frames: 0, started_at: null, writing: [], error: null };
 
-describe("/training", () => {
+describe("/training", { timeout: 60_000 }, () => {
   beforeEach(() => {
     calls = [];
     window.localStorage.setItem(API_KEY_STORAGE, "k");
