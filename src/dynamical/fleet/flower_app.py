@@ -84,9 +84,18 @@ def train(msg: Message, context: Context) -> Message:
 
 @server.main()
 def main(grid: Grid, context: Context) -> None:
+    job = _job()
+    try:
+        _rounds(grid, job)
+    except Exception as exc:
+        # Flower logs a ServerApp's exception and may still exit 0: the job's record says it too.
+        job.append_round({"stopped": f"{type(exc).__name__}: {exc}"})
+        raise
+
+
+def _rounds(grid: Grid, job: FleetJob) -> None:
     from dynamical.fleet.aggregator import RoundCollector
 
-    job = _job()
     registered = {r.robot_id for r in job.robots}
     aggregate = b""
     contributors = 0

@@ -97,6 +97,8 @@ def run_simulation(job: FleetJob, timeout_s: float = 3600.0) -> list[dict]:  # t
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+    # Flower and Ray log to stderr; kept with the job for whoever reads a failed or short run.
+    (job.root / "flower.log").write_text(f"{stdout}\n--- stderr ---\n{stderr}")
     if process.returncode != 0:
         tail = (stderr or stdout).strip().splitlines()[-5:]
         raise FleetError(f"the Flower simulation failed ({process.returncode}): {' | '.join(tail)}")
