@@ -129,7 +129,6 @@ class TaskRun(BaseModel):
     seed: int
     success: bool
     error: str | None = None
-    perception_cycles: int = 0
 
 
 class TaskReport(BaseModel):
@@ -153,47 +152,17 @@ def run_task(
     cameras: list[str],
     rate_hz: float = 5.0,
 ) -> TaskRun:
-    """``task`` planned and run lock-step on the world drawn from ``seed``, with the skills and
-    the planner reading the simulator's truth (``source="truth"``) or the perceived world."""
-    from dataclasses import replace
+    """``task`` planned and run lock-step (``run_demo``) on the world drawn from ``seed``, with
+    planning and the skills reading the simulator's truth (``source="truth"``) or the cameras."""
+    from dynamical.agent.demo import run_demo
+    from dynamical.perception.config import PerceptionConfig
 
-    from dynamical.agent.plan_runner import run_plan
-    from dynamical.orchestration import OrchestrationRequest, get_orchestrator
-    from dynamical.orchestration.world import snapshot_from_world_model
-    from dynamical.perception.sim_source import perceive_simulation
-    from dynamical.robot.kinematics import Kinematics
-    from dynamical.robot.scene import build_model
-    from dynamical.runtime.lockstep import LockstepRuntime
-    from dynamical.safety.config import SafetyConfig
-    from dynamical.skills.runner import SkillRunner, lockstep_host
-
-    kinematics = Kinematics(build_model(description), description)
-    with LockstepRuntime(description, world, SafetyConfig(), seed=seed) as runtime:
-        runtime.set_mannequin_pose(4.0, 4.0)
-        host = lockstep_host(runtime)
-        watcher = None
-        if source == "perception":
-            perceived, watcher = perceive_simulation(runtime.observer(), host.world, cameras, rate_hz=rate_hz)
-            host = replace(host, world=perceived)
-        runner = SkillRunner(host, kinematics)
-        runner.runtime = runtime  # this runner steps the lock-step runtime itself
-        if watcher is not None:
-            runner.watchers.append(watcher)
-        try:
-            snapshot = snapshot_from_world_model(runner.world, world.name)
-            plan = get_orchestrator().orchestrate(OrchestrationRequest(task_description=task, world=snapshot))
-            outcome = run_plan(plan, runner)
-        except Exception as exc:
-            return TaskRun(
-                seed=seed,
-                success=False,
-                error=f"{type(exc).__name__}: {exc}"[:300],
-                perception_cycles=watcher.cycles if watcher else 0,
-            )
-        finally:
-            if watcher is not None:
-                watcher.pipeline.close()
-        return TaskRun(seed=seed, success=outcome.success, perception_cycles=watcher.cycles if watcher else 0)
+    config = PerceptionConfig(world_source=source, cameras=cameras, rate_hz=rate_hz)  # type: ignore[arg-type]
+    try:
+        result = run_demo(description, world, task, seed, perception=config)
+    except Exception as exc:
+        return TaskRun(seed=seed, success=False, error=f"{type(exc).__name__}: {exc}"[:300])
+    return TaskRun(seed=seed, success=result.success)
 
 
 def bench_task(

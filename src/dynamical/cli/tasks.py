@@ -122,7 +122,9 @@ def demo_command(
                 progress.console.print(f"   {outcome.failure}", highlight=False)
 
     try:
-        result = run_demo(load_description(settings), world, task, seed, video, show_plan, show_step)
+        result = run_demo(
+            load_description(settings), world, task, seed, video, show_plan, show_step, settings.perception
+        )
     finally:
         progress.stop()
     if as_json:
