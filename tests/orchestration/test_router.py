@@ -38,6 +38,7 @@ def test_off_topic_text_matches_no_skill(router, text):
     assert "no skill matches" in router.explain_no_match(result)
 
 
+@pytest.mark.timing  # a bound on seconds: it runs beside two busy processes, not on an idle-looking one
 def test_registering_a_skill_retrains_in_seconds_and_routes_to_it(embedder, manifests):
     router = MoESkillRouter(embedder, manifests.values())
     assert router.route("wipe the table clean").skill_id != "wipe_surface"
