@@ -1,6 +1,7 @@
 // The REC indicator in the header: the selected robot records a demonstration (elapsed time,
 // frames, episode number) with Stop right there; a finished recording shows while it is written.
 import { useDatasets } from "../api/learning";
+import type { RecordingStatus } from "../api/learningTypes";
 import { useSelectedRobot } from "../hooks/useSelectedRobot";
 import { useRecordingStatus, useRecordingToggle } from "../hooks/useRecording";
 import { episodesRecorded, formatElapsed, recordingView } from "../live/recording";
@@ -9,12 +10,16 @@ import { useNow } from "../live/useNow";
 export function RecIndicator() {
   const robotId = useSelectedRobot();
   const status = useRecordingStatus(robotId);
+  // nothing to show (no clock ticking, no datasets asked for) while the robot does not record
+  if (!robotId || !status || (!status.active && status.writing.length === 0 && !status.error)) return null;
+  return <Rec robotId={robotId} status={status} />;
+}
+
+function Rec({ robotId, status }: { robotId: string; status: RecordingStatus }) {
   const datasets = useDatasets();
   const { toggle, pending } = useRecordingToggle(robotId);
   const now = useNow(500);
-  if (!robotId || !status) return null;
   const view = recordingView(status, episodesRecorded(datasets.data, robotId, status), now);
-  if (!view.active && view.writing === 0 && !view.error) return null;
   return (
     <div className={`rec${view.active ? " rec-on" : ""}`} data-testid="rec-indicator" data-active={String(view.active)}>
       {view.active ? (
