@@ -71,7 +71,7 @@ ui: ui/dist/index.html
 
 setup: $(STAMP) $(LEARN_STAMP) $(FLEET_STAMP) ui
 
-up: $(STAMP) $(LEARN_STAMP) ui
+up: $(STAMP) $(LEARN_STAMP) $(FLEET_STAMP) ui
 	$(BIN)/dynamical up
 
 lint: $(STAMP)
@@ -83,10 +83,12 @@ lint: $(STAMP)
 # Their screenshots land in artifacts/e2e/<agent mode>/.
 # The tests that bound a rate or a latency (marked timing) run apart, beside two CPU-bound
 # busy processes (scripts/with-load): a user's laptop is never idle, and their bounds must hold there.
+# The rest run as two pytest-xdist workers, a test file to a worker (its fixtures start once): most
+# tests are one single-threaded process, so one at a time left a core idle and CI over 40 minutes.
 test: $(STAMP) $(LEARN_STAMP) $(FLEET_STAMP) ui
 	$(BIN)/ruff check src tests
 	cd ui && npm test
-	CHROMIUM_PATH=$$(scripts/ensure-chromium) scripts/with-postgres $(BIN)/pytest -m "not timing"
+	CHROMIUM_PATH=$$(scripts/ensure-chromium) scripts/with-postgres $(BIN)/pytest -m "not timing" -n 2 --dist loadfile
 	scripts/with-postgres scripts/with-load $(BIN)/pytest -m timing
 
 clean:
