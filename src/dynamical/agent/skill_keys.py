@@ -15,42 +15,23 @@ which is all ``skills.artifact.open_artifact`` asks of a keyring.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import os
-import stat
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from dynamical.skills.atomic import write_atomic
-from dynamical.skills.errors import KeyringError, KeyringPermissionError, UnknownKeyError
-from dynamical.skills.keyring import KEY_ID_PATTERN, EncryptionKey, Keyring, VerifyKey
+from dynamical.skills.errors import KeyringError, UnknownKeyError
+from dynamical.skills.key_files import PRIVATE_FILE_MODE as _FILE_MODE
+from dynamical.skills.key_files import KeyId, read_private_file
+from dynamical.skills.key_files import decode_key as _unb64
+from dynamical.skills.key_files import encode_key as _b64
+from dynamical.skills.keyring import EncryptionKey, Keyring, VerifyKey
 
 SKILL_KEYS_FILE = "skill-keys.json"
 """Its name in a robot's skill cache directory (where ``dynamical agent`` looks by default)."""
-_FILE_MODE = 0o600
-_KEY_BYTES = 32
-
-KeyId = Annotated[str, Field(pattern=KEY_ID_PATTERN)]
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"key material is not valid base64: {exc}") from exc
-    if len(data) != _KEY_BYTES:
-        raise ValueError(f"key material must be {_KEY_BYTES} bytes, got {len(data)}")
-    return data
-
 
 class _Key(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -107,24 +88,14 @@ class SkillKeys:
     def load(cls, path: Path | str) -> SkillKeys:
         """The keys in ``path``; refused if group or others have any access to the file."""
         path = Path(path)
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            raise KeyringError(
-                f"no skill keys at {path}: `dynamical up` writes its local robot's; copy them from the "
-                "server (`dynamical skills keys --out FILE`)"
-            ) from None
-        with os.fdopen(fd, "rb") as file:
-            info = os.fstat(file.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise KeyringError(f"skill keys {path} is not a regular file")
-            mode = stat.S_IMODE(info.st_mode)
-            if mode & 0o077:
-                raise KeyringPermissionError(
-                    f"skill keys {path} have mode {mode:04o}: group or others can read the decryption keys; "
-                    f"run `chmod 600 {path}`"
-                )
-            raw = file.read()
+        raw = read_private_file(
+            path,
+            missing="no skill keys at {path}: `dynamical up` writes its local robot's; copy them from the "
+            "server (`dynamical skills keys --out FILE`)",
+            not_regular="skill keys {path} is not a regular file",
+            exposed="skill keys {path} have mode {mode}: group or others can read the decryption keys; "
+            "run `chmod 600 {path}`",
+        )
         try:
             data = _SkillKeysFile.model_validate_json(raw)
         except ValidationError as exc:

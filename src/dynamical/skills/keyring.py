@@ -8,44 +8,26 @@ read is refused rather than used.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import os
 import secrets
-import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Literal, Self
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from dynamical.skills.atomic import create_atomic, write_atomic
-from dynamical.skills.errors import KeyringError, KeyringPermissionError, UnknownKeyError
+from dynamical.skills.errors import KeyringError, UnknownKeyError
+from dynamical.skills.key_files import KEY_ID_PATTERN, KeyId, read_private_file
+from dynamical.skills.key_files import PRIVATE_FILE_MODE as _FILE_MODE
+from dynamical.skills.key_files import decode_key as _unb64
+from dynamical.skills.key_files import encode_key as _b64
 
-KEY_ID_PATTERN = r"^[0-9a-f]{16}$"
-_KEY_BYTES = 32  # an Ed25519 seed and an AES-256 key are both 32 bytes
-_FILE_MODE = 0o600
-
-KeyId = Annotated[str, Field(pattern=KEY_ID_PATTERN)]
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"key material is not valid base64: {exc}") from exc
-    if len(data) != _KEY_BYTES:
-        raise ValueError(f"key material must be {_KEY_BYTES} bytes, got {len(data)}")
-    return data
+__all__ = ["KEY_ID_PATTERN", "EncryptionKey", "Keyring", "SigningKey", "VerifyKey"]
 
 
 class _KeyRecord(BaseModel):
@@ -168,22 +150,13 @@ class Keyring:
     def load(cls, path: Path | str) -> Keyring:
         """The keyring at ``path``; refused if group or others have any access to the file."""
         path = Path(path)
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            raise KeyringError(f"no keyring at {path}; create one with Keyring.create") from None
-        # Check the mode of the file actually opened, not of whatever the path names a moment later.
-        with os.fdopen(fd, "rb") as file:
-            info = os.fstat(file.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise KeyringError(f"keyring {path} is not a regular file")
-            mode = stat.S_IMODE(info.st_mode)
-            if mode & 0o077:
-                raise KeyringPermissionError(
-                    f"keyring {path} has mode {mode:04o}: group or others can access the signing and "
-                    f"encryption keys. Run `chmod 600 {path}` (and consider rotating the keys)."
-                )
-            raw = file.read()
+        raw = read_private_file(
+            path,
+            missing="no keyring at {path}; create one with Keyring.create",
+            not_regular="keyring {path} is not a regular file",
+            exposed="keyring {path} has mode {mode}: group or others can access the signing and "
+            "encryption keys. Run `chmod 600 {path}` (and consider rotating the keys).",
+        )
         try:
             data = _KeyringFile.model_validate_json(raw)
         except ValidationError as exc:
