@@ -17,6 +17,7 @@ from dynamical.agent.robot_agent import AgentBusyError, RealtimeRobotAgent
 from dynamical.orchestration import OrchestrationRequest, get_orchestrator
 from dynamical.orchestration.world import default_world_snapshot
 from dynamical.safety.config import BoxZone
+from dynamical.skills.executor import LOOKAHEAD_S
 from tests.agent.test_realtime_agent import SEED_TASK, _plan, _wait_for
 
 pytestmark = pytest.mark.slow
@@ -126,7 +127,8 @@ def test_a_stall_past_the_lookahead_stops_the_robot_names_the_cause_and_one_rese
     thread, outcomes = _in_background(agent, _plan("wave", {}))
     _wait_for(lambda: _moving(agent), timeout=20.0)
     stalled_at = time.monotonic()
-    _starve(agent, 0.8)  # 200 ms of lookahead, then 100 ticks of watchdog: stopped well within
+    stall = LOOKAHEAD_S + 0.4  # the lookahead, then 100 ticks of watchdog: stopped well within
+    _starve(agent, stall)
     thread.join(timeout=30)
     (outcome,) = outcomes
     assert not outcome.success and outcome.steps[-1].cause in ("skill", "safety"), outcome
@@ -138,7 +140,7 @@ def test_a_stall_past_the_lookahead_stops_the_robot_names_the_cause_and_one_rese
     cause = safety.stop_cause
     assert cause is not None and cause.rule == "WATCHDOG_PROTECTIVE_STOP"
     assert (cause.t, cause.tick) == (events[-1].t, events[-1].tick)
-    assert stalled_at < cause.t < stalled_at + 0.8
+    assert stalled_at < cause.t < stalled_at + stall
     assert cause.activity == "running wave"
     assert "ticks after the last one ran out" in cause.detail
 

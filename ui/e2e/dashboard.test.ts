@@ -371,7 +371,7 @@ describe("dashboard e2e", () => {
       const ms = await msUntilBanner(page, "protective_stop", async () => {
         freeze(AGENT_PID!);
         try {
-          // 0.2 s of lookahead, then 100 missed 1 kHz ticks latch the stop; well past both
+          // 0.5 s of lookahead, then 100 missed 1 kHz ticks latch the stop; well past both
           await new Promise((r) => setTimeout(r, 1_500));
         } finally {
           thaw(AGENT_PID!);

@@ -374,6 +374,8 @@ class AgentLinkClient:
                     commands.put_nowait(message)
             commands.put_nowait(None)  # the server closed the link: what arrived is still handled
             await worker
+            # and an e-stop still latching is seen through (its answer queued), not dropped
+            await asyncio.gather(*self._estops)
         finally:
             worker.cancel()
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from dynamical.agent.errors import AgentBusyError
 from dynamical.agent.learned_catalog import DeployedSkills
-from dynamical.agent.plan_runner import PlanOutcome, StepProgress, announcing_plans, run_steps
+from dynamical.agent.plan_runner import PlanOutcome, StepProgress, announcing_plans, blamed_on_stop, run_steps
 from dynamical.agent.reports import (
     ObjectPose,
     RobotStateReport,
@@ -40,6 +40,8 @@ REST_SKILL = "go_home"
 """The skill a reset with ``posture`` runs: every joint back to the rest pose, slowly."""
 RESET_TIMEOUT_S = 5.0
 """s a reset with ``posture`` waits for the kernel to clear its stop (the robot must be still)."""
+RESET_RETRY_S = 0.25
+"""s between two asks of that reset: the kernel drops one that comes while the robot still brakes."""
 YIELD_S = 2e-4
 """s the stepping thread pauses between two control periods when it runs behind its pace."""
 
@@ -175,7 +177,11 @@ class LockstepRobotAgent:
             time.sleep(0.01)
         self._wait_sim(SETTLE_AFTER_S)
         with self._lock:
-            return self.runner.finish(started)
+            return blamed_on_stop(self.runner.finish(started), self._estop_reason())
+
+    def _estop_reason(self) -> str | None:
+        """What stopped the running plan when it was an e-stop; None for a cancel or no stop."""
+        return self._stop_reason if self._cancelled and self._stop_reason != "cancelled" else None
 
     def _planning_interrupted(self) -> str | None:
         """Why a step being planned must stop now; None while it may go on."""
@@ -198,9 +204,10 @@ class LockstepRobotAgent:
             raise ValueError(f"e-stop category must be 0, 1 or 2, got {category}")
         # The kernel's request word first, without the agent's lock (a step's planning holds it);
         # the kernel acts on it at its next tick.
-        self.runtime.link.estop(category)
+        # Said before the kernel hears it: a step that fails as the kernel brakes blames the stop.
         self._stop_reason = f"stopped by an emergency stop (category {category})"
         self._cancelled = True
+        self.runtime.link.estop(category)
         # The running skill is cancelled by the stepping thread before its next period, not here:
         # waiting for the lock (a period of a simulation slowed by a busy machine, or planning)
         # would only delay the confirmation; the kernel brakes meanwhile anyway.
@@ -217,9 +224,14 @@ class LockstepRobotAgent:
 
     def _to_rest_posture(self) -> None:
         deadline = time.monotonic() + RESET_TIMEOUT_S
+        asked = time.monotonic()
         while (status := self.runtime.link.status()) is None or status.mode != SafetyMode.RUNNING:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the safety kernel did not clear its stop ({self.state().safety})")
+            if time.monotonic() - asked > RESET_RETRY_S:
+                # The kernel drops a reset asked while the robot still brakes: ask again.
+                self.runtime.link.reset()
+                asked = time.monotonic()
             self._wait_sim(self.runtime.control_period)
         if not self._busy.acquire(blocking=False):
             raise AgentBusyError(f"robot {self.robot_id} is running a plan; it was reset, not moved")

@@ -172,3 +172,14 @@ def run_steps(
         hard_limit_holds=sum(o.hard_limit_holds for o in outcomes),
         driver_violations=sum(o.driver_violations for o in outcomes),
     )
+
+
+def blamed_on_stop(outcome: SkillOutcome, stop_reason: str | None) -> SkillOutcome:
+    """``outcome`` of a step an e-stop (``stop_reason``, None when none came) ended: the kernel
+    brakes at its next tick, before the executor hears of the cancel, so the skill may first see
+    its own motion fail (a grasp that closed on nothing); the operator must read the stop, with
+    what the skill saw kept after it."""
+    if outcome.success or stop_reason is None or outcome.cause == "safety":
+        return outcome
+    failure = f"{stop_reason} (the step then saw: {outcome.failure})"
+    return outcome.model_copy(update={"failure": failure, "cause": "safety"})

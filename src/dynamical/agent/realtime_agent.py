@@ -16,8 +16,8 @@ import numpy as np
 
 from dynamical.agent.errors import AgentBusyError, AgentNotStartedError
 from dynamical.agent.learned_catalog import DeployedSkills
-from dynamical.agent.lockstep_agent import RESET_TIMEOUT_S, REST_SKILL
-from dynamical.agent.plan_runner import PlanOutcome, StepProgress, announcing_plans, run_steps
+from dynamical.agent.lockstep_agent import RESET_RETRY_S, RESET_TIMEOUT_S, REST_SKILL
+from dynamical.agent.plan_runner import PlanOutcome, StepProgress, announcing_plans, blamed_on_stop, run_steps
 from dynamical.agent.reports import (
     ObjectPose,
     RobotStateReport,
@@ -404,7 +404,7 @@ class RealtimeRobotAgent:
             why = self._dead or "the agent was stopped"
             resolved = dict(started.skill.params)
             return SkillOutcome(skill=skill_id, params=resolved, success=False, failure=why, cause="safety")
-        return runner.finish(started, lock=self._lock)
+        return blamed_on_stop(runner.finish(started, lock=self._lock), self._estop_reason())
 
     def _abandon(self, runner: SkillRunner, params: dict[str, Any], skill_id: str, timeout: float) -> SkillOutcome:
         """The outcome of a step the control loop did not end within its timeout (plus
@@ -420,6 +420,10 @@ class RealtimeRobotAgent:
         else:
             why = f"no result within {timeout:g} s; the control loop is stuck (the safety kernel stops the robot)"
         return SkillOutcome(skill=skill_id, params=dict(params), success=False, failure=why, cause="timeout")
+
+    def _estop_reason(self) -> str | None:
+        """What stopped the running plan when it was an e-stop; None for a cancel or no stop."""
+        return self._stop_reason if self._cancelled and self._stop_reason != "cancelled" else None
 
     def _planning_interrupted(self) -> str | None:
         """Why a step being planned must stop now; None while it may go on."""
@@ -445,11 +449,12 @@ class RealtimeRobotAgent:
         if category not in (0, 1, 2):
             raise ValueError(f"e-stop category must be 0, 1 or 2, got {category}")
         runner, link = self._started()
-        # The kernel first, without waiting for the agent's lock (a control tick or a step's
+        # Said before the kernel hears it: a step that fails as the kernel brakes blames the stop.
+        # The kernel next, without waiting for the agent's lock (a control tick or a step's
         # planning may hold it): the stop must not queue behind the work it stops.
-        link.estop(category)
         self._stop_reason = f"stopped by an emergency stop (category {category})"
         self._cancelled = True
+        link.estop(category)
         with self._lock:
             runner.executor.cancel()
 
@@ -463,10 +468,16 @@ class RealtimeRobotAgent:
         if not posture:
             return
         deadline = time.monotonic() + RESET_TIMEOUT_S
+        asked = time.monotonic()
         while (status := link.status()) is None or status.mode != SafetyMode.RUNNING:
             if time.monotonic() > deadline or self._dead is not None:
                 why = self._dead or self.state().safety
                 raise RuntimeError(f"the safety kernel did not clear its stop: {why}")
+            if time.monotonic() - asked > RESET_RETRY_S:
+                # The kernel drops a reset asked while the robot still brakes: ask again.
+                with self._lock:
+                    link.reset()
+                asked = time.monotonic()
             time.sleep(self.control_period)
         if not self._busy.acquire(blocking=False):
             raise AgentBusyError(f"robot {self.robot_id} is running a plan; it was reset, not moved")
