@@ -166,7 +166,7 @@ class LockstepRobotAgent:
                 if self._cancelled and not isinstance(started, SkillOutcome):
                     self.runner.executor.cancel()  # cancelled while planned: it stops where it starts
         except IKInterruptedError as exc:
-            cause = "safety" if self._stop_reason != "cancelled" else "skill"
+            cause = "safety" if self._estop_reason() is not None else "skill"
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause=cause)
         if isinstance(started, SkillOutcome):
             return started

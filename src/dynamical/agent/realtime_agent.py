@@ -365,7 +365,7 @@ class RealtimeRobotAgent:
         try:
             started = runner.start(skill_id, params, lock=self._lock, cancelled=lambda: self._cancelled)
         except IKInterruptedError as exc:
-            cause = "safety" if self._stop_reason != "cancelled" else "skill"
+            cause = "safety" if self._estop_reason() is not None else "skill"
             return SkillOutcome(skill=skill_id, params=params, success=False, failure=str(exc), cause=cause)
         if isinstance(started, SkillOutcome):
             return started
